@@ -1,0 +1,161 @@
+/**
+ * The hpcjob command line. Parses flags, calls one command, prints what it
+ * returns. The only file that writes to stdout/stderr or sets the exit code;
+ * commands are imported lazily so start-up stays close to bare node.
+ */
+import { Command, CommanderError } from "commander";
+import { type Context, type Output, processContext } from "./context.js";
+import { HpcjobError } from "./errors.js";
+
+declare const __HPCJOB_VERSION__: string;
+declare const __HPCJOB_COMMIT__: string;
+
+/** `0.1.0 (commit abc1234)` as stamped by the build. */
+export function versionText(): string {
+  const version = typeof __HPCJOB_VERSION__ === "string" ? __HPCJOB_VERSION__ : "0.0.0-dev";
+  const commit = typeof __HPCJOB_COMMIT__ === "string" ? __HPCJOB_COMMIT__ : "unknown";
+  return `hpcjob ${version} (commit ${commit})`;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** The options every job-submitting command takes. */
+function requestOptions(cmd: Command): Command {
+  return cmd
+    .option("-c, --cluster <name>", "cluster profile (see: hpcjob clusters list)")
+    .option("-g, --gpus <n|type:n>", "GPUs: a count (1) or type and count (A40:2)")
+    .option("--cpus <n>", "CPUs per task (default: the profile's CPUs per GPU x GPUs)")
+    .option("--mem <size>", "memory, in Slurm units (32G, 8000M)")
+    .option("-t, --time <limit>", "time limit: M, H:M:S, D-H, D-H:M:S ...")
+    .option("-p, --partition <name>", "partition (default: the profile's)")
+    .option("-A, --account <name>", "account to charge")
+    .option("-i, --image <image>", "container image (.sif, .sqsh, or docker:// for Apptainer)")
+    .option("--bind <src[:dst[:ro]]>", "bind a host path into the container (repeatable)", collect, [])
+    .option("-e, --env <NAME=VALUE>", "set a variable in the job (repeatable)", collect, [])
+    .option("--sbatch <option>", "add a raw sbatch option, e.g. --sbatch=--constraint=MEM512 (repeatable)", collect, [])
+    .option("-n, --name <name>", "job name (letters, digits, . _ -)")
+    .option("--workdir <dir>", "where the job runs (default: the current directory)")
+    .option("--dry-run", "print the sbatch script and submit nothing");
+}
+
+/** Where the user put `--`, if before the program: then the program runs as given. */
+function explicitCommand(rawArgs: readonly string[], program: string | undefined): boolean {
+  const dash = rawArgs.indexOf("--");
+  if (dash < 0 || program === undefined) return false;
+  return rawArgs.indexOf(program) < 0 || dash < rawArgs.indexOf(program);
+}
+
+type Run = () => Promise<Output>;
+
+/** Build the commander program; `run` receives each command's work. */
+export function buildProgram(ctx: Context, run: (work: Run, json: boolean) => Promise<void>, rawArgs: readonly string[]): Command {
+  const program = new Command("hpcjob")
+    .description("Run your container on a Slurm GPU node: Jupyter or batch jobs, from cluster profiles.")
+    .version(versionText(), "-V, --version", "print the version and the commit it was built from")
+    .enablePositionalOptions()
+    .showSuggestionAfterError()
+    .exitOverride();
+
+  requestOptions(program.command("jupyter"))
+    .description("start Jupyter on a compute node and print the ssh tunnel and URL")
+    .option("--json", "print the result as JSON")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  hpcjob jupyter --cluster vera --gpus 1 --account C3SE2024-1-2 --image ~/pytorch.sif
+  hpcjob jupyter --cluster penn --gpus B200:1 --image /vast/projects/lab/me/torch.sqsh --dry-run`,
+    )
+    .action((flags, cmd: Command) =>
+      run(async () => (await import("./commands/jupyter.js")).jupyter(flags, ctx), Boolean(cmd.opts().json)),
+    );
+
+  requestOptions(program.command("batch"))
+    .description("run a script or program in the container as a batch job")
+    .argument("<program...>", "a .py or .sh script and its arguments, or -- COMMAND ARGS...")
+    .option("--json", "print the result as JSON")
+    .passThroughOptions()
+    .addHelpText(
+      "after",
+      `
+Options go before the program; everything after it is passed to it unchanged.
+A .py script runs with python, a .sh script with bash; anything else goes after --.
+
+Examples:
+  hpcjob batch --cluster vera --gpus A40:2 --image ~/pytorch.sif train.py --lr 3e-4
+  hpcjob batch --cluster penn --gpus 1 --image /abs/img.sqsh --dry-run train.py --epochs 3
+  hpcjob batch --cluster vera --image ~/tools.sif -- ./simulate --steps 100`,
+    )
+    .action((argv: string[], flags, cmd: Command) =>
+      run(
+        async () => (await import("./commands/batch.js")).batch(argv, explicitCommand(rawArgs, argv[0]), flags, ctx),
+        Boolean(cmd.opts().json),
+      ),
+    );
+
+  const clusters = program.command("clusters").description("list, show and check cluster profiles");
+  clusters
+    .command("list")
+    .description("every cluster profile hpcjob can find, and where it comes from")
+    .option("--json", "print the result as JSON")
+    .action((flags) => run(async () => (await import("./commands/clusters.js")).list(flags, ctx), Boolean(flags.json)));
+  clusters
+    .command("show")
+    .description("what a cluster offers: partitions, GPUs, limits, runtime")
+    .argument("<name>", "cluster profile name")
+    .option("--json", "print the resolved profile as JSON")
+    .option("--yaml", "print the resolved profile as YAML")
+    .option("--raw", "print the profile file as written, comments included")
+    .addHelpText("after", "\nExample:\n  hpcjob clusters show custom --raw > ~/.config/hpcjob/clusters/mysite.yaml")
+    .action((name: string, flags) => run(async () => (await import("./commands/clusters.js")).show(name, flags, ctx), Boolean(flags.json)));
+  clusters
+    .command("validate")
+    .description("check a profile file and say exactly what is wrong")
+    .argument("<file>", "path of a profile .yaml file")
+    .option("--json", "print the result as JSON")
+    .action((file: string, flags) =>
+      run(async () => (await import("./commands/clusters.js")).validateFile(file, flags, ctx), Boolean(flags.json)),
+    );
+  clusters
+    .command("schema")
+    .description("print the JSON Schema of profiles, for editor completion")
+    .action(() => run(async () => (await import("./commands/clusters.js")).schema(), false));
+
+  return program;
+}
+
+/** Print a command's output: JSON when asked for, text otherwise. */
+function print(out: Output, json: boolean): void {
+  if (json && out.json !== undefined) process.stdout.write(`${JSON.stringify(out.json, null, 2)}\n`);
+  else if (out.text !== undefined) process.stdout.write(out.text.endsWith("\n") ? out.text : `${out.text}\n`);
+}
+
+/** Run hpcjob with the process's arguments; the single place errors become exit codes. */
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  const ctx = processContext();
+  const rawArgs = argv.slice(2);
+  const run = async (work: Run, json: boolean) => print(await work(), json);
+  try {
+    await buildProgram(ctx, run, rawArgs).parseAsync(argv as string[]);
+  } catch (e) {
+    process.exitCode = exitCodeFor(e);
+  }
+}
+
+/** Report an error on stderr and return the exit code it ends with. */
+function exitCodeFor(e: unknown): number {
+  if (e instanceof CommanderError) {
+    // commander has printed its own message (unknown option, missing argument, --help).
+    return e.exitCode === 0 ? 0 : 2;
+  }
+  if (e instanceof HpcjobError) {
+    process.stderr.write(`hpcjob: ${e.message}\n`);
+    for (const line of e.evidence) process.stderr.write(`  ${line}\n`);
+    if (process.env.HPCJOB_DEBUG === "1") process.stderr.write(`${e.stack}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  process.stderr.write(`hpcjob: unexpected error: ${err?.message ?? String(e)}; rerun with HPCJOB_DEBUG=1 and report it\n`);
+  if (process.env.HPCJOB_DEBUG === "1") process.stderr.write(`${err?.stack}\n`);
+  return 1;
+}

@@ -1,0 +1,54 @@
+/**
+ * Typed errors. Each carries the exit code the CLI ends with; `cli.ts` is the
+ * only place that turns them into output, so every message must read as one
+ * complete line that says what is wrong and how to fix it.
+ */
+
+/** Base class: a failure the user should see as one line, with an exit code. */
+export class HpcjobError extends Error {
+  readonly exitCode: number;
+  /** Extra lines shown after the message (a log tail, sbatch's own words). */
+  readonly evidence: string[];
+
+  constructor(message: string, exitCode: number, evidence: string[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+    this.evidence = evidence;
+  }
+}
+
+/** Bad flags or arguments: exit 2. */
+export class UsageError extends HpcjobError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
+
+/** A profile, user config or project file that is wrong: exit 2. */
+export class ProfileError extends HpcjobError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
+
+/** Slurm refused or failed (sbatch, squeue, scancel ...): exit 1. */
+export class SlurmError extends HpcjobError {
+  constructor(message: string, evidence: string[] = []) {
+    super(message, 1, evidence);
+  }
+}
+
+/** A process or SSH connection failed: exit 1. */
+export class ExecError extends HpcjobError {
+  constructor(message: string, evidence: string[] = []) {
+    super(message, 1, evidence);
+  }
+}
+
+/** The job itself failed (ended before it was ready, non-zero exit): exit 1. */
+export class JobFailedError extends HpcjobError {
+  constructor(message: string, evidence: string[] = []) {
+    super(message, 1, evidence);
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Finding and loading cluster profiles. Search path, first match wins:
+ * $HPCJOB_CLUSTERS (colon-separated folders), ~/.config/hpcjob/clusters/,
+ * then the built-in clusters/. `extends: OTHER` deep-merges this profile over
+ * OTHER (maps merged, lists replaced); a profile may extend one of the same
+ * name further down the path (a user's vera.yaml over the built-in vera).
+ * YAML and zod are imported only when a file has to be read: a built-in
+ * profile comes already validated from the build (see prebuilt.ts).
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, extname, join, resolve } from "node:path";
+import { listAssets, readAsset } from "../assets.js";
+import { ProfileError } from "../errors.js";
+import { prebuilt } from "../prebuilt.js";
+import { checkProfile } from "./rules.js";
+import type { Profile } from "./schema.js";
+import type { YamlSource } from "./yamlFile.js";
+
+/** Where hpcjob looks for things: the environment and the home folder. */
+export interface Env {
+  env: Record<string, string | undefined>;
+  home: string;
+}
+
+/** One folder on the profile search path. */
+export interface SearchDir {
+  /** Folder on disk, or "builtin" for the profiles that ship with hpcjob. */
+  dir: string;
+  origin: "HPCJOB_CLUSTERS" | "user" | "builtin";
+}
+
+/** A profile file found on the search path. */
+export interface ProfileFile {
+  name: string;
+  /** Path shown in messages; built-ins show as clusters/NAME.yaml. */
+  file: string;
+  origin: SearchDir["origin"];
+  /** Position on the search path, so `extends` can look further down. */
+  rank: number;
+  read(): string;
+}
+
+/** A loaded, validated profile and the files it was merged from (child first). */
+export interface LoadedProfile {
+  profile: Profile;
+  file: string;
+  origin: SearchDir["origin"];
+  chain: string[];
+}
+
+/** The user's hpcjob config folder: $XDG_CONFIG_HOME/hpcjob or ~/.config/hpcjob. */
+export function configDir(e: Env): string {
+  const xdg = e.env.XDG_CONFIG_HOME;
+  return xdg ? join(xdg, "hpcjob") : join(e.home, ".config", "hpcjob");
+}
+
+/** The profile search path, in order. */
+export function searchPath(e: Env): SearchDir[] {
+  const dirs: SearchDir[] = [];
+  for (const d of (e.env.HPCJOB_CLUSTERS ?? "").split(":")) {
+    if (d) dirs.push({ dir: resolve(d), origin: "HPCJOB_CLUSTERS" });
+  }
+  dirs.push({ dir: join(configDir(e), "clusters"), origin: "user" });
+  dirs.push({ dir: "builtin", origin: "builtin" });
+  return dirs;
+}
+
+const PROFILE_EXT = new Set([".yaml", ".yml"]);
+
+/** Every profile file on the search path, in search order (shadowed ones included). */
+export function profileFiles(e: Env): ProfileFile[] {
+  const out: ProfileFile[] = [];
+  searchPath(e).forEach((sd, rank) => {
+    if (sd.origin === "builtin") {
+      for (const key of listAssets("clusters")) {
+        if (!PROFILE_EXT.has(extname(key))) continue;
+        out.push({ name: basename(key, extname(key)), file: key, origin: "builtin", rank, read: () => readAsset(key) });
+      }
+      return;
+    }
+    if (!existsSync(sd.dir)) return;
+    for (const f of readdirSync(sd.dir).sort()) {
+      if (!PROFILE_EXT.has(extname(f))) continue;
+      const file = join(sd.dir, f);
+      out.push({ name: basename(f, extname(f)), file, origin: sd.origin, rank, read: () => readFileSync(file, "utf8") });
+    }
+  });
+  return out;
+}
+
+/** The first profile named `name` on the search path below `afterRank`. */
+function find(e: Env, name: string, afterRank = -1): ProfileFile | undefined {
+  return profileFiles(e).find((p) => p.name === name && p.rank > afterRank);
+}
+
+/** Deep merge for `extends`: maps merge key by key, anything else (lists too) is replaced. */
+export function deepMerge(base: unknown, over: unknown): unknown {
+  const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+  if (!isMap(base) || !isMap(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+  return out;
+}
+
+/** The raw data of a profile file merged over everything it extends, child source first. */
+async function resolveChain(e: Env, pf: ProfileFile, seen: string[] = []): Promise<{ data: unknown; sources: YamlSource[] }> {
+  const { locate, parseYaml } = await import("./yamlFile.js");
+  if (seen.includes(pf.file)) {
+    throw new ProfileError(
+      `${pf.file}:1 extends: the profiles extend each other in a loop (${[...seen, pf.file].join(" -> ")}); break the loop`,
+    );
+  }
+  const src = parseYaml(pf.file, pf.read());
+  const data = src.data as Record<string, unknown>;
+  const parent = data?.extends;
+  if (typeof parent !== "string") return { data, sources: [src] };
+  const base = parent === pf.name ? find(e, parent, pf.rank) : find(e, parent);
+  if (!base || base.file === pf.file) {
+    const known = knownNames(e).join(", ");
+    throw new ProfileError(
+      locate([src], { path: ["extends"], message: `no profile named "${parent}" to extend; known profiles: ${known}` }),
+    );
+  }
+  const merged = await resolveChain(e, base, [...seen, pf.file]);
+  const { extends: _dropped, ...own } = data;
+  return { data: deepMerge(merged.data, own), sources: [src, ...merged.sources] };
+}
+
+/** Load, merge and validate one profile file; errors name the file, line and key. */
+export async function loadProfileFile(e: Env, pf: ProfileFile): Promise<LoadedProfile> {
+  const ready = pf.origin === "builtin" ? prebuilt?.profiles[pf.name] : undefined;
+  if (ready) return { profile: ready, file: pf.file, origin: pf.origin, chain: [pf.file] };
+  const [{ locate, validate }, { ProfileSchema }] = await Promise.all([import("./yamlFile.js"), import("./schema.js")]);
+  const { data, sources } = await resolveChain(e, pf);
+  const merged = { ...(data as Record<string, unknown>), name: (sources[0]?.data as { name?: unknown })?.name };
+  const profile = validate(ProfileSchema, merged, sources, "profile");
+  for (const issue of checkProfile(profile, pf.name)) throw new ProfileError(locate(sources, issue));
+  return { profile, file: pf.file, origin: pf.origin, chain: sources.map((s) => s.file) };
+}
+
+/** Names of every profile on the search path, without repeats. */
+export function knownNames(e: Env): string[] {
+  return [...new Set(profileFiles(e).map((p) => p.name))].sort();
+}
+
+/** Load the profile called `name` from the search path. */
+export async function loadProfile(e: Env, name: string): Promise<LoadedProfile> {
+  const pf = find(e, name);
+  if (!pf) {
+    const where = `add ${join(configDir(e), "clusters", `${name}.yaml`)} (start from: hpcjob clusters show custom) or set HPCJOB_CLUSTERS`;
+    throw new ProfileError(`unknown cluster "${name}"; known clusters: ${knownNames(e).join(", ")}; to add one, ${where}`);
+  }
+  return loadProfileFile(e, pf);
+}
+
+/** Load a profile from an explicit file path (for `clusters validate FILE`). */
+export async function loadProfilePath(e: Env, path: string): Promise<LoadedProfile> {
+  const file = resolve(path);
+  if (!existsSync(file)) throw new ProfileError(`no such file: ${path}; give the path of a profile .yaml file`);
+  const name = basename(file, extname(file));
+  return loadProfileFile(e, { name, file: path, origin: "user", rank: -1, read: () => readFileSync(file, "utf8") });
+}

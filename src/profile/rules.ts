@@ -1,0 +1,103 @@
+/**
+ * Cross-field checks a schema cannot express: the default partition exists,
+ * names are unique, default times fit the partition. And the checks of a
+ * request against its partition (GPU type offered, count, time limit).
+ */
+import { UsageError } from "../errors.js";
+import { formatSlurmTime, type GpuRequest, MANAGED_DIRECTIVES, parseSlurmTime } from "../request/values.js";
+import type { Partition, Profile } from "./schema.js";
+import type { PathIssue } from "./yamlFile.js";
+
+/** Problems in a schema-valid profile, each at the key path to fix. */
+export function checkProfile(p: Profile, fileName: string): PathIssue[] {
+  const issues: PathIssue[] = [];
+  if (p.name !== fileName) {
+    issues.push({ path: ["name"], message: `is "${p.name}" but the file is ${fileName}.yaml; make them the same` });
+  }
+  const names = p.slurm.partitions.map((q) => q.name);
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i)
+      issues.push({ path: ["slurm", "partitions", i, "name"], message: `partition "${n}" is listed twice; keep one` });
+  });
+  const def = p.slurm.partitions.find((q) => q.name === p.slurm.partition);
+  if (!def) {
+    issues.push({
+      path: ["slurm", "partition"],
+      message: `"${p.slurm.partition}" is not in slurm.partitions (${names.join(", ")}); add it there or pick one of those`,
+    });
+  }
+  p.slurm.partitions.forEach((q, i) => {
+    const types = q.gpus.map((g) => g.type);
+    types.forEach((t, j) => {
+      if (types.indexOf(t) !== j)
+        issues.push({ path: ["slurm", "partitions", i, "gpus", j, "type"], message: `GPU type "${t}" is listed twice; keep one` });
+    });
+  });
+  p.slurm.directives.forEach((d, i) => {
+    const key = d.replace(/^--/, "").split("=")[0] ?? "";
+    if (MANAGED_DIRECTIVES[key])
+      issues.push({ path: ["slurm", "directives", i], message: `"${d}" sets an option hpcjob manages itself; remove it` });
+  });
+  if (def) {
+    const max = parseSlurmTime(def.maxTime);
+    for (const [path, t] of [
+      [["defaults", "time"], p.defaults.time],
+      [["jupyter", "time"], p.jupyter.time],
+    ] as const) {
+      if (parseSlurmTime(t) > max)
+        issues.push({ path: [...path], message: `"${t}" is longer than partition ${def.name}'s limit ${def.maxTime}; shorten it` });
+    }
+  }
+  return issues;
+}
+
+/** The partition called `name`, or a UsageError listing the ones the profile offers. */
+export function partitionOf(p: Profile, name: string): Partition {
+  const part = p.slurm.partitions.find((q) => q.name === name);
+  if (!part) {
+    const names = p.slurm.partitions.map((q) => q.name).join(", ");
+    throw new UsageError(`partition "${name}" is not in cluster ${p.name}; use --partition with one of: ${names}`);
+  }
+  return part;
+}
+
+/** What a partition's GPUs look like in a message: "A40 (4 per node), H100 (4 per node)". */
+function offered(part: Partition): string {
+  return part.gpus.map((g) => `${g.type} (${g.perNode} per node)`).join(", ");
+}
+
+/** Check a GPU request against a partition: the type is offered and the count fits one node. */
+export function checkGpus(p: Profile, part: Partition, gpus: GpuRequest): void {
+  if (gpus.count === 0) return;
+  if (part.gpus.length === 0) {
+    const withGpus = p.slurm.partitions.filter((q) => q.gpus.length > 0).map((q) => q.name);
+    const hint = withGpus.length ? `use --partition ${withGpus.join(" or ")}` : "this cluster's profile lists no GPUs";
+    throw new UsageError(`partition ${part.name} has no GPUs; ${hint}`);
+  }
+  if (gpus.type !== undefined) {
+    const g = part.gpus.find((x) => x.type.toLowerCase() === gpus.type?.toLowerCase());
+    if (!g) throw new UsageError(`partition ${part.name} has no GPU type "${gpus.type}"; it offers ${offered(part)}`);
+    if (gpus.count > g.perNode) {
+      throw new UsageError(
+        `--gpus ${g.type}:${gpus.count} is more than a ${part.name} node has (${g.perNode}); ask for at most ${g.perNode}`,
+      );
+    }
+    return;
+  }
+  const most = Math.max(...part.gpus.map((g) => g.perNode));
+  if (gpus.count > most) {
+    throw new UsageError(
+      `--gpus ${gpus.count} is more than any ${part.name} node has (at most ${most}: ${offered(part)}); ask for at most ${most}`,
+    );
+  }
+}
+
+/** Check a time limit against the partition's maximum. */
+export function checkTime(part: Partition, seconds: number): void {
+  const max = parseSlurmTime(part.maxTime);
+  if (seconds > max) {
+    throw new UsageError(
+      `--time ${formatSlurmTime(seconds)} is longer than partition ${part.name} allows (${part.maxTime}); ask for at most ${part.maxTime}`,
+    );
+  }
+}

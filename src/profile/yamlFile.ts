@@ -1,0 +1,192 @@
+/**
+ * YAML files with positions: parse, validate against a zod schema, and turn
+ * every problem into one line `FILE:LINE key.path: what is wrong`.
+ */
+import { type Document, isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import type { z } from "zod";
+import { ProfileError } from "../errors.js";
+
+/** A parsed YAML file that still knows where each key came from. */
+export interface YamlSource {
+  file: string;
+  doc: Document;
+  lines: LineCounter;
+  data: unknown;
+}
+
+/** A problem at a key path, before it is given a file and line. */
+export interface PathIssue {
+  path: PropertyKey[];
+  message: string;
+}
+
+/** Parse YAML text; a syntax error becomes a ProfileError naming file and line. */
+export function parseYaml(file: string, text: string): YamlSource {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const line = err.linePos?.[0]?.line ?? 1;
+    const what = err.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "");
+    throw new ProfileError(`${file}:${line} YAML syntax error: ${what}; fix the indentation or quoting there`);
+  }
+  const data = doc.toJS() ?? {};
+  return { file, doc, lines, data };
+}
+
+/** `slurm.partitions[0].maxTime` for a key path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out === "" ? String(p) : `.${String(p)}`;
+  }
+  return out || "(top level)";
+}
+
+/** The line of the deepest node on `path` that exists in the file, or undefined if none does. */
+export function lineOf(src: YamlSource, path: readonly PropertyKey[], key?: string): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const sub = path.slice(0, n);
+    const node = sub.length === 0 ? src.doc.contents : src.doc.getIn(sub as unknown[], true);
+    if (node === undefined || node === null) continue;
+    // For an unknown key, point at the key itself rather than at its parent map.
+    if (key !== undefined && n === path.length && isMap(node)) {
+      const pair = node.items.find((it) => isScalar(it.key) && it.key.value === key);
+      const range = (pair?.key as { range?: [number, number] } | undefined)?.range;
+      if (range) return src.lines.linePos(range[0]).line;
+    }
+    const range = (node as { range?: [number, number] }).range;
+    if (range) return src.lines.linePos(range[0]).line;
+  }
+  return undefined;
+}
+
+/** How deep into `path` a source has keys: 0 when it holds none of it. */
+function depthIn(src: YamlSource, path: readonly PropertyKey[]): number {
+  for (let n = path.length; n > 0; n--) if (src.doc.hasIn(path.slice(0, n) as unknown[])) return n;
+  return 0;
+}
+
+/** `FILE:LINE path: message`, choosing the source (child before base) that holds most of the path. */
+export function locate(sources: readonly YamlSource[], issue: PathIssue, key?: string): string {
+  const fullPath = key === undefined ? issue.path : [...issue.path, key];
+  let best = sources[0];
+  let bestDepth = -1;
+  for (const src of sources) {
+    const d = depthIn(src, fullPath);
+    if (d > bestDepth) [best, bestDepth] = [src, d];
+  }
+  const where = best ? `${best.file}:${lineOf(best, issue.path, key) ?? 1}` : "";
+  return `${where} ${formatPath(fullPath)}: ${issue.message}`;
+}
+
+/** Edit distance, for "did you mean" on misspelled keys. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j] ?? 0;
+      row[j] = Math.min(cur + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The closest candidate to a misspelled word, when it is close enough to be a typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const d = distance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+interface SchemaDef {
+  type: string;
+  innerType?: z.ZodType;
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+  options?: z.ZodType[];
+}
+
+function defOf(schema: z.ZodType): SchemaDef {
+  return (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
+}
+
+/** Keys an object schema accepts at `path`, for suggestions on unknown keys. */
+export function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let s: z.ZodType | undefined = schema;
+  const steps = [...path];
+  while (s) {
+    const def = defOf(s);
+    if (def.innerType) {
+      s = def.innerType;
+      continue;
+    }
+    if (steps.length === 0) return def.type === "object" && def.shape ? Object.keys(def.shape) : [];
+    const step = steps.shift();
+    if (def.type === "object" && def.shape) s = def.shape[String(step)];
+    else if (def.type === "array") s = def.element;
+    else if (def.type === "record") s = def.valueType;
+    else return [];
+  }
+  return [];
+}
+
+/** One readable sentence (with the fix) for one zod issue. */
+function describe(issue: z.core.$ZodIssue, input: unknown): string {
+  switch (issue.code) {
+    case "invalid_type":
+      if (input === undefined) return `is required (${issue.expected}); add it`;
+      return `must be ${issue.expected === "int" ? "a whole number" : `a ${issue.expected}`}, not ${Array.isArray(input) ? "a list" : input === null ? "empty" : `a ${typeof input}`}`;
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => String(v)).join(", ")}, not ${JSON.stringify(input)}`;
+    case "too_small":
+      return issue.origin === "array"
+        ? `must list at least ${String(issue.minimum)} item(s)`
+        : `must be at least ${String(issue.minimum)}${issue.origin === "string" ? " characters" : ""}`;
+    case "too_big":
+      return `must be at most ${String(issue.maximum)}`;
+    default:
+      return input === undefined ? issue.message : `${issue.message}, not ${JSON.stringify(input)}`;
+  }
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = data;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+/**
+ * Validate `data` (merged from `sources`, child first) against `schema`.
+ * Returns the parsed value, or throws a ProfileError whose one line names the
+ * file, line and key path of the first problem and says how to fix it.
+ */
+export function validate<S extends z.ZodType>(schema: S, data: unknown, sources: readonly YamlSource[], what: string): z.infer<S> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0] as z.core.$ZodIssue;
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0] ?? "";
+    const known = knownKeys(schema, issue.path);
+    const guess = closest(key, known);
+    const fix = guess ? `did you mean "${guess}"?` : `remove it; ${what} keys here are: ${known.join(", ")}`;
+    throw new ProfileError(locate(sources, { path: issue.path, message: `unknown key "${key}"; ${fix}` }, key));
+  }
+  const message = describe(issue, valueAt(data, issue.path));
+  throw new ProfileError(locate(sources, { path: issue.path, message }));
+}

@@ -1,0 +1,49 @@
+/**
+ * Rendering a JobRequest into the sbatch script, through the templates.
+ */
+import type { JobRequest } from "../request/build.js";
+import { templates } from "./environment.js";
+import { sbatchLines } from "./sbatch.js";
+
+/** Where the job keeps its files, and where it was rendered from. */
+export interface RenderTarget {
+  /** Absolute run directory on the cluster (~/.hpcjob/runs/STAMP-NAME). */
+  runDir: string;
+}
+
+/** Names of the variables the job passes into the container by name. */
+export function envNames(req: JobRequest): string[] {
+  const names = Object.keys(req.env);
+  return req.kind === "jupyter" ? [...names, "JUPYTER_TOKEN"] : names;
+}
+
+/** The data the templates see; every user value is still raw here and quoted in the template. */
+export function templateContext(req: JobRequest, target: RenderTarget): Record<string, unknown> {
+  const rt = req.runtime;
+  return {
+    cluster: req.cluster,
+    name: req.name,
+    directives: sbatchLines(req, target.runDir),
+    runDir: target.runDir,
+    workdir: req.workdir,
+    modules: req.profile.environment.modules,
+    setup: req.profile.environment.setup,
+    env: Object.entries(req.env),
+    envNames: envNames(req),
+    runtime: {
+      name: rt.name,
+      partial: rt.partial,
+      tool: rt.tool,
+      envPrefix: rt.envPrefix ?? "",
+      image: req.image ?? "",
+      binds: req.binds.map((b) => rt.bind(b)),
+      gpus: req.gpus.count > 0,
+    },
+    command: req.command,
+  };
+}
+
+/** The complete sbatch script for a request. */
+export function renderScript(req: JobRequest, target: RenderTarget): string {
+  return templates().render(`${req.kind}.sbatch.njk`, templateContext(req, target));
+}

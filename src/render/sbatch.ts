@@ -1,0 +1,55 @@
+/**
+ * The #SBATCH header, generated in one function: every option hpcjob sets,
+ * plus the profile's and the user's raw ones, minus the ones the site
+ * rejects, sorted by name and each value quoted.
+ */
+import type { JobRequest } from "../request/build.js";
+import type { Directive } from "../request/values.js";
+import { quote } from "./quote.js";
+
+/** The comment hpcjob tags its jobs with, so `ps` can find them. */
+export const JOB_COMMENT = "hpcjob";
+
+/** The GPU request spelled the way this cluster wants it, or undefined for none. */
+export function gpuDirective(req: JobRequest): Directive | undefined {
+  const { count, type } = req.gpus;
+  if (count === 0) return undefined;
+  const n = type ? `${type}:${count}` : String(count);
+  switch (req.profile.slurm.gpuDirective) {
+    case "gres":
+      return { key: "gres", value: `gpu:${n}` };
+    case "gpus":
+      return { key: "gpus", value: n };
+    case "gpus-per-node":
+      return { key: "gpus-per-node", value: n };
+  }
+}
+
+/** Every sbatch option for the request, before the site's skip list and sorting. */
+function directivesOf(req: JobRequest, runDir: string): Directive[] {
+  const out: Directive[] = [
+    { key: "job-name", value: req.name },
+    { key: "output", value: `${runDir}/job.log` },
+    // Append, so a requeued (preempted) job keeps the log of its earlier runs.
+    { key: "open-mode", value: "append" },
+    { key: "chdir", value: req.workdir },
+    { key: "partition", value: req.partition },
+    { key: "time", value: req.time },
+    { key: "cpus-per-task", value: String(req.cpus) },
+    { key: "comment", value: JOB_COMMENT },
+  ];
+  if (req.account) out.push({ key: "account", value: req.account });
+  if (req.mem) out.push({ key: "mem", value: req.mem });
+  const gpu = gpuDirective(req);
+  if (gpu) out.push(gpu);
+  return [...out, ...req.directives];
+}
+
+/** The `#SBATCH` lines for a request, sorted by option name, values quoted. */
+export function sbatchLines(req: JobRequest, runDir: string): string[] {
+  const skip = new Set(req.profile.slurm.skipDirectives);
+  return directivesOf(req, runDir)
+    .filter((d) => !skip.has(d.key))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((d) => (d.value === undefined ? `#SBATCH --${d.key}` : `#SBATCH --${d.key}=${quote(d.value)}`));
+}

@@ -1,0 +1,115 @@
+/**
+ * Container runtimes as data: how each one names images, which partial
+ * template runs a command in the image, how binds are spelled and how the
+ * environment crosses into the container. No I/O.
+ */
+import { isAbsolute, resolve } from "node:path";
+import { UsageError } from "../errors.js";
+import { type Bind, formatBind } from "../request/values.js";
+
+/** Runtime names a profile may choose. */
+export type RuntimeName = "apptainer" | "singularity" | "pyxis" | "enroot" | "none";
+
+/** What the templates need to know about one runtime. */
+export interface Runtime {
+  name: RuntimeName;
+  /** Partial that defines `hpcjob_run` (and `hpcjob_runtime_cleanup`) in the script. */
+  partial: string;
+  /** The program the partial calls (apptainer or singularity share a partial). */
+  tool: string;
+  /** Prefix that makes a variable override the image's own (APPTAINERENV_), if any. */
+  envPrefix?: string;
+  /** File extension of the image format, for messages and conversion. */
+  imageExt?: ".sif" | ".sqsh";
+  /** URI schemes the runtime reads directly instead of a file. */
+  schemes: string[];
+  /** How one bind is spelled on this runtime's command line. */
+  bind(b: Bind): string;
+}
+
+const APPTAINER_SCHEMES = ["docker://", "docker-daemon:", "docker-archive:", "oras://", "library://", "shub://", "http://", "https://"];
+
+const RUNTIMES: Record<RuntimeName, Runtime> = {
+  apptainer: {
+    name: "apptainer",
+    partial: "runtime/apptainer.njk",
+    tool: "apptainer",
+    envPrefix: "APPTAINERENV_",
+    imageExt: ".sif",
+    schemes: APPTAINER_SCHEMES,
+    bind: formatBind,
+  },
+  singularity: {
+    name: "singularity",
+    partial: "runtime/apptainer.njk",
+    tool: "singularity",
+    envPrefix: "SINGULARITYENV_",
+    imageExt: ".sif",
+    schemes: APPTAINER_SCHEMES,
+    bind: formatBind,
+  },
+  pyxis: {
+    name: "pyxis",
+    partial: "runtime/pyxis.njk",
+    tool: "srun",
+    imageExt: ".sqsh",
+    schemes: [],
+    bind: formatBind,
+  },
+  enroot: {
+    name: "enroot",
+    partial: "runtime/enroot.njk",
+    tool: "enroot",
+    imageExt: ".sqsh",
+    schemes: [],
+    // enroot --mount takes fstab fields separated by colons: SRC:DST[:TYPE:OPTIONS].
+    bind: (b) => (b.readOnly ? `${b.src}:${b.dst}:none:bind,ro` : `${b.src}:${b.dst}`),
+  },
+  none: {
+    name: "none",
+    partial: "runtime/none.njk",
+    tool: "",
+    schemes: [],
+    bind: formatBind,
+  },
+};
+
+/** The runtime called `name`. */
+export function runtimeOf(name: RuntimeName): Runtime {
+  return RUNTIMES[name];
+}
+
+/**
+ * The image as the runtime will be given it: a URI the runtime reads itself,
+ * or an absolute path (relative paths are taken from `workdir`). Throws a
+ * UsageError that says what this runtime accepts.
+ */
+export function resolveImage(rt: Runtime, image: string | undefined, cluster: string, workdir: string): string | undefined {
+  if (rt.name === "none") {
+    if (image)
+      throw new UsageError(
+        `cluster ${cluster} runs jobs on the host (container.runtime: none); drop --image, or use a profile with a container runtime`,
+      );
+    return undefined;
+  }
+  if (!image) {
+    throw new UsageError(
+      `cluster ${cluster} runs jobs in a container (${rt.name}); pass --image /path/to/image${rt.imageExt ?? ""} or set image: in hpcjob.yaml`,
+    );
+  }
+  if (rt.schemes.some((s) => image.startsWith(s))) return image;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(image)) {
+    const accepted = rt.schemes.length ? `URIs it reads are ${rt.schemes.join(" ")}` : `it needs a ${rt.imageExt} file`;
+    throw new UsageError(
+      `${rt.name} cannot run image "${image}": ${accepted}; convert the image and pass --image /abs/path/image${rt.imageExt ?? ""}`,
+    );
+  }
+  if (/[\n\r,]/.test(image)) throw new UsageError(`image path "${image}" may not contain newlines or commas; rename the file`);
+  const path = isAbsolute(image) ? image : resolve(workdir, image);
+  if ((rt.name === "pyxis" || rt.name === "enroot") && !/\.(sqsh|squashfs)$/.test(path)) {
+    throw new UsageError(
+      `${rt.name} runs squashfs images: --image must be a .sqsh file (make one with: enroot import -o /abs/path/image.sqsh docker://REF), not "${image}"`,
+    );
+  }
+  return path;
+}
