@@ -1,6 +1,6 @@
-// Bundle the CLI into one CommonJS file (dist/hpcjob.cjs) with esbuild, the
+// Bundle the CLI into CommonJS chunks (dist/*.cjs) with esbuild, the
 // version and commit stamped in. CommonJS because Node's single-executable
-// mechanism runs only CommonJS; one file because resolving hundreds of
+// mechanism runs only CommonJS; few files because resolving hundreds of
 // modules is most of a cold start.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
@@ -89,25 +89,77 @@ const prebuiltPlugin = {
   },
 };
 
-await build({
-  plugins: [prebuiltPlugin],
-  entryPoints: [new URL("../src/main.ts", import.meta.url).pathname],
-  outfile: new URL("../dist/hpcjob.cjs", import.meta.url).pathname,
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node20",
-  minifyWhitespace: true,
-  minifySyntax: true,
-  keepNames: false,
-  legalComments: "none",
-  // nunjucks only needs these for file watching, which hpcjob never uses.
-  external: ["chokidar", "fsevents"],
-  define: {
-    __HPCJOB_VERSION__: JSON.stringify(pkg.version),
-    __HPCJOB_COMMIT__: JSON.stringify(process.env.HPCJOB_COMMIT ?? commit()),
-    "import.meta.url": "__hpcjobImportMetaUrl",
+/**
+ * commander requires child_process at load time but only uses it to run
+ * external subcommands, which hpcjob has none of. Loading that built-in
+ * costs every command a few milliseconds, so commander gets it on first use.
+ */
+const lazyChildProcessPlugin = {
+  name: "lazy-child-process",
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      args.importer.includes(`${"node_modules"}/commander/`) ? { path: "lazy-child-process", namespace: "lazy" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "lazy" }, () => ({
+      contents: 'module.exports = new Proxy({}, { get: (_, key) => require("node:child_process")[key] });',
+      loader: "js",
+    }));
   },
-  banner: { js: 'const __hpcjobImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-  logLevel: "warning",
-});
+};
+
+/**
+ * The bundle is three CommonJS chunks, each loaded on first use and each
+ * with its own V8 code cache, so a command pays only for what it runs:
+ *   hpcjob.cjs    the CLI and commander (all `--version` and `--help` need)
+ *   commands.cjs  the commands, profiles, requests, templates (a dry run)
+ *   files.cjs     yaml and zod, to read a profile or config file
+ * An import of a chunk's entry from another chunk becomes a call to the
+ * launcher's chunk loader (bin/hpcjob.cjs, or the single executable's).
+ */
+const CHUNKS = {
+  hpcjob: { entry: "src/main.ts" },
+  commands: { entry: "src/commands/index.ts", from: /^\.\/commands\/index\.js$/ },
+  files: { entry: "src/profile/files.ts", from: /^(\.\.\/profile|\.)\/files\.js$/ },
+};
+
+/** Route imports of other chunks' entries to the chunk loader. */
+function chunkPlugin(self) {
+  return {
+    name: "chunks",
+    setup(b) {
+      for (const [name, chunk] of Object.entries(CHUNKS)) {
+        if (name === self || !chunk.from) continue;
+        b.onResolve({ filter: chunk.from }, () => ({ path: name, namespace: "chunk" }));
+      }
+      b.onLoad({ filter: /.*/, namespace: "chunk" }, (args) => ({
+        // Without the launcher (node dist/hpcjob.cjs), the chunk is required from beside this one.
+        contents: `const load = globalThis.__hpcjobLoadChunk ?? ((n) => require(require("node:path").join(__dirname, n + ".cjs")));\nmodule.exports = load(${JSON.stringify(args.path)});`,
+        loader: "js",
+      }));
+    },
+  };
+}
+
+for (const [name, chunk] of Object.entries(CHUNKS)) {
+  await build({
+    plugins: [prebuiltPlugin, lazyChildProcessPlugin, chunkPlugin(name)],
+    entryPoints: [new URL(`../${chunk.entry}`, import.meta.url).pathname],
+    outfile: new URL(`../dist/${name}.cjs`, import.meta.url).pathname,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: "none",
+    // nunjucks only needs these for file watching, which hpcjob never uses.
+    external: ["chokidar", "fsevents"],
+    define: {
+      __HPCJOB_VERSION__: JSON.stringify(pkg.version),
+      __HPCJOB_COMMIT__: JSON.stringify(process.env.HPCJOB_COMMIT ?? commit()),
+      "import.meta.url": "__hpcjobImportMetaUrl",
+    },
+    banner: { js: 'const __hpcjobImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+    logLevel: "warning",
+  });
+}

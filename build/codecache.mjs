@@ -1,14 +1,17 @@
 // Write dist/hpcjob.cjs.cache: V8's compiled code for the bundle, taken after
 // a --dry-run render so it also holds the functions that path compiles
-// lazily. bin/hpcjob.cjs loads it; a cache from another Node version is
+// lazily (with a user config.yaml, so reading YAML is in it too). bin/hpcjob.cjs loads it; a cache from another Node version is
 // simply ignored by V8.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const home = mkdtempSync(join(tmpdir(), "hpcjob-cache-"));
+// A user config file, so the cache also holds the YAML and zod code that reads it.
+mkdirSync(join(home, ".config", "hpcjob"), { recursive: true });
+writeFileSync(join(home, ".config", "hpcjob", "config.yaml"), "cluster: vera\n");
 try {
   execFileSync(
     process.execPath,

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { type Context, type Output, processContext } from "./context.js";
-import { HpcjobError } from "./errors.js";
+import { isHpcjobError } from "./errors.js";
 
 declare const __HPCJOB_VERSION__: string;
 declare const __HPCJOB_COMMIT__: string;
@@ -45,7 +45,21 @@ function explicitCommand(rawArgs: readonly string[], program: string | undefined
   return rawArgs.indexOf(program) < 0 || dash < rawArgs.indexOf(program);
 }
 
+/** commander's "error: ...\n(Did you mean ...?)" as hpcjob's one line with the fix. */
+function oneLineUsageError(text: string): string {
+  const [first = "", ...rest] = text.trim().split("\n");
+  const hint = rest
+    .join(" ")
+    .replace(/^\((.*)\)$/, "$1")
+    .trim();
+  const message = first.replace(/^error: /, "");
+  return `hpcjob: ${message}; ${hint ? `${hint[0]?.toLowerCase()}${hint.slice(1)}` : "see hpcjob --help"}\n`;
+}
+
 type Run = () => Promise<Output>;
+
+/** The commands, loaded on first use (a chunk of its own in the bundle). */
+const commands = () => import("./commands/index.js");
 
 /** Build the commander program; `run` receives each command's work. */
 export function buildProgram(ctx: Context, run: (work: Run, json: boolean) => Promise<void>, rawArgs: readonly string[]): Command {
@@ -54,6 +68,7 @@ export function buildProgram(ctx: Context, run: (work: Run, json: boolean) => Pr
     .version(versionText(), "-V, --version", "print the version and the commit it was built from")
     .enablePositionalOptions()
     .showSuggestionAfterError()
+    .configureOutput({ outputError: (text, write) => write(oneLineUsageError(text)) })
     .exitOverride();
 
   requestOptions(program.command("jupyter"))
@@ -66,9 +81,7 @@ Examples:
   hpcjob jupyter --cluster vera --gpus 1 --account C3SE2024-1-2 --image ~/pytorch.sif
   hpcjob jupyter --cluster penn --gpus B200:1 --image /vast/projects/lab/me/torch.sqsh --dry-run`,
     )
-    .action((flags, cmd: Command) =>
-      run(async () => (await import("./commands/jupyter.js")).jupyter(flags, ctx), Boolean(cmd.opts().json)),
-    );
+    .action((flags, cmd: Command) => run(async () => (await commands()).jupyter(flags, ctx), Boolean(cmd.opts().json)));
 
   requestOptions(program.command("batch"))
     .description("run a script or program in the container as a batch job")
@@ -87,10 +100,7 @@ Examples:
   hpcjob batch --cluster vera --image ~/tools.sif -- ./simulate --steps 100`,
     )
     .action((argv: string[], flags, cmd: Command) =>
-      run(
-        async () => (await import("./commands/batch.js")).batch(argv, explicitCommand(rawArgs, argv[0]), flags, ctx),
-        Boolean(cmd.opts().json),
-      ),
+      run(async () => (await commands()).batch(argv, explicitCommand(rawArgs, argv[0]), flags, ctx), Boolean(cmd.opts().json)),
     );
 
   const clusters = program.command("clusters").description("list, show and check cluster profiles");
@@ -98,7 +108,7 @@ Examples:
     .command("list")
     .description("every cluster profile hpcjob can find, and where it comes from")
     .option("--json", "print the result as JSON")
-    .action((flags) => run(async () => (await import("./commands/clusters.js")).list(flags, ctx), Boolean(flags.json)));
+    .action((flags) => run(async () => (await commands()).list(flags, ctx), Boolean(flags.json)));
   clusters
     .command("show")
     .description("what a cluster offers: partitions, GPUs, limits, runtime")
@@ -107,19 +117,17 @@ Examples:
     .option("--yaml", "print the resolved profile as YAML")
     .option("--raw", "print the profile file as written, comments included")
     .addHelpText("after", "\nExample:\n  hpcjob clusters show custom --raw > ~/.config/hpcjob/clusters/mysite.yaml")
-    .action((name: string, flags) => run(async () => (await import("./commands/clusters.js")).show(name, flags, ctx), Boolean(flags.json)));
+    .action((name: string, flags) => run(async () => (await commands()).show(name, flags, ctx), Boolean(flags.json)));
   clusters
     .command("validate")
     .description("check a profile file and say exactly what is wrong")
     .argument("<file>", "path of a profile .yaml file")
     .option("--json", "print the result as JSON")
-    .action((file: string, flags) =>
-      run(async () => (await import("./commands/clusters.js")).validateFile(file, flags, ctx), Boolean(flags.json)),
-    );
+    .action((file: string, flags) => run(async () => (await commands()).validateFile(file, flags, ctx), Boolean(flags.json)));
   clusters
     .command("schema")
     .description("print the JSON Schema of profiles, for editor completion")
-    .action(() => run(async () => (await import("./commands/clusters.js")).schema(), false));
+    .action(() => run(async () => (await commands()).schema(), false));
 
   return program;
 }
@@ -148,7 +156,7 @@ function exitCodeFor(e: unknown): number {
     // commander has printed its own message (unknown option, missing argument, --help).
     return e.exitCode === 0 ? 0 : 2;
   }
-  if (e instanceof HpcjobError) {
+  if (isHpcjobError(e)) {
     process.stderr.write(`hpcjob: ${e.message}\n`);
     for (const line of e.evidence) process.stderr.write(`  ${line}\n`);
     if (process.env.HPCJOB_DEBUG === "1") process.stderr.write(`${e.stack}\n`);

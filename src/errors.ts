@@ -2,7 +2,12 @@
  * Typed errors. Each carries the exit code the CLI ends with; `cli.ts` is the
  * only place that turns them into output, so every message must read as one
  * complete line that says what is wrong and how to fix it.
+ *
+ * The bundle is split into chunks that may each hold a copy of this module,
+ * so errors are recognised by a global brand, not by `instanceof`.
  */
+
+const BRAND = Symbol.for("hpcjob.error");
 
 /** Base class: a failure the user should see as one line, with an exit code. */
 export class HpcjobError extends Error {
@@ -15,7 +20,13 @@ export class HpcjobError extends Error {
     this.name = new.target.name;
     this.exitCode = exitCode;
     this.evidence = evidence;
+    Object.defineProperty(this, BRAND, { value: true });
   }
+}
+
+/** True for an error hpcjob raised on purpose (from any chunk of the bundle). */
+export function isHpcjobError(e: unknown): e is HpcjobError {
+  return typeof e === "object" && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
 }
 
 /** Bad flags or arguments: exit 2. */

@@ -2,12 +2,10 @@
  * `hpcjob clusters list | show | validate | schema`: what each cluster
  * offers, and exactly what is wrong with a profile.
  */
-import { stringify } from "yaml";
-import { z } from "zod";
 import type { Context, Output } from "../context.js";
-import { HpcjobError } from "../errors.js";
+import { isHpcjobError } from "../errors.js";
 import { type LoadedProfile, loadProfile, loadProfileFile, loadProfilePath, profileFiles } from "../profile/load.js";
-import { type Profile, ProfileSchema } from "../profile/schema.js";
+import type { Profile } from "../profile/schema.js";
 
 /** Fixed-width columns for a small table. */
 export function table(rows: string[][]): string {
@@ -41,7 +39,7 @@ export async function list(flags: { json?: boolean }, ctx: Context): Promise<Out
         source: originLabel(l),
       });
     } catch (e) {
-      if (!(e instanceof HpcjobError)) throw e;
+      if (!isHpcjobError(e)) throw e;
       rows.push({
         name: pf.name,
         title: "",
@@ -93,7 +91,7 @@ export async function show(name: string, flags: { json?: boolean; yaml?: boolean
   }
   const l = await loadProfile(ctx, name);
   if (flags.json) return { json: { ...l.profile, file: l.file, origin: l.origin } };
-  if (flags.yaml) return { text: stringify(l.profile).trimEnd() };
+  if (flags.yaml) return { text: (await import("../profile/files.js")).toYaml(l.profile).trimEnd() };
   return { text: describe(l) };
 }
 
@@ -105,13 +103,8 @@ export async function validateFile(file: string, flags: { json?: boolean }, ctx:
   return flags.json ? { json: { ok: true, file, name: p.name } } : { text: summary };
 }
 
-/** The JSON Schema of a profile, for editors. */
-export function profileJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(ProfileSchema, { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
-  return { ...schema, title: "hpcjob cluster profile" };
-}
-
 /** `clusters schema`: the JSON Schema on stdout. */
 export async function schema(): Promise<Output> {
+  const { profileJsonSchema } = await import("../profile/files.js");
   return { text: JSON.stringify(profileJsonSchema(), null, 2) };
 }

@@ -104,7 +104,7 @@ export function deepMerge(base: unknown, over: unknown): unknown {
 
 /** The raw data of a profile file merged over everything it extends, child source first. */
 async function resolveChain(e: Env, pf: ProfileFile, seen: string[] = []): Promise<{ data: unknown; sources: YamlSource[] }> {
-  const { locate, parseYaml } = await import("./yamlFile.js");
+  const { locate, parseYaml } = await import("./files.js");
   if (seen.includes(pf.file)) {
     throw new ProfileError(
       `${pf.file}:1 extends: the profiles extend each other in a loop (${[...seen, pf.file].join(" -> ")}); break the loop`,
@@ -130,7 +130,7 @@ async function resolveChain(e: Env, pf: ProfileFile, seen: string[] = []): Promi
 export async function loadProfileFile(e: Env, pf: ProfileFile): Promise<LoadedProfile> {
   const ready = pf.origin === "builtin" ? prebuilt?.profiles[pf.name] : undefined;
   if (ready) return { profile: ready, file: pf.file, origin: pf.origin, chain: [pf.file] };
-  const [{ locate, validate }, { ProfileSchema }] = await Promise.all([import("./yamlFile.js"), import("./schema.js")]);
+  const { locate, validate, ProfileSchema } = await import("./files.js");
   const { data, sources } = await resolveChain(e, pf);
   const merged = { ...(data as Record<string, unknown>), name: (sources[0]?.data as { name?: unknown })?.name };
   const profile = validate(ProfileSchema, merged, sources, "profile");

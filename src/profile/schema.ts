@@ -144,3 +144,9 @@ export const ProjectFileSchema = z.strictObject({
 
 /** A validated project file. */
 export type ProjectFile = z.infer<typeof ProjectFileSchema>;
+
+/** The JSON Schema of a profile (what `hpcjob clusters schema` prints), for editors. */
+export function profileJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(ProfileSchema, { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
+  return { ...schema, title: "hpcjob cluster profile" };
+}

@@ -150,6 +150,7 @@ function describe(issue: z.core.$ZodIssue, input: unknown): string {
       if (input === undefined) return `is required (${issue.expected}); add it`;
       return `must be ${issue.expected === "int" ? "a whole number" : `a ${issue.expected}`}, not ${Array.isArray(input) ? "a list" : input === null ? "empty" : `a ${typeof input}`}`;
     case "invalid_value":
+      if (input === undefined) return `is required: one of ${issue.values.map((v) => String(v)).join(", ")}; add it`;
       return `must be one of ${issue.values.map((v) => String(v)).join(", ")}, not ${JSON.stringify(input)}`;
     case "too_small":
       return issue.origin === "array"
@@ -179,7 +180,9 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 export function validate<S extends z.ZodType>(schema: S, data: unknown, sources: readonly YamlSource[], what: string): z.infer<S> {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
-  const issue = result.error.issues[0] as z.core.$ZodIssue;
+  // A misspelled key also makes the real key "missing": report the misspelling, the cause.
+  const issues = result.error.issues as z.core.$ZodIssue[];
+  const issue = (issues.find((i) => i.code === "unrecognized_keys") ?? issues[0]) as z.core.$ZodIssue;
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0] ?? "";
     const known = knownKeys(schema, issue.path);

@@ -17,10 +17,7 @@ export function userConfigPath(e: Env): string {
 export async function loadUserConfig(e: Env): Promise<UserConfig> {
   const file = userConfigPath(e);
   if (!existsSync(file)) return { clusters: {} };
-  const [{ parseYaml, validate }, { UserConfigSchema }] = await Promise.all([
-    import("../profile/yamlFile.js"),
-    import("../profile/schema.js"),
-  ]);
+  const { parseYaml, validate, UserConfigSchema } = await import("../profile/files.js");
   const src = parseYaml(file, readFileSync(file, "utf8"));
   return validate(UserConfigSchema, src.data, [src], "config.yaml");
 }
@@ -29,10 +26,7 @@ export async function loadUserConfig(e: Env): Promise<UserConfig> {
 export async function loadProjectFile(dir: string): Promise<{ file: string; project: ProjectFile } | undefined> {
   const file = join(dir, "hpcjob.yaml");
   if (!existsSync(file)) return undefined;
-  const [{ parseYaml, validate }, { ProjectFileSchema }] = await Promise.all([
-    import("../profile/yamlFile.js"),
-    import("../profile/schema.js"),
-  ]);
+  const { parseYaml, validate, ProjectFileSchema } = await import("../profile/files.js");
   const src = parseYaml(file, readFileSync(file, "utf8"));
   return { file, project: validate(ProjectFileSchema, src.data, [src], "hpcjob.yaml") };
 }

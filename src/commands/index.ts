@@ -1,0 +1,7 @@
+/**
+ * Every command, in one module the CLI loads on first use. In the bundle this
+ * is a chunk of its own, so `hpcjob --version` never loads it.
+ */
+export { batch } from "./batch.js";
+export { list, schema, show, validateFile } from "./clusters.js";
+export { jupyter } from "./jupyter.js";

@@ -1,0 +1,146 @@
+/**
+ * Every argument after the script reaches the program byte for byte, and
+ * nothing in it runs. Each rendered batch script (every built-in profile and
+ * a test profile per other runtime) is run by bash with the stand-in
+ * runtimes from test/standins and a `python` that records its argv.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type LoadedProfile, loadProfile } from "../../src/profile/load.js";
+import { renderScript } from "../../src/render/render.js";
+import { ROOT, requestFor, STANDINS, tempDir } from "../helpers.js";
+
+const FIXTURES = join(ROOT, "test", "fixtures", "clusters");
+const work = tempDir("hpcjob-hostile-");
+const MARKER = join(work, "PWNED");
+const RECORD = join(work, "argv.bin");
+const BIN = join(work, "bin");
+
+/** Arguments that break naive quoting, each of which would create MARKER if it ran. */
+const HOSTILE = [
+  `$(touch ${MARKER})`,
+  `\`touch ${MARKER}\``,
+  `; touch ${MARKER}`,
+  `&& touch ${MARKER}`,
+  `| touch ${MARKER}`,
+  `\ntouch ${MARKER}\n`,
+  `'; touch ${MARKER}; '`,
+  `"; touch ${MARKER}; "`,
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${IFS} for the shell, on purpose
+  `$(touch${"${IFS}"}${MARKER})`,
+  `<(touch ${MARKER})`,
+  "",
+  " ",
+  "\t",
+  "a b  c",
+  "*",
+  "?",
+  "[a-z]*",
+  "~",
+  "~root",
+  "$HOME",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${HOME} for the shell, on purpose
+  "${HOME}",
+  "$$",
+  "$1",
+  "$@",
+  "\\",
+  "\\n",
+  "'",
+  '"',
+  "''",
+  "-",
+  "--",
+  "--help",
+  "-c",
+  "{{ 7*7 }}",
+  "{% raw %}",
+  "{# x #}",
+  "%j %x %u",
+  "#SBATCH --time=99",
+  "!!",
+  "a\nb",
+  "\r\n",
+  "héllo wörld ✓ 日本",
+  "=",
+  "A=B",
+  "}",
+  "{a,b}",
+];
+
+/** The recording python: writes each argument followed by a NUL. */
+const RECORDER = `#!/bin/bash\nprintf '%s\\0' "$@" >"$HPCJOB_TEST_RECORD"\n`;
+
+beforeAll(() => {
+  mkdirSync(BIN, { recursive: true });
+  writeFileSync(join(BIN, "python"), RECORDER);
+  chmodSync(join(BIN, "python"), 0o755);
+  // A module command for profiles that load modules: accepts and does nothing.
+  writeFileSync(join(BIN, "module"), "#!/bin/sh\nexit 0\n");
+  chmodSync(join(BIN, "module"), 0o755);
+  for (const f of ["img.sif", "img.sqsh"]) writeFileSync(join(work, f), "image");
+});
+
+const clusters = ["vera", "penn", "custom", "rt-singularity", "rt-enroot", "rt-none"];
+
+/** A profile whose binds are replaced by a folder that exists here (the stand-ins check sources). */
+async function testProfile(name: string): Promise<LoadedProfile> {
+  const l = await loadProfile({ env: { HPCJOB_CLUSTERS: FIXTURES }, home: "/nonexistent-home" }, name);
+  const container = { ...l.profile.container, binds: l.profile.container.binds.length ? [`${work}:/data:ro`] : [] };
+  return { ...l, profile: { ...l.profile, container, environment: { ...l.profile.environment, modules: [] } } };
+}
+
+/** Render a batch job running train.py with `args`, run it, and return what python received. */
+function runWith(loaded: LoadedProfile, args: string[]): { received: string[]; status: number; stderr: string } {
+  const rt = loaded.profile.container.runtime;
+  const image = rt === "none" ? undefined : join(work, rt === "pyxis" || rt === "enroot" ? "img.sqsh" : "img.sif");
+  const req = requestFor(
+    loaded,
+    { image, account: "acct", gpus: "0" },
+    { kind: "batch", argv: ["train.py", ...args], explicit: false },
+    work,
+  );
+  const script = join(work, "job.sbatch");
+  writeFileSync(script, renderScript(req, { runDir: join(work, "run") }));
+  writeFileSync(RECORD, "");
+  const r = spawnSync("bash", [script], {
+    cwd: work,
+    encoding: "utf8",
+    env: { PATH: `${BIN}:${STANDINS}:${process.env.PATH}`, HOME: work, HPCJOB_TEST_RECORD: RECORD, ENROOT_DATA_PATH: join(work, "enroot") },
+  });
+  const raw = readFileSync(RECORD, "utf8");
+  const received = raw === "" ? [] : raw.slice(0, -1).split("\0");
+  return { received, status: r.status ?? -1, stderr: r.stderr };
+}
+
+const arg = fc.oneof(
+  fc.constantFrom(...HOSTILE),
+  fc.string({ unit: "binary", maxLength: 30 }).filter((s) => !s.includes("\0") && s.isWellFormed()),
+);
+
+describe.each(clusters)("batch script for %s", (cluster) => {
+  it("passes the fixed hostile set through unchanged and runs none of it", async () => {
+    const loaded = await testProfile(cluster);
+    const { received, status, stderr } = runWith(loaded, HOSTILE);
+    expect(stderr).not.toMatch(/FATAL|ERROR|pyxis:/);
+    expect(status).toBe(0);
+    expect(received).toEqual(["train.py", ...HOSTILE]);
+    expect(existsSync(MARKER)).toBe(false);
+  });
+
+  it("passes any 30+ arguments through unchanged (property)", async () => {
+    const loaded = await testProfile(cluster);
+    fc.assert(
+      fc.property(fc.array(arg, { minLength: 30, maxLength: 45 }), (args) => {
+        const { received, status } = runWith(loaded, args);
+        expect(status).toBe(0);
+        expect(received).toEqual(["train.py", ...args]);
+        expect(existsSync(MARKER)).toBe(false);
+      }),
+      { numRuns: 15 },
+    );
+  });
+});

@@ -1,0 +1,158 @@
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/errors.js";
+import type { ProjectFile } from "../../src/profile/schema.js";
+import { buildRequest, chooseCluster, type RequestFlags } from "../../src/request/build.js";
+import { builtin, requestFor } from "../helpers.js";
+
+const JUPYTER = { kind: "jupyter" } as const;
+const batch = (...argv: string[]) => ({ kind: "batch", argv, explicit: false }) as const;
+const VERA = { account: "C3SE2024-1-2", image: "/cephyr/img.sif" };
+
+async function vera(flags: RequestFlags, payload: Parameters<typeof requestFor>[2] = JUPYTER) {
+  return requestFor(await builtin("vera"), { ...VERA, ...flags }, payload);
+}
+
+function project(p: Partial<ProjectFile>): { file: string; project: ProjectFile } {
+  return { file: "/home/alice/project/hpcjob.yaml", project: { binds: [], env: {}, resources: {}, sbatch: [], ...p } };
+}
+
+describe("resources", () => {
+  it("scales CPUs with GPUs from the profile's defaults", async () => {
+    const r = await vera({ gpus: "A40:2" });
+    expect(r.gpus).toEqual({ type: "A40", count: 2 });
+    expect(r.cpus).toBe(32);
+  });
+
+  it("uses the profile's spelling of a GPU type", async () => {
+    expect((await vera({ gpus: "a40:1" })).gpus.type).toBe("A40");
+  });
+
+  it("scales memory per GPU where the site takes --mem", async () => {
+    const r = requestFor(await builtin("penn"), { account: "lab", image: "/x.sqsh", gpus: "2" }, JUPYTER);
+    expect(r.mem).toBe("400G");
+    expect(r.cpus).toBe(56);
+  });
+
+  it("refuses --mem where the site gives memory with CPUs, saying what to do", async () => {
+    await expect(vera({ mem: "64G" })).rejects.toThrow(/cluster vera does not take --mem .*ask for more --cpus/);
+  });
+
+  it("uses Jupyter's own default time for notebooks and the profile's for batch jobs", async () => {
+    expect((await vera({})).time).toBe("04:00:00");
+    expect((await vera({}, batch("train.py"))).time).toBe("01:00:00");
+  });
+
+  it("normalizes every Slurm time format", async () => {
+    expect((await vera({ time: "90" })).time).toBe("01:30:00");
+    expect((await vera({ time: "2-12" })).time).toBe("2-12:00:00");
+  });
+});
+
+describe("checks against the partition", () => {
+  it("an unknown GPU type lists what the partition offers", async () => {
+    await expect(vera({ gpus: "V200:1" })).rejects.toThrow(
+      /partition vera has no GPU type "V200"; it offers A40 \(4 per node\), A100 \(4 per node\), H100 \(4 per node\)/,
+    );
+  });
+  it("more GPUs than a node has", async () => {
+    await expect(vera({ gpus: "A40:5" })).rejects.toThrow(/more than a vera node has \(4\); ask for at most 4/);
+    await expect(vera({ gpus: "9" })).rejects.toThrow(/more than any vera node has \(at most 4/);
+  });
+  it("a time past the partition's limit", async () => {
+    await expect(vera({ time: "8-00:00:00" })).rejects.toThrow(/--time 8-00:00:00 is longer than partition vera allows \(7-00:00:00\)/);
+  });
+  it("an unknown partition lists the cluster's partitions", async () => {
+    await expect(vera({ partition: "gpu" })).rejects.toThrow(/partition "gpu" is not in cluster vera; use --partition with one of: vera/);
+  });
+  it("GPUs on a partition without any point to one that has them", async () => {
+    const penn = await builtin("penn");
+    expect(() => requestFor(penn, { account: "lab", image: "/x.sqsh", gpus: "1", partition: "genoa-std-mem" }, JUPYTER)).toThrow(
+      /partition genoa-std-mem has no GPUs; use --partition dgx-b200/,
+    );
+  });
+  it("a missing account says how to find one", async () => {
+    const v = await builtin("vera");
+    expect(() => requestFor(v, { image: "/x.sif" }, JUPYTER)).toThrow(
+      /cluster vera needs an account \(run projinfo on the login node.*\); pass --account NAME/,
+    );
+  });
+});
+
+describe("images per runtime", () => {
+  it("Apptainer takes a .sif path or a docker:// URI", async () => {
+    expect((await vera({ image: "docker://pytorch/pytorch:2.3.1" })).image).toBe("docker://pytorch/pytorch:2.3.1");
+    expect((await vera({ image: "img.sif" })).image).toBe("/home/alice/project/img.sif");
+  });
+  it("pyxis needs a squashfs file, absolute", async () => {
+    const penn = await builtin("penn");
+    expect(requestFor(penn, { account: "lab", image: "imgs/t.sqsh" }, JUPYTER).image).toBe("/home/alice/project/imgs/t.sqsh");
+    expect(() => requestFor(penn, { account: "lab", image: "/x.sif" }, JUPYTER)).toThrow(
+      /pyxis runs squashfs images: --image must be a \.sqsh file \(make one with: enroot import/,
+    );
+    expect(() => requestFor(penn, { account: "lab", image: "docker://ubuntu" }, JUPYTER)).toThrow(
+      /pyxis cannot run image "docker:\/\/ubuntu"/,
+    );
+  });
+  it("a container cluster without an image says how to give one", async () => {
+    const v = await builtin("vera");
+    expect(() => requestFor(v, { account: "x" }, JUPYTER)).toThrow(/pass --image \/path\/to\/image\.sif or set image: in hpcjob\.yaml/);
+  });
+});
+
+describe("batch programs", () => {
+  it("runs .py with python and .sh with bash, arguments unchanged", async () => {
+    expect((await vera({}, batch("train.py", "--lr", "3e-4"))).command).toEqual(["python", "train.py", "--lr", "3e-4"]);
+    expect((await vera({}, batch("run.sh", ""))).command).toEqual(["bash", "run.sh", ""]);
+  });
+  it("runs anything after -- as given", async () => {
+    expect((await vera({}, { kind: "batch", argv: ["./sim", "-n", "3"], explicit: true })).command).toEqual(["./sim", "-n", "3"]);
+  });
+  it("asks for -- when it cannot tell how to run a file", async () => {
+    await expect(vera({}, batch("model.R"))).rejects.toThrow(/for "model.R" put the command after --, e.g. hpcjob batch -- model.R/);
+  });
+  it("names the job after the script, and refuses unsafe names", async () => {
+    expect((await vera({}, batch("my train!.py"))).name).toBe("my-train-");
+    await expect(vera({ name: "a b" })).rejects.toThrow(/--name "a b" may only hold letters/);
+    await expect(vera({ name: "$(x)" })).rejects.toThrow(UsageError);
+  });
+});
+
+describe("the merge: profile < user config < project file < flags", () => {
+  it("flags beat the project file, which beats the user config, which beats the profile", async () => {
+    const loaded = await builtin("vera");
+    const user = { cluster: "vera", account: "USER-ACC", clusters: { vera: { account: "VERA-ACC" } } };
+    const proj = project({ image: "/p.sif", resources: { time: "02:00:00", account: "PROJ-ACC" }, env: { A: "project", B: "project" } });
+    const base = { user, project: proj, payload: JUPYTER, loaded, cwd: "/w" };
+    const fromProject = buildRequest({ ...base, flags: {} });
+    expect(fromProject).toMatchObject({ account: "PROJ-ACC", time: "02:00:00", image: "/p.sif" });
+    const fromFlags = buildRequest({ ...base, flags: { account: "FLAG-ACC", time: "30", env: ["B=flag"] } });
+    expect(fromFlags).toMatchObject({ account: "FLAG-ACC", time: "00:30:00", env: { A: "project", B: "flag" } });
+    const noProject = buildRequest({ ...base, project: undefined, flags: { image: "/x.sif" } });
+    expect(noProject.account).toBe("VERA-ACC");
+  });
+
+  it("binds add up: the profile's, the project's, then --bind", async () => {
+    const loaded = await builtin("vera");
+    const r = buildRequest({
+      flags: { ...VERA, bind: ["/scratch:/s:ro"] },
+      user: { clusters: {} },
+      project: project({ binds: ["/data"] }),
+      payload: JUPYTER,
+      loaded,
+      cwd: "/w",
+    });
+    expect(r.binds.map((b) => b.src)).toEqual(["/cephyr", "/mimer", "/data", "/scratch"]);
+  });
+
+  it("the cluster comes from --cluster, then hpcjob.yaml, then the user config", () => {
+    expect(chooseCluster({ flags: { cluster: "a" }, user: { cluster: "c", clusters: {} }, project: project({ cluster: "b" }) })).toBe("a");
+    expect(chooseCluster({ flags: {}, user: { cluster: "c", clusters: {} }, project: project({ cluster: "b" }) })).toBe("b");
+    expect(chooseCluster({ flags: {}, user: { cluster: "c", clusters: {} } })).toBe("c");
+    expect(() => chooseCluster({ flags: {}, user: { clusters: {} } })).toThrow(/no cluster chosen; pass --cluster NAME/);
+  });
+
+  it("raw sbatch options come from the profile, the project and --sbatch", async () => {
+    const r = await vera({ sbatch: ["--constraint=MEM512", "--exclusive"] });
+    expect(r.directives).toEqual([{ key: "constraint", value: "MEM512" }, { key: "exclusive" }]);
+  });
+});
