@@ -108,6 +108,7 @@ Examples:
     .command("list")
     .description("every cluster profile hpcjob can find, and where it comes from")
     .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExamples:\n  hpcjob clusters list\n  HPCJOB_CLUSTERS=~/group-profiles hpcjob clusters list --json")
     .action((flags) => run(async () => (await commands()).list(flags, ctx), Boolean(flags.json)));
   clusters
     .command("show")
@@ -123,10 +124,15 @@ Examples:
     .description("check a profile file and say exactly what is wrong")
     .argument("<file>", "path of a profile .yaml file")
     .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExample:\n  hpcjob clusters validate ~/.config/hpcjob/clusters/mysite.yaml")
     .action((file: string, flags) => run(async () => (await commands()).validateFile(file, flags, ctx), Boolean(flags.json)));
   clusters
     .command("schema")
     .description("print the JSON Schema of profiles, for editor completion")
+    .addHelpText(
+      "after",
+      "\nExample:\n  hpcjob clusters schema > ~/.config/hpcjob/profile.schema.json\n  # then, first line of a profile: # yaml-language-server: $schema=../profile.schema.json",
+    )
     .action(() => run(async () => (await commands()).schema(), false));
 
   return program;

@@ -105,11 +105,14 @@ describe("version and help", () => {
     expect(r.stdout).toMatch(/^hpcjob \d+\.\d+\.\d+ \(commit [0-9a-f]{7,}(-dirty)?|unknown\)\n$/);
   });
 
-  it.each(["jupyter", "batch", "clusters show"])("%s --help shows examples", (cmd) => {
-    const r = runCli([...cmd.split(" "), "--help"]);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/Example/);
-  });
+  it.each(["jupyter", "batch", "clusters list", "clusters show", "clusters validate", "clusters schema"])(
+    "%s --help shows examples",
+    (cmd) => {
+      const r = runCli([...cmd.split(" "), "--help"]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/Example/);
+    },
+  );
 
   it("--help works with no config at all", () => {
     const r = runCli(["--help"], { env: { HOME: "/nonexistent" } });
@@ -226,7 +229,12 @@ describe("bad input: exit 2, one line with the fix, no stack trace", () => {
     const home = tempDir();
     const env: Record<string, string> = {};
     let cwd = home;
-    if (setup?.BROKEN) env.HPCJOB_CLUSTERS = writeFiles(tempDir(), { "broken.yaml": BROKEN, "typo.yaml": TYPO });
+    if (setup?.BROKEN)
+      env.HPCJOB_CLUSTERS = writeFiles(tempDir(), {
+        "broken.yaml": BROKEN,
+        "typo.yaml": TYPO,
+        "syntax.yaml": "name: syntax\nslurm:\n  partition: [gpu\n",
+      });
     if (setup?.CONFIG) {
       mkdirSync(join(home, ".config", "hpcjob"), { recursive: true });
       writeFileSync(join(home, ".config", "hpcjob", "config.yaml"), setup.CONFIG);

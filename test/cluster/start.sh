@@ -73,6 +73,19 @@ pid_alive() {
   [[ $comm == "$name" ]] && running "$pid"
 }
 
+# stop_daemon PIDFILE NAME: SIGTERM, wait up to 10 s, SIGKILL.
+stop_daemon() {
+  local pidfile=$1 name=$2 pid
+  pid_alive "$pidfile" "$name" || return 0
+  pid=$(tr -dc '0-9' <"$pidfile")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do
+    running "$pid" || return 0
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
 # write_if_changed FILE MODE CONTENT: returns 0 if the file was (re)written.
 write_if_changed() {
   local file=$1 mode=$2 content=$3
@@ -94,6 +107,14 @@ show_logs() {
     fi
   done
 }
+
+# One start.sh/stop.sh at a time (test runners may call start.sh in parallel).
+# Daemons are started with 9>&- so that they do not inherit (and hold) the lock.
+exec 9>/run/hpcjob-cluster.lock
+if ! flock -w 180 9; then
+  echo "start.sh: another start.sh/stop.sh holds /run/hpcjob-cluster.lock" >&2
+  exit 1
+fi
 
 mkdir -p "$STATE"
 chmod 755 "$STATE"
@@ -123,11 +144,10 @@ if pid_alive "$MUNGE_PID" munged && munge -n | unmunge >/dev/null 2>&1; then
   :
 else
   log "starting munged"
-  if [[ -f $MUNGE_PID ]] && ! pid_alive "$MUNGE_PID" munged; then
-    rm -f "$MUNGE_PID"
-  fi
+  stop_daemon "$MUNGE_PID" munged # running but not answering
+  rm -f "$MUNGE_PID"
   # --force: remove a stale socket left behind by a killed munged.
-  runuser -u munge -- /usr/sbin/munged --force
+  runuser -u munge -- /usr/sbin/munged --force 9>&-
   for _ in $(seq 50); do
     if munge -n | unmunge >/dev/null 2>&1; then break; fi
     sleep 0.1
@@ -216,18 +236,6 @@ GRES_CONF_TEXT="# Written by hpcjob test/cluster/start.sh -- do not edit, it is 
 NodeName=$NODE Name=gpu Type=A40 File=$STATE/dev/nvidia[0-1]
 NodeName=$NODE Name=gpu Type=T4 File=$STATE/dev/nvidia2"
 
-stop_daemon() { # PIDFILE NAME
-  local pidfile=$1 name=$2 pid
-  pid_alive "$pidfile" "$name" || return 0
-  pid=$(tr -dc '0-9' <"$pidfile")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do
-    running "$pid" || return 0
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null || true
-}
-
 # The state dir of a cluster started earlier (maybe with another
 # HPCJOB_CLUSTER_DIR), read from the slurm.conf that start.sh wrote then.
 OLD_STATE=
@@ -265,7 +273,7 @@ if ! pid_alive "$CTLD_PID" slurmctld; then
   log "starting slurmctld"
   rm -f "$CTLD_PID"
   # No -c: the saved state (jobs, node state) in StateSaveLocation is kept.
-  slurmctld || {
+  slurmctld 9>&- || {
     show_logs "$STATE/log/slurmctld.log"
     die "slurmctld failed to start"
   }
@@ -287,7 +295,7 @@ fi
 if ! pid_alive "$SLURMD_PID" slurmd; then
   log "starting slurmd"
   rm -f "$SLURMD_PID"
-  slurmd || {
+  slurmd 9>&- || {
     show_logs "$STATE/log/slurmd.log"
     die "slurmd failed to start"
   }
@@ -374,7 +382,7 @@ fi
 if ! pid_alive "$SSHD_PID" sshd; then
   log "starting sshd on 127.0.0.1:$SSH_PORT"
   rm -f "$SSHD_PID"
-  /usr/sbin/sshd -f "$SSHD_CONFIG" -E "$SSHD_LOG" || {
+  /usr/sbin/sshd -f "$SSHD_CONFIG" -E "$SSHD_LOG" 9>&- || {
     show_logs "$SSHD_LOG"
     die "sshd failed to start"
   }
@@ -400,12 +408,12 @@ for u in "${USERS[@]}"; do
     ssh-keygen -q -t ed25519 -N '' -C "$u@hpcjob-test" -f "$sshdir/id_ed25519"
   fi
   pub=$(cat "$sshdir/id_ed25519.pub")
-  touch "$sshdir/authorized_keys"
+  [[ -e $sshdir/authorized_keys ]] || : >"$sshdir/authorized_keys"
   grep -qxF "$pub" "$sshdir/authorized_keys" || echo "$pub" >>"$sshdir/authorized_keys"
   # known_hosts: drop earlier entries of the test sshd (its host key changes
   # when the state dir is wiped), then add the current one.
   kh=$sshdir/known_hosts
-  touch "$kh"
+  [[ -e $kh ]] || : >"$kh"
   want="[127.0.0.1]:$SSH_PORT $HOST_PUB
 [localhost]:$SSH_PORT $HOST_PUB"
   if ! grep -qxF "[127.0.0.1]:$SSH_PORT $HOST_PUB" "$kh" || ! grep -qxF "[localhost]:$SSH_PORT $HOST_PUB" "$kh"; then

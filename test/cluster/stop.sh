@@ -16,6 +16,13 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
+# One start.sh/stop.sh at a time (test runners may call start.sh in parallel).
+exec 9>/run/hpcjob-cluster.lock
+if ! flock -w 180 9; then
+  echo "stop.sh: another start.sh/stop.sh holds /run/hpcjob-cluster.lock" >&2
+  exit 1
+fi
+
 # running PID: the process exists and is not a zombie (PID 1 of a container
 # or VM without a real init may reap orphaned daemons a second or two late).
 running() {
