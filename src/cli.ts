@@ -4,18 +4,11 @@
  * commands are imported lazily so start-up stays close to bare node.
  */
 import { Command, CommanderError } from "commander";
-import { type Context, type Output, processContext } from "./context.js";
+import type { Context, Output } from "./context.js";
 import { isHpcjobError } from "./errors.js";
-
-declare const __HPCJOB_VERSION__: string;
-declare const __HPCJOB_COMMIT__: string;
-
-/** `0.1.0 (commit abc1234)` as stamped by the build. */
-export function versionText(): string {
-  const version = typeof __HPCJOB_VERSION__ === "string" ? __HPCJOB_VERSION__ : "0.0.0-dev";
-  const commit = typeof __HPCJOB_COMMIT__ === "string" ? __HPCJOB_COMMIT__ : "unknown";
-  return `hpcjob ${version} (commit ${commit})`;
-}
+import type { Executor } from "./exec/executor.js";
+import { describeEvent, type Reporter } from "./session/events.js";
+import { versionText } from "./version.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -73,12 +66,15 @@ export function buildProgram(ctx: Context, run: (work: Run, json: boolean) => Pr
 
   requestOptions(program.command("jupyter"))
     .description("start Jupyter on a compute node and print the ssh tunnel and URL")
-    .option("--json", "print the result as JSON")
+    .option("--timeout <duration>", "give up (and cancel the job) if Jupyter is not ready in time: 90s, 10m, 2h")
+    .option("--keep", "on Ctrl-C or --timeout leave the job running (reconnect with hpcjob attach)")
+    .option("--json", "print the result as JSON (progress goes to stderr)")
     .addHelpText(
       "after",
       `
 Examples:
   hpcjob jupyter --cluster vera --gpus 1 --account C3SE2024-1-2 --image ~/pytorch.sif
+  hpcjob jupyter --gpus A40:1 --time 8:00:00 --timeout 30m --keep
   hpcjob jupyter --cluster penn --gpus B200:1 --image /vast/projects/lab/me/torch.sqsh --dry-run`,
     )
     .action((flags, cmd: Command) => run(async () => (await commands()).jupyter(flags, ctx), Boolean(cmd.opts().json)));
@@ -86,6 +82,7 @@ Examples:
   requestOptions(program.command("batch"))
     .description("run a script or program in the container as a batch job")
     .argument("<program...>", "a .py or .sh script and its arguments, or -- COMMAND ARGS...")
+    .option("-f, --follow", "stream the job's log and exit with its exit code")
     .option("--json", "print the result as JSON")
     .passThroughOptions()
     .addHelpText(
@@ -96,12 +93,42 @@ A .py script runs with python, a .sh script with bash; anything else goes after 
 
 Examples:
   hpcjob batch --cluster vera --gpus A40:2 --image ~/pytorch.sif train.py --lr 3e-4
+  hpcjob batch --gpus 1 --follow train.py --epochs 1
   hpcjob batch --cluster penn --gpus 1 --image /abs/img.sqsh --dry-run train.py --epochs 3
   hpcjob batch --cluster vera --image ~/tools.sif -- ./simulate --steps 100`,
     )
     .action((argv: string[], flags, cmd: Command) =>
       run(async () => (await commands()).batch(argv, explicitCommand(rawArgs, argv[0]), flags, ctx), Boolean(cmd.opts().json)),
     );
+
+  program
+    .command("ps")
+    .description("the jobs hpcjob started that Slurm still lists")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExample:\n  hpcjob ps")
+    .action((flags) => run(async () => (await commands()).ps(flags, ctx), Boolean(flags.json)));
+  program
+    .command("logs")
+    .description("print a job's log, or follow it until the job ends")
+    .argument("<job>", "job id or run directory name")
+    .option("-f, --follow", "keep printing as the log grows; exit with the job's exit code")
+    .addHelpText("after", "\nExamples:\n  hpcjob logs 4242\n  hpcjob logs -f 4242")
+    .action((job: string, flags) => run(async () => (await commands()).logs(job, flags, ctx), false));
+  program
+    .command("cancel")
+    .description("cancel a job hpcjob started")
+    .argument("<job>", "job id or run directory name")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExample:\n  hpcjob cancel 4242")
+    .action((job: string, flags) => run(async () => (await commands()).cancel(job, flags, ctx), Boolean(flags.json)));
+  program
+    .command("attach")
+    .description("print the tunnel and URL of a Jupyter job again (waits if it is not ready yet)")
+    .argument("<job>", "job id or run directory name")
+    .option("--timeout <duration>", "stop waiting after this long (the job keeps running)")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExamples:\n  hpcjob attach 4242\n  hpcjob attach 20261122-101500-jupyter --json")
+    .action((job: string, flags) => run(async () => (await commands()).attach(job, flags, ctx), Boolean(flags.json)));
 
   const clusters = program.command("clusters").description("list, show and check cluster profiles");
   clusters
@@ -142,13 +169,92 @@ Examples:
 function print(out: Output, json: boolean): void {
   if (json && out.json !== undefined) process.stdout.write(`${JSON.stringify(out.json, null, 2)}\n`);
   else if (out.text !== undefined) process.stdout.write(out.text.endsWith("\n") ? out.text : `${out.text}\n`);
+  if (out.exitCode !== undefined) process.exitCode = out.exitCode;
+}
+
+const SPINNER = ["|", "/", "-", "\\"];
+
+/**
+ * Progress on stderr: on a terminal one live status line with a spinner,
+ * otherwise one line per change.
+ */
+function progressPrinter(): { report: Reporter; done: () => void } {
+  const tty = Boolean(process.stderr.isTTY);
+  let line = "";
+  let frame = 0;
+  let timer: NodeJS.Timeout | undefined;
+  // Cut to the terminal's width: a wrapped line could not be redrawn in place.
+  const draw = () => {
+    const width = Math.max(20, (process.stderr.columns || 80) - 3);
+    const shown = line.length > width ? `${line.slice(0, width - 1)}…` : line;
+    process.stderr.write(`\r\x1b[K${SPINNER[frame++ % SPINNER.length]} ${shown}`);
+  };
+  const done = () => {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    if (tty && line) process.stderr.write("\r\x1b[K");
+    line = "";
+  };
+  const report: Reporter = (e) => {
+    const text = describeEvent(e);
+    if (!tty) {
+      process.stderr.write(`hpcjob: ${text}\n`);
+      return;
+    }
+    if (e.kind === "submitted" || e.kind === "note") {
+      // Worth keeping on screen: printed as its own line above the status line.
+      process.stderr.write(`\r\x1b[K${text}\n`);
+      if (line) draw();
+      return;
+    }
+    line = text;
+    draw();
+    timer ??= setInterval(draw, 120).unref();
+  };
+  return { report, done };
+}
+
+/** The Context of the running process: its environment, a local executor, stderr progress, Ctrl-C. */
+function processContext(progress: { report: Reporter }, signal: AbortSignal): Context {
+  let executor: Executor | undefined;
+  return {
+    env: process.env,
+    home: process.env.HOME ?? "/",
+    cwd: process.cwd(),
+    now: () => new Date(),
+    executor: async () => {
+      if (!executor) {
+        const { LocalExecutor } = await import("./exec/local.js");
+        executor = new LocalExecutor();
+      }
+      return executor;
+    },
+    report: progress.report,
+    stream: (text) => process.stdout.write(text),
+    signal,
+  };
 }
 
 /** Run hpcjob with the process's arguments; the single place errors become exit codes. */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
-  const ctx = processContext();
+  const aborter = new AbortController();
+  // First Ctrl-C: stop waiting (the command cancels the job and says so). Second: leave now.
+  process.on("SIGINT", () => {
+    if (aborter.signal.aborted) process.exit(130);
+    aborter.abort();
+  });
+  const progress = progressPrinter();
+  const ctx = processContext(progress, aborter.signal);
   const rawArgs = argv.slice(2);
-  const run = async (work: Run, json: boolean) => print(await work(), json);
+  const run = async (work: Run, json: boolean) => {
+    let out: Output;
+    try {
+      out = await work();
+    } finally {
+      progress.done();
+    }
+    print(out, json);
+  };
   try {
     await buildProgram(ctx, run, rawArgs).parseAsync(argv as string[]);
   } catch (e) {

@@ -2,22 +2,22 @@
  * What a command may know about the world it runs in, gathered once by the
  * CLI and passed down, so commands stay testable without touching globals.
  */
+import type { Executor } from "./exec/executor.js";
 import type { Env } from "./profile/load.js";
+import type { Reporter } from "./session/events.js";
 
-/** The environment, home and working directory of this invocation. */
+/** The environment, home and working directory of this invocation, and its outlets. */
 export interface Context extends Env {
   cwd: string;
   now: () => Date;
-}
-
-/** The Context of the running process. */
-export function processContext(): Context {
-  return {
-    env: process.env,
-    home: process.env.HOME ?? "/",
-    cwd: process.cwd(),
-    now: () => new Date(),
-  };
+  /** The executor for the cluster (local on a login node); made on first use. */
+  executor: () => Promise<Executor>;
+  /** Progress while waiting; cli.ts shows it on stderr. */
+  report: Reporter;
+  /** Output that streams (a followed log); cli.ts writes it to stdout. */
+  stream: (text: string) => void;
+  /** Aborted on Ctrl-C. */
+  signal: AbortSignal;
 }
 
 /** What a command hands back for the CLI to print. */
@@ -26,4 +26,6 @@ export interface Output {
   text?: string;
   /** The result for --json, printed on stdout instead of `text`. */
   json?: unknown;
+  /** The exit code, when it is not 0 (batch --follow ends with the job's). */
+  exitCode?: number;
 }

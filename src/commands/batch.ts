@@ -2,18 +2,37 @@
  * `hpcjob batch`: a script or program in the container, as a batch job.
  */
 import type { Context, Output } from "../context.js";
-import { UsageError } from "../errors.js";
 import type { RequestFlags } from "../request/build.js";
-import { prepare } from "./submitOptions.js";
+import { runFile } from "../runs/store.js";
+import { followLog } from "../session/follow.js";
+import { dryRunScript, prepareRequest, submit } from "./submitOptions.js";
 
 /** Flags of `hpcjob batch`. */
 export interface BatchFlags extends RequestFlags {
   dryRun?: boolean;
+  follow?: boolean;
 }
 
-/** Render (and, later, submit) a batch job running `argv`. */
+/** Render, or submit (and with --follow stream the log and end with the job's exit code). */
 export async function batch(argv: string[], explicit: boolean, flags: BatchFlags, ctx: Context): Promise<Output> {
-  const prepared = await prepare(flags, { kind: "batch", argv, explicit }, ctx);
-  if (flags.dryRun) return { text: prepared.script };
-  throw new UsageError("submitting needs a Slurm cluster: this build only renders; add --dry-run to print the script");
+  const req = await prepareRequest(flags, { kind: "batch", argv, explicit }, ctx);
+  if (flags.dryRun) return { text: dryRunScript(req, ctx) };
+  const exec = await ctx.executor();
+  const sub = await submit(exec, req, ctx);
+  const log = runFile(sub.runDir, "log");
+  const json = { jobId: sub.jobId, cluster: req.cluster, runDir: sub.runDir, log };
+  if (!flags.follow) {
+    return {
+      json,
+      text: `submitted job ${sub.jobId}\n  run directory: ${sub.runDir}\n  log: ${log}\nFollow it with: hpcjob logs -f ${sub.jobId}`,
+    };
+  }
+  ctx.report({ kind: "submitted", jobId: sub.jobId, runDir: sub.runDir });
+  const end = await followLog(exec, sub.jobId, sub.runDir, { write: ctx.stream, report: ctx.report, signal: ctx.signal });
+  if (end.detached) {
+    ctx.report({ kind: "note", text: `stopped following; job ${sub.jobId} keeps running: hpcjob logs -f ${sub.jobId}` });
+  } else {
+    ctx.report({ kind: "note", text: `job ${sub.jobId} ended: ${end.state}, exit code ${end.exitCode}` });
+  }
+  return { json: { ...json, state: end.state, exitCode: end.exitCode }, exitCode: end.exitCode };
 }

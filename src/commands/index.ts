@@ -4,4 +4,5 @@
  */
 export { batch } from "./batch.js";
 export { list, schema, show, validateFile } from "./clusters.js";
+export { attach, cancel, logs, ps } from "./jobs.js";
 export { jupyter } from "./jupyter.js";

@@ -1,19 +1,27 @@
 /**
- * `hpcjob jupyter`: Jupyter on a compute node.
+ * `hpcjob jupyter`: Jupyter on a compute node; prints the tunnel and URL.
  */
 import type { Context, Output } from "../context.js";
-import { UsageError } from "../errors.js";
 import type { RequestFlags } from "../request/build.js";
-import { prepare } from "./submitOptions.js";
+import { parseDuration } from "../request/values.js";
+import { awaitJupyter, connectionOutput } from "./connect.js";
+import { dryRunScript, prepareRequest, submit } from "./submitOptions.js";
 
 /** Flags of `hpcjob jupyter`. */
 export interface JupyterFlags extends RequestFlags {
   dryRun?: boolean;
+  timeout?: string;
+  keep?: boolean;
 }
 
-/** Render (and, later, submit) a Jupyter job. */
+/** Render, or submit and wait until Jupyter answers. */
 export async function jupyter(flags: JupyterFlags, ctx: Context): Promise<Output> {
-  const prepared = await prepare(flags, { kind: "jupyter" }, ctx);
-  if (flags.dryRun) return { text: prepared.script };
-  throw new UsageError("submitting needs a Slurm cluster: this build only renders; add --dry-run to print the script");
+  const req = await prepareRequest(flags, { kind: "jupyter" }, ctx);
+  if (flags.dryRun) return { text: dryRunScript(req, ctx) };
+  const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
+  const exec = await ctx.executor();
+  const sub = await submit(exec, req, ctx);
+  ctx.report({ kind: "submitted", jobId: sub.jobId, runDir: sub.runDir });
+  const conn = await awaitJupyter(exec, sub.jobId, sub.runDir, { timeoutMs, keep: Boolean(flags.keep), ctx });
+  return connectionOutput(conn, { jobId: sub.jobId, cluster: req.cluster, runDir: sub.runDir, login: sub.login, command: req.command });
 }

@@ -1,27 +1,89 @@
 /**
- * Turning the parsed flags of `jupyter` and `batch` into a JobRequest and
- * its rendered script: the part both commands share.
+ * Turning the parsed flags of `jupyter` and `batch` into a JobRequest, its
+ * rendered script and, when asked, a submitted job: the part both commands share.
  */
+import { hostname } from "node:os";
 import type { Context } from "../context.js";
+import { SlurmError, UsageError } from "../errors.js";
+import type { Executor } from "../exec/executor.js";
 import { loadProfile } from "../profile/load.js";
 import { renderScript } from "../render/render.js";
 import { buildRequest, chooseCluster, type JobRequest, type Payload, type RequestFlags } from "../request/build.js";
-import { runDirFor } from "../request/runDir.js";
 import { loadProjectFile, loadUserConfig } from "../request/sources.js";
+import { runDirFor } from "../runs/paths.js";
+import { runRecord } from "../runs/record.js";
+import { createRunDir, runFile } from "../runs/store.js";
+import type { LoginTarget } from "../session/tunnel.js";
+import { tail } from "../session/wait.js";
+import { parseSbatch, sbatchArgv } from "../slurm/index.js";
+import { versionText } from "../version.js";
 
-/** A request with its run directory and rendered script. */
-export interface Prepared {
-  request: JobRequest;
-  runDir: string;
-  script: string;
-}
-
-/** Build, check and render a job from flags; nothing is written anywhere. */
-export async function prepare(flags: RequestFlags, payload: Payload, ctx: Context): Promise<Prepared> {
+/** Build and check a request from flags; reads config files, submits nothing. */
+export async function prepareRequest(flags: RequestFlags, payload: Payload, ctx: Context): Promise<JobRequest> {
   const workdir = flags.workdir ?? ctx.cwd;
   const sources = { flags, user: await loadUserConfig(ctx), project: await loadProjectFile(workdir) };
   const loaded = await loadProfile(ctx, chooseCluster(sources));
-  const request = buildRequest({ ...sources, payload, loaded, cwd: ctx.cwd });
-  const runDir = runDirFor(ctx.home, request.name, ctx.now());
-  return { request, runDir, script: renderScript(request, { runDir }) };
+  return buildRequest({ ...sources, payload, loaded, cwd: ctx.cwd });
+}
+
+/** The script a dry run prints: rendered for the run directory it would get. */
+export function dryRunScript(req: JobRequest, ctx: Context): string {
+  return renderScript(req, { runDir: runDirFor(ctx.home, req.name, ctx.now()) });
+}
+
+/** How the user reaches the login node, for the tunnel command. */
+export async function loginTarget(exec: Executor, req: JobRequest): Promise<LoginTarget> {
+  const host = req.profile.login.host ?? hostname();
+  return { host, port: req.profile.login.port, user: req.user ?? (await exec.user()) };
+}
+
+/** The project's git commit and whether it has changes, where the workdir is a repository. */
+async function gitState(exec: Executor, workdir: string): Promise<{ commit: string; dirty: boolean } | undefined> {
+  try {
+    const head = await exec.run(["git", "-C", workdir, "rev-parse", "HEAD"]);
+    if (head.code !== 0) return undefined;
+    const status = await exec.run(["git", "-C", workdir, "status", "--porcelain"]);
+    return { commit: head.stdout.trim(), dirty: status.stdout.trim() !== "" };
+  } catch {
+    return undefined; // no git on the cluster: the record simply has no commit
+  }
+}
+
+/** Checks on the cluster before anything is submitted: the image file exists. */
+async function checkOnCluster(exec: Executor, req: JobRequest): Promise<void> {
+  if (req.image?.startsWith("/") && !(await exec.stat(req.image))) {
+    throw new UsageError(`image ${req.image} does not exist on the cluster; convert or copy it there first, or fix --image`);
+  }
+}
+
+/** A submitted job: its id and run directory. */
+export interface Submitted {
+  jobId: string;
+  runDir: string;
+  login: LoginTarget;
+}
+
+/**
+ * Create the run directory, write job.sbatch and request.json, sbatch the
+ * script and record the job id. On a refusal the script stays in the run
+ * directory and the error says where.
+ */
+export async function submit(exec: Executor, req: JobRequest, ctx: Context): Promise<Submitted> {
+  await checkOnCluster(exec, req);
+  const home = await exec.home();
+  const now = ctx.now();
+  const runDir = await createRunDir(exec, runDirFor(home, req.name, now));
+  const script = runFile(runDir, "script");
+  const login = await loginTarget(exec, req);
+  await exec.writeFile(script, renderScript(req, { runDir }), 0o600);
+  const record = runRecord(req, login, versionText(), now, await gitState(exec, req.workdir));
+  await exec.writeFile(runFile(runDir, "request"), `${JSON.stringify(record, null, 2)}\n`, 0o600);
+  const r = await exec.run(sbatchArgv(script));
+  if (r.code !== 0) {
+    const said = tail(r.stderr.trim() || r.stdout.trim(), 5);
+    throw new SlurmError(`sbatch refused the job: ${said[said.length - 1] ?? `exit ${r.code}`}; the script is ${script}`, said);
+  }
+  const jobId = parseSbatch(r.stdout);
+  await exec.writeFile(runFile(runDir, "jobId"), `${jobId}\n`, 0o600);
+  return { jobId, runDir, login };
 }

@@ -183,3 +183,18 @@ export function parseDirective(text: string, what = "--sbatch"): Directive {
   }
   return value === undefined ? { key } : { key, value };
 }
+
+/** Milliseconds in a duration: 90s, 10m, 2h, 1d, or any Slurm time (04:00:00). */
+export function parseDuration(text: string, what = "--timeout"): number {
+  const m = /^(\d+)\s*(s|m|h|d)$/i.exec(text.trim());
+  if (m) {
+    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? "s").toLowerCase() as "s" | "m" | "h" | "d"];
+    const seconds = Number(m[1]) * unit;
+    if (seconds > 0) return seconds * 1000;
+  }
+  try {
+    return parseSlurmTime(text, what) * 1000;
+  } catch {
+    throw new UsageError(`${what} "${text}" is not a duration; use e.g. 90s, 10m, 2h or 01:30:00`);
+  }
+}

@@ -17,7 +17,13 @@ set -euo pipefail
 STATE=${HPCJOB_CLUSTER_DIR:-/tmp/hpcjob-cluster}
 SSH_PORT=${HPCJOB_CLUSTER_SSH_PORT:-2222}
 USERS=(alice bob)
-NODE=$(hostname -s)
+# The controller and sshd (the login node) run as this host; the compute node
+# gets a name and loopback address of its own, as on a real cluster, so a
+# tunnel from the "laptop" (127.0.0.1:P) and Jupyter on the node (NODE_ADDR:P)
+# can use the same port number.
+HOST=$(hostname -s)
+NODE=${HPCJOB_CLUSTER_NODE:-gpu-node1}
+NODE_ADDR=${HPCJOB_CLUSTER_NODE_ADDR:-127.0.1.1}
 SLURM_CONF=/etc/slurm/slurm.conf
 GRES_CONF=/etc/slurm/gres.conf
 SSHD_CONFIG=$STATE/sshd_config
@@ -120,9 +126,14 @@ mkdir -p "$STATE"
 chmod 755 "$STATE"
 
 # ---------------------------------------------------------------- hostname
-if ! getent hosts "$NODE" >/dev/null; then
-  log "adding $NODE to /etc/hosts"
-  echo "127.0.0.1 $NODE" >>/etc/hosts
+if ! getent hosts "$HOST" >/dev/null; then
+  log "adding $HOST to /etc/hosts"
+  echo "127.0.0.1 $HOST" >>/etc/hosts
+fi
+if [[ $(getent hosts "$NODE" | awk '{print $1; exit}') != "$NODE_ADDR" ]]; then
+  log "adding $NODE ($NODE_ADDR) to /etc/hosts"
+  sed -i "/[[:space:]]$NODE\$/d" /etc/hosts
+  echo "$NODE_ADDR $NODE" >>/etc/hosts
 fi
 
 # ---------------------------------------------------------------- munge
@@ -193,7 +204,7 @@ fi
 
 SLURM_CONF_TEXT="# Written by hpcjob test/cluster/start.sh -- do not edit, it is rewritten.
 ClusterName=hpcjob-test
-SlurmctldHost=$NODE
+SlurmctldHost=$HOST
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -227,7 +238,7 @@ InactiveLimit=0
 KillWait=5
 MinJobAge=300
 Waittime=0
-NodeName=$NODE $TOPO RealMemory=$REAL_MEM Gres=gpu:A40:2,gpu:T4:1 State=UNKNOWN
+NodeName=$NODE NodeAddr=$NODE_ADDR NodeHostname=$HOST $TOPO RealMemory=$REAL_MEM Gres=gpu:A40:2,gpu:T4:1 State=UNKNOWN
 PartitionName=gpu Nodes=$NODE Default=YES MaxTime=2-00:00:00 State=UP
 PartitionName=short Nodes=$NODE Default=NO MaxTime=01:00:00 State=UP
 PartitionName=cpu Nodes=$NODE Default=NO MaxTime=7-00:00:00 State=UP"
@@ -295,7 +306,7 @@ fi
 if ! pid_alive "$SLURMD_PID" slurmd; then
   log "starting slurmd"
   rm -f "$SLURMD_PID"
-  slurmd 9>&- || {
+  slurmd -N "$NODE" 9>&- || {
     show_logs "$STATE/log/slurmd.log"
     die "slurmd failed to start"
   }
@@ -453,12 +464,23 @@ if ((SLURM_STARTED || VERIFY)); then
     i=$((i + 1))
   done
   deadline=$((SECONDS + 60))
+  busy_after=$((SECONDS + 10))
+  busy=
   for jid in "${jobs[@]}"; do
     while :; do
-      js=$(scontrol show job "$jid" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
+      info=$(scontrol show job "$jid" 2>/dev/null || true)
+      js=$(sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' <<<"$info")
+      reason=$(sed -n 's/.*JobState=PENDING Reason=\([^ ]*\).*/\1/p' <<<"$info")
       case $js in
         COMPLETED) break ;;
-        PENDING | CONFIGURING | RUNNING | COMPLETING | "") ;;
+        PENDING)
+          # Jobs left running from before the restart may fill the node.
+          if [[ $reason == Resources || $reason == Priority ]] && ((SECONDS >= busy_after)); then
+            busy=$reason
+            break 2
+          fi
+          ;;
+        CONFIGURING | RUNNING | COMPLETING | "") ;;
         *)
           scontrol show job "$jid" >&2 || true
           show_logs "$STATE/log/slurmctld.log" "$STATE/log/slurmd.log"
@@ -473,7 +495,10 @@ if ((SLURM_STARTED || VERIFY)); then
       sleep 0.2
     done
   done
-  if [[ $(grep -l 'CUDA_VISIBLE_DEVICES=[0-9]' "$tmpd"/job-*.out 2>/dev/null | wc -l) -ne 3 ]]; then
+  if [[ -n $busy ]]; then
+    log "WARNING: smoke test skipped: node busy with other jobs for 10 s (pending reason $busy)"
+    scancel "${jobs[@]}" 2>/dev/null || true
+  elif [[ $(grep -l 'CUDA_VISIBLE_DEVICES=[0-9]' "$tmpd"/job-*.out 2>/dev/null | wc -l) -ne 3 ]]; then
     head -n 5 "$tmpd"/* >&2 || true
     die "smoke-test jobs did not see CUDA_VISIBLE_DEVICES"
   fi

@@ -81,7 +81,8 @@ beforeAll(() => {
   // A module command for profiles that load modules: accepts and does nothing.
   writeFileSync(join(BIN, "module"), "#!/bin/sh\nexit 0\n");
   chmodSync(join(BIN, "module"), 0o755);
-  for (const f of ["img.sif", "img.sqsh"]) writeFileSync(join(work, f), "image");
+  writeFileSync(join(work, "img.sif"), "#!/usr/bin/env run-singularity\nSIF_MAGIC test image\n");
+  writeFileSync(join(work, "img.sqsh"), "hsqs test image\n");
 });
 
 const clusters = ["vera", "penn", "custom", "rt-singularity", "rt-enroot", "rt-none"];

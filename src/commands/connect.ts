@@ -1,0 +1,63 @@
+/**
+ * Waiting for a Jupyter job and presenting the connection: shared by
+ * `jupyter` (after submitting) and `attach` (a job submitted earlier).
+ */
+import type { Context, Output } from "../context.js";
+import { HpcjobError } from "../errors.js";
+import type { Executor } from "../exec/executor.js";
+import { type Connection, runFile } from "../runs/store.js";
+import { type LoginTarget, tunnelFor } from "../session/tunnel.js";
+import { WaitStopped, waitForJupyter } from "../session/wait.js";
+import { scancelArgv } from "../slurm/index.js";
+
+/**
+ * Wait for the job's Jupyter. On Ctrl-C or timeout the job is cancelled and
+ * that is said, unless `keep` (then it says how to attach later).
+ */
+export async function awaitJupyter(
+  exec: Executor,
+  jobId: string,
+  runDir: string,
+  opts: { timeoutMs?: number; keep: boolean; ctx: Context },
+): Promise<Connection> {
+  try {
+    return await waitForJupyter(exec, jobId, runDir, { timeoutMs: opts.timeoutMs, signal: opts.ctx.signal, report: opts.ctx.report });
+  } catch (e) {
+    if (!(e instanceof WaitStopped)) throw e;
+    if (opts.keep) {
+      throw new HpcjobError(`${e.message}; job ${jobId} keeps running: reconnect with hpcjob attach ${jobId}`, e.exitCode);
+    }
+    const r = await exec.run(scancelArgv([jobId]));
+    const cancelled =
+      r.code === 0 ? `cancelled job ${jobId}` : `could not cancel job ${jobId} (${r.stderr.trim()}); cancel it with scancel ${jobId}`;
+    throw new HpcjobError(`${e.message}; ${cancelled} (--keep leaves it running)`, e.exitCode);
+  }
+}
+
+/** What `jupyter` and `attach` print: the tunnel, the URL, and how to stop. */
+export function connectionOutput(
+  conn: Connection,
+  info: { jobId: string; cluster: string; runDir: string; login: LoginTarget; command: readonly string[] },
+): Output {
+  const t = tunnelFor(conn, info.login, info.command);
+  const text = [
+    `Jupyter is running on ${conn.node} (job ${info.jobId} on ${info.cluster}; files in ${info.runDir}).`,
+    "On your computer, open the tunnel:",
+    `  ${t.command}`,
+    "then open:",
+    `  ${t.url}`,
+    `Stop it with: hpcjob cancel ${info.jobId}`,
+  ].join("\n");
+  const json = {
+    jobId: info.jobId,
+    cluster: info.cluster,
+    node: conn.node,
+    port: conn.port,
+    token: conn.token,
+    url: t.url,
+    tunnel: t.command,
+    runDir: info.runDir,
+    log: runFile(info.runDir, "log"),
+  };
+  return { text, json };
+}

@@ -1,0 +1,80 @@
+/**
+ * The daily loop around submitted jobs: `ps`, `logs`, `cancel`, `attach`.
+ */
+import { posix } from "node:path";
+import type { Context, Output } from "../context.js";
+import { SlurmError, UsageError } from "../errors.js";
+import { JOB_COMMENT } from "../render/sbatch.js";
+import { parseDuration } from "../request/values.js";
+import type { RunRecord } from "../runs/record.js";
+import { findRun, RUN_FILES, runFile } from "../runs/store.js";
+import { followLog } from "../session/follow.js";
+import { parseSqueue, scancelArgv, squeueUserArgv } from "../slurm/index.js";
+import { table } from "./clusters.js";
+import { awaitJupyter, connectionOutput } from "./connect.js";
+
+/** The jobs hpcjob started that Slurm still lists, with their run directories. */
+export async function ps(flags: { json?: boolean }, ctx: Context): Promise<Output> {
+  const exec = await ctx.executor();
+  const r = await exec.run(squeueUserArgv(await exec.user()));
+  if (r.code !== 0) throw new SlurmError(`squeue failed (exit ${r.code})`, r.stderr.trim().split("\n"));
+  const jobs = parseSqueue(r.stdout)
+    .filter((j) => j.comment === JOB_COMMENT)
+    .map((j) => ({
+      jobId: j.jobId,
+      name: j.name,
+      state: j.state,
+      time: j.timeUsed,
+      where: j.node ?? `(${j.reason})`,
+      runDir: j.script?.endsWith(`/${RUN_FILES.script}`) ? posix.dirname(j.script) : undefined,
+    }));
+  if (flags.json) return { json: jobs };
+  if (jobs.length === 0) return { text: "no hpcjob jobs in the queue" };
+  const rows = jobs.map((j) => [j.jobId, j.name, j.state, j.time, j.where, j.runDir ?? "-"]);
+  return { text: table([["JOBID", "NAME", "STATE", "TIME", "NODE", "RUN DIRECTORY"], ...rows]) };
+}
+
+/** A job's log: printed, or followed until the job ends (-f). */
+export async function logs(ref: string, flags: { follow?: boolean }, ctx: Context): Promise<Output> {
+  const exec = await ctx.executor();
+  const run = await findRun(exec, await exec.home(), ref);
+  const log = runFile(run.dir, "log");
+  if (!flags.follow) {
+    const text = await exec.readFile(log);
+    if (text === undefined) throw new UsageError(`${log} does not exist yet: the job has not started; hpcjob logs -f ${ref} waits for it`);
+    ctx.stream(text);
+    return {};
+  }
+  if (!run.jobId) throw new UsageError(`${run.dir} has no job id: it was never submitted`);
+  const end = await followLog(exec, run.jobId, run.dir, { write: ctx.stream, report: ctx.report, signal: ctx.signal });
+  return end.detached ? {} : { exitCode: end.exitCode };
+}
+
+/** Cancel a job hpcjob started. */
+export async function cancel(ref: string, flags: { json?: boolean }, ctx: Context): Promise<Output> {
+  const exec = await ctx.executor();
+  const run = await findRun(exec, await exec.home(), ref);
+  if (!run.jobId) throw new UsageError(`${run.dir} has no job id: it was never submitted`);
+  const r = await exec.run(scancelArgv([run.jobId]));
+  if (r.code !== 0) throw new SlurmError(`scancel ${run.jobId} failed (exit ${r.code})`, r.stderr.trim().split("\n"));
+  return { text: `cancelled job ${run.jobId} (${run.dir})`, json: { jobId: run.jobId, runDir: run.dir, cancelled: true } };
+}
+
+/** The tunnel and URL of a Jupyter job submitted earlier, waiting if it is not ready yet. */
+export async function attach(ref: string, flags: { json?: boolean; timeout?: string }, ctx: Context): Promise<Output> {
+  const exec = await ctx.executor();
+  const run = await findRun(exec, await exec.home(), ref);
+  const text = await exec.readFile(runFile(run.dir, "request"));
+  const record = text ? (JSON.parse(text) as RunRecord) : undefined;
+  if (!record || !run.jobId) throw new UsageError(`${run.dir} is not a submitted hpcjob job (no request.json or job.id)`);
+  if (record.kind !== "jupyter") throw new UsageError(`job ${run.jobId} is a batch job; see its output with hpcjob logs ${run.jobId}`);
+  const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
+  const conn = await awaitJupyter(exec, run.jobId, run.dir, { timeoutMs, keep: true, ctx });
+  return connectionOutput(conn, {
+    jobId: run.jobId,
+    cluster: record.cluster,
+    runDir: run.dir,
+    login: record.login,
+    command: record.command,
+  });
+}

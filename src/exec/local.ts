@@ -1,0 +1,123 @@
+/**
+ * The local Executor: hpcjob runs on the login node itself, so Slurm's
+ * commands are local programs and the run directory is a local folder.
+ */
+import { spawn } from "node:child_process";
+import { chmod, mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { ExecError } from "../errors.js";
+import type { Executor, FileStat, RunResult } from "./executor.js";
+
+/** True for the "no such file" family of errors. */
+function missing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/** An Executor for the machine hpcjob runs on. */
+export class LocalExecutor implements Executor {
+  readonly kind = "local";
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly homeDir = process.env.HOME ?? userInfo().homedir,
+  ) {}
+
+  /** Run argv without a shell; a program that cannot start is an ExecError. */
+  run(argv: readonly string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    const [file, ...args] = argv;
+    if (!file) return Promise.reject(new ExecError("nothing to run"));
+    return new Promise((resolve, reject) => {
+      const child = spawn(file, args, { env: this.env, stdio: ["ignore", "pipe", "pipe"], timeout: opts.timeoutMs });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on("data", (d: Buffer) => out.push(d));
+      child.stderr.on("data", (d: Buffer) => err.push(d));
+      child.on("error", (e: NodeJS.ErrnoException) => {
+        const why = e.code === "ENOENT" ? `${file} is not installed or not on PATH; run hpcjob on the cluster's login node` : e.message;
+        reject(new ExecError(`could not run ${file}: ${why}`));
+      });
+      child.on("close", (code, signal) => {
+        resolve({
+          code: code ?? (signal ? 128 : 1),
+          stdout: Buffer.concat(out).toString("utf8"),
+          stderr: Buffer.concat(err).toString("utf8"),
+        });
+      });
+    });
+  }
+
+  /** A file's text, or undefined when it does not exist. */
+  async readFile(path: string): Promise<string | undefined> {
+    try {
+      return await readFile(path, "utf8");
+    } catch (e) {
+      if (missing(e)) return undefined;
+      throw new ExecError(`could not read ${path}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Bytes of a file from `offset` on. */
+  async readFrom(path: string, offset: number): Promise<Buffer | undefined> {
+    let fh: Awaited<ReturnType<typeof open>> | undefined;
+    try {
+      fh = await open(path, "r");
+      const { size } = await fh.stat();
+      if (size <= offset) return Buffer.alloc(0);
+      const buf = Buffer.alloc(size - offset);
+      await fh.read(buf, 0, buf.length, offset);
+      return buf;
+    } catch (e) {
+      if (missing(e)) return undefined;
+      throw new ExecError(`could not read ${path}: ${(e as Error).message}`);
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  /** Write a file; the mode is set even when the file existed. */
+  async writeFile(path: string, data: string, mode: number): Promise<void> {
+    await writeFile(path, data, { mode });
+    await chmod(path, mode);
+  }
+
+  /** Create a folder (and parents); the folder itself gets `mode`. */
+  async mkdir(path: string, mode: number): Promise<void> {
+    await mkdir(path, { recursive: true, mode });
+    await chmod(path, mode);
+  }
+
+  /** Facts about a path. */
+  async stat(path: string): Promise<FileStat | undefined> {
+    try {
+      const s = await stat(path);
+      return { mode: s.mode & 0o7777, size: s.size, mtimeMs: s.mtimeMs };
+    } catch (e) {
+      if (missing(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Names in a folder. */
+  async list(dir: string): Promise<string[]> {
+    try {
+      return await readdir(dir);
+    } catch (e) {
+      if (missing(e)) return [];
+      throw e;
+    }
+  }
+
+  /** The home folder. */
+  async home(): Promise<string> {
+    return this.homeDir;
+  }
+
+  /** The login name. */
+  async user(): Promise<string> {
+    return this.env.USER ?? userInfo().username;
+  }
+
+  /** Nothing to close locally. */
+  async dispose(): Promise<void> {}
+}

@@ -1,0 +1,61 @@
+/**
+ * request.json: the resolved request as submitted, so a run can be
+ * understood, reproduced and re-attached later (from another computer too).
+ */
+import type { JobRequest } from "../request/build.js";
+import { formatBind } from "../request/values.js";
+import type { LoginTarget } from "../session/tunnel.js";
+
+/** What request.json holds. */
+export interface RunRecord {
+  hpcjob: string;
+  kind: "jupyter" | "batch";
+  cluster: string;
+  profileFile: string;
+  name: string;
+  submittedAt: string;
+  login: LoginTarget;
+  partition: string;
+  account?: string;
+  gpus: string;
+  cpus: number;
+  mem?: string;
+  time: string;
+  runtime: string;
+  image?: string;
+  binds: string[];
+  env: Record<string, string>;
+  directives: string[];
+  command: string[];
+  workdir: string;
+  /** The project's git commit when it was submitted, where the workdir is a repository. */
+  git?: { commit: string; dirty: boolean };
+}
+
+/** The record of a request submitted at `now` by hpcjob `version`. */
+export function runRecord(req: JobRequest, login: LoginTarget, version: string, now: Date, git?: RunRecord["git"]): RunRecord {
+  const g = req.gpus;
+  return {
+    hpcjob: version,
+    kind: req.kind,
+    cluster: req.cluster,
+    profileFile: req.profileFile,
+    name: req.name,
+    submittedAt: now.toISOString(),
+    login,
+    partition: req.partition,
+    account: req.account,
+    gpus: g.count === 0 ? "0" : g.type ? `${g.type}:${g.count}` : String(g.count),
+    cpus: req.cpus,
+    mem: req.mem,
+    time: req.time,
+    runtime: req.runtime.name,
+    image: req.image,
+    binds: req.binds.map(formatBind),
+    env: req.env,
+    directives: req.directives.map((d) => (d.value === undefined ? `--${d.key}` : `--${d.key}=${d.value}`)),
+    command: req.command,
+    workdir: req.workdir,
+    ...(git ? { git } : {}),
+  };
+}

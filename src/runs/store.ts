@@ -1,0 +1,100 @@
+/**
+ * A job's run directory on the cluster (~/.hpcjob/runs/STAMP-NAME, mode
+ * 0700): job.sbatch, request.json, job.id, job.log and, for Jupyter,
+ * connection.json. Everything goes through the Executor, so the same code
+ * works on the login node and over SSH.
+ */
+import { posix } from "node:path";
+import { UsageError } from "../errors.js";
+import type { Executor } from "../exec/executor.js";
+import { runsRoot } from "./paths.js";
+
+/** The files of a run directory. */
+export const RUN_FILES = {
+  script: "job.sbatch",
+  request: "request.json",
+  jobId: "job.id",
+  log: "job.log",
+  connection: "connection.json",
+} as const;
+
+/** Where a running Jupyter listens, as the job wrote it. */
+export interface Connection {
+  node: string;
+  port: number;
+  token: string;
+  jobId?: string;
+}
+
+/** A run directory and the job submitted from it, if any. */
+export interface Run {
+  dir: string;
+  name: string;
+  jobId?: string;
+}
+
+/** Path of one file of a run. */
+export function runFile(dir: string, file: keyof typeof RUN_FILES): string {
+  return posix.join(dir, RUN_FILES[file]);
+}
+
+/** Create a fresh run directory (0700); `base` gets -2, -3 ... if it exists. */
+export async function createRunDir(exec: Executor, base: string): Promise<string> {
+  await exec.mkdir(posix.dirname(base), 0o700);
+  for (let n = 1; n < 100; n++) {
+    const dir = n === 1 ? base : `${base}-${n}`;
+    if (!(await exec.stat(dir))) {
+      await exec.mkdir(dir, 0o700);
+      return dir;
+    }
+  }
+  throw new UsageError(`too many run directories named ${base}; give the job another --name`);
+}
+
+/** connection.json, or undefined until the job has written a whole one. */
+export async function readConnection(exec: Executor, dir: string): Promise<Connection | undefined> {
+  const text = await exec.readFile(runFile(dir, "connection"));
+  if (!text) return undefined;
+  try {
+    const c = JSON.parse(text) as Connection;
+    if (typeof c.node !== "string" || typeof c.port !== "number" || typeof c.token !== "string") return undefined;
+    return c;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every run directory, newest first, with its job id where one was recorded. */
+export async function listRuns(exec: Executor, home: string): Promise<Run[]> {
+  const root = runsRoot(home);
+  const names = (await exec.list(root))
+    .filter((n) => /^\d{8}-\d{6}-/.test(n))
+    .sort()
+    .reverse();
+  return Promise.all(
+    names.map(async (name) => {
+      const dir = posix.join(root, name);
+      const jobId = (await exec.readFile(runFile(dir, "jobId")))?.trim();
+      return jobId ? { dir, name, jobId } : { dir, name };
+    }),
+  );
+}
+
+/**
+ * The run a user means by `ref`: a job id, a run directory's name, or its
+ * path. A UsageError says how to find the right one.
+ */
+export async function findRun(exec: Executor, home: string, ref: string): Promise<Run> {
+  if (ref.includes("/")) {
+    const dir = posix.resolve(ref);
+    if (!(await exec.stat(dir))) throw new UsageError(`no run directory ${ref}; see hpcjob ps`);
+    const jobId = (await exec.readFile(runFile(dir, "jobId")))?.trim();
+    return jobId ? { dir, name: posix.basename(dir), jobId } : { dir, name: posix.basename(dir) };
+  }
+  const runs = await listRuns(exec, home);
+  const found = /^\d+$/.test(ref) ? runs.find((r) => r.jobId === ref) : runs.find((r) => r.name === ref);
+  if (!found) {
+    throw new UsageError(`no hpcjob run for "${ref}" in ${runsRoot(home)}; give a job id or run name from hpcjob ps`);
+  }
+  return found;
+}

@@ -1,0 +1,140 @@
+/**
+ * Running hpcjob end to end on the loopback cluster (test/cluster/start.sh):
+ * as the non-root users alice and bob, from a copy of the built CLI they can
+ * read, with the stand-in container runtimes first on PATH.
+ */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../helpers.js";
+
+/** The compute node of the loopback cluster. */
+export const NODE = "gpu-node1";
+
+/** Fail (never skip) when the loopback cluster is not running, saying how to start it. */
+export function requireCluster(): void {
+  const r = spawnSync("sinfo", ["-h", "-n", NODE, "-o", "%t"], { encoding: "utf8" });
+  const state = r.stdout?.trim() ?? "";
+  if (r.status !== 0 || !/^(idle|mix|alloc|comp)/.test(state)) {
+    throw new Error(
+      `the loopback Slurm cluster is not running (sinfo: ${state || r.stderr?.trim() || r.error}); start it with: bash test/cluster/install.sh && bash test/cluster/start.sh`,
+    );
+  }
+}
+
+let staged: string | undefined;
+
+/** A world-readable copy of the built CLI, stand-ins and test profiles (the checkout may sit under /root). */
+export function stage(): string {
+  if (staged) return staged;
+  if (!existsSync(join(ROOT, "dist", "hpcjob.cjs"))) throw new Error("run npm run build before the e2e tests");
+  const dir = mkdtempSync("/tmp/hpcjob-e2e-");
+  for (const [from, to] of [
+    ["bin", "bin"],
+    ["dist", "dist"],
+    ["test/standins", "standins"],
+    ["test/fixtures/clusters", "clusters"],
+  ] as const) {
+    cpSync(join(ROOT, from), join(dir, to), { recursive: true });
+  }
+  execFileSync("chmod", ["-R", "a+rX", dir]);
+  chmodSync(dir, 0o755);
+  staged = dir;
+  return dir;
+}
+
+/** The environment a user's login shell would have, plus the stand-ins and test profiles. */
+export function userEnv(user: string, extra: Record<string, string> = {}): Record<string, string> {
+  const dir = stage();
+  return {
+    HOME: `/home/${user}`,
+    USER: user,
+    LOGNAME: user,
+    PATH: `${dir}/standins:/usr/local/bin:/usr/bin:/bin`,
+    HPCJOB_CLUSTERS: `${dir}/clusters`,
+    LANG: "C.UTF-8",
+    ...extra,
+  };
+}
+
+/** argv that runs `argv` as `user` with exactly `env`. */
+function asUser(user: string, env: Record<string, string>, argv: string[]): string[] {
+  return ["runuser", "-u", user, "--", "env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv];
+}
+
+/** What a finished run printed. */
+export interface Finished {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A command as `user`, run to the end (shell-free), from the user's work folder. */
+export function runAs(user: string, argv: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Finished {
+  const [cmd, ...args] = asUser(user, userEnv(user, opts.env), argv);
+  const r = spawnSync(cmd as string, args, { cwd: workDir(user), encoding: "utf8", timeout: opts.timeoutMs ?? 120_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** hpcjob as `user`, run to the end. */
+export function hpcjob(user: string, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Finished {
+  return runAs(user, ["node", `${stage()}/bin/hpcjob.cjs`, ...args], opts);
+}
+
+/** A running hpcjob as `user`, with its output collected as it comes. */
+export interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit status. */
+  done: Promise<number>;
+  /** The node process itself (the child of runuser), for signals. */
+  pid: () => number;
+}
+
+/** Start hpcjob as `user` without waiting for it. */
+export function startHpcjob(user: string, args: string[], opts: { env?: Record<string, string> } = {}): Running {
+  const [cmd, ...rest] = asUser(user, userEnv(user, opts.env), ["node", `${stage()}/bin/hpcjob.cjs`, ...args]);
+  const child = spawn(cmd as string, rest, { cwd: workDir(user), stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (d) => {
+    out += d;
+  });
+  child.stderr?.on("data", (d) => {
+    err += d;
+  });
+  const done = new Promise<number>((resolve) => child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : -1))));
+  const pid = () => {
+    const kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/);
+    return Number(kids[0]);
+  };
+  return { child, stdout: () => out, stderr: () => err, done, pid };
+}
+
+/** The user's folder where jobs are started from (and batch scripts live). */
+export function workDir(user: string): string {
+  return `/home/${user}/work`;
+}
+
+/** Wait until `check` is true, polling; throws with `what` after `ms`. */
+export async function until(what: string, check: () => boolean | Promise<boolean>, ms = 60_000, every = 250): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, every));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** squeue's state for a job, or "" once Slurm no longer lists it. */
+export function jobState(jobId: string): string {
+  const r = spawnSync("squeue", ["-h", "-j", jobId, "-o", "%T"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : "";
+}
+
+/** Cancel every job of the test users (between tests). */
+export function cancelAll(): void {
+  spawnSync("scancel", ["-u", "alice"]);
+  spawnSync("scancel", ["-u", "bob"]);
+}
