@@ -120,7 +120,7 @@ Examples:
     .argument("<job>", "job id or run directory name")
     .option("--json", "print the result as JSON")
     .addHelpText("after", "\nExample:\n  hpcjob cancel 4242")
-    .action((job: string, flags) => run(async () => (await commands()).cancel(job, flags, ctx), Boolean(flags.json)));
+    .action((job: string, flags) => run(async () => (await commands()).cancel(job, ctx), Boolean(flags.json)));
   program
     .command("attach")
     .description("print the tunnel and URL of a Jupyter job again (waits if it is not ready yet)")

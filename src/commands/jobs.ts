@@ -51,7 +51,7 @@ export async function logs(ref: string, flags: { follow?: boolean }, ctx: Contex
 }
 
 /** Cancel a job hpcjob started. */
-export async function cancel(ref: string, flags: { json?: boolean }, ctx: Context): Promise<Output> {
+export async function cancel(ref: string, ctx: Context): Promise<Output> {
   const exec = await ctx.executor();
   const run = await findRun(exec, await exec.home(), ref);
   if (!run.jobId) throw new UsageError(`${run.dir} has no job id: it was never submitted`);

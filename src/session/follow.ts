@@ -2,9 +2,11 @@
  * Following a batch job: stream job.log as it grows and end with the job's
  * exit code. squeue is asked at most every 2 s; the log is read every 0.5 s.
  */
+
+import { JobFailedError } from "../errors.js";
 import type { Executor } from "../exec/executor.js";
 import { runFile } from "../runs/store.js";
-import { describeReason, isPending, isTerminal } from "../slurm/index.js";
+import { describeReason, isHopeless, isPending, isTerminal } from "../slurm/index.js";
 import { type Clock, realClock } from "./clock.js";
 import type { Reporter } from "./events.js";
 import { endState, MIN_POLL_MS, queueState } from "./wait.js";
@@ -64,6 +66,10 @@ export async function followLog(
         const end = await endState(exec, jobId, state);
         const code = loggedExitCode(text) ?? end.exitCode ?? (end.state === "COMPLETED" ? 0 : 1);
         return { state: end.state, exitCode: code };
+      } else if (isPending(state.state) && isHopeless(state.reason)) {
+        throw new JobFailedError(
+          `job ${jobId} will never start: ${describeReason(state.reason)} (${state.reason}); cancel it with hpcjob cancel ${jobId}`,
+        );
       } else if (isPending(state.state)) {
         const now = `pending:${state.reason}`;
         if (now !== said)

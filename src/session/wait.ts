@@ -10,8 +10,10 @@ import { HpcjobError, JobFailedError, SlurmError } from "../errors.js";
 import type { Executor } from "../exec/executor.js";
 import { type Connection, readConnection, runFile } from "../runs/store.js";
 import {
+  baseState,
   describeReason,
   isControllerDown,
+  isHopeless,
   isInvalidJobId,
   isPending,
   isTerminal,
@@ -36,7 +38,7 @@ export const LOG_TAIL_LINES = 25;
 /** Why waiting stopped before the job was ready. */
 export class WaitStopped extends HpcjobError {
   constructor(
-    readonly why: "timeout" | "interrupt",
+    readonly why: "timeout" | "interrupt" | "hopeless",
     message: string,
   ) {
     super(message, why === "interrupt" ? 130 : 1);
@@ -79,8 +81,12 @@ export async function endState(
   const r = await exec.run(scontrolShowJobArgv(jobId));
   const info = r.code === 0 ? parseScontrolShowJob(r.stdout) : undefined;
   const state = info?.state ?? last?.state ?? "ENDED";
-  const exitCode = info?.exitCode;
-  const text = exitCode !== undefined && state !== "CANCELLED" ? `${state}, exit code ${exitCode}` : state;
+  // Slurm reports a script killed by signal S as ExitCode=0:S: say "signal S", not "exit code 0".
+  const signal = info?.signal ? info.signal : undefined;
+  const exitCode = signal !== undefined ? 128 + signal : info?.exitCode;
+  let text = state;
+  if (baseState(state) !== "CANCELLED" && signal !== undefined) text = `${state}, killed by signal ${signal}`;
+  else if (baseState(state) !== "CANCELLED" && exitCode !== undefined) text = `${state}, exit code ${exitCode}`;
   return { state, exitCode, text };
 }
 
@@ -126,6 +132,9 @@ export async function waitForJupyter(exec: Executor, jobId: string, runDir: stri
         return failed(exec, jobId, runDir, state ?? last);
       }
       last = state;
+      if (isPending(state.state) && isHopeless(state.reason)) {
+        throw new WaitStopped("hopeless", `job ${jobId} will never start: ${describeReason(state.reason)} (${state.reason})`);
+      }
       if (isPending(state.state)) {
         const said = `${state.reason}|${state.startTime ?? ""}`;
         if (said !== lastSaid) {

@@ -19,5 +19,5 @@ export {
   squeueStartArgv,
   squeueUserArgv,
 } from "./squeue.js";
-export { baseState, describeReason, isPending, isRunning, isTerminal } from "./states.js";
+export { baseState, describeReason, isHopeless, isPending, isRunning, isTerminal } from "./states.js";
 export { isControllerDown, isInvalidJobId } from "./stderr.js";

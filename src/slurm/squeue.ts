@@ -7,8 +7,9 @@
  * completing jobs unless told otherwise (Slurm 22.05), so a job that just
  * ended would look the same as one Slurm never heard of. With it, an ended
  * job stays listed with its final state (COMPLETED, FAILED, TIMEOUT ...) for
- * MinJobAge (300 s by default); after that squeue forgets it, and for a
- * single id says "Invalid job id specified" (see isInvalidJobId).
+ * MinJobAge (300 s by default); after that squeue forgets it. Asked for
+ * that one id alone, squeue fails with "Invalid job id specified" (see
+ * isInvalidJobId); asked for several, it leaves the unknown ones out.
  */
 import { orNone, outputFormat, splitRecords } from "./fields.js";
 import { jobIdList } from "./ids.js";
@@ -22,15 +23,18 @@ export interface QueueEntry {
   state: string;
   /** Why it is pending (Resources, Priority ...) or how it ended (NonZeroExitCode ...); "None" otherwise. */
   reason: string;
-  /** Node list; undefined until nodes are assigned. */
+  /** Node list; undefined until nodes are assigned (and for a job cancelled before it started). */
   node?: string;
-  /** Actual or expected start, Slurm's local time as printed ("2026-11-22T02:40:13"); undefined when Slurm has no estimate. */
+  /**
+   * Actual or expected start, Slurm's local time as printed ("2026-11-22T02:40:13");
+   * undefined when Slurm has no estimate. A job cancelled while pending shows when it was cancelled.
+   */
   startTime?: string;
   name: string;
   user: string;
   /** The --comment; "" when none. */
   comment: string;
-  /** The batch script's path as given to sbatch; undefined for --wrap jobs. */
+  /** The batch script's absolute path (even when sbatch was given a relative one); undefined for --wrap jobs. */
   script?: string;
   /** Run time so far, e.g. "1:02" or "1-02:03:04". */
   timeUsed: string;

@@ -115,3 +115,24 @@ export function describeReason(reason: string): string {
   }
   return reason;
 }
+
+// Pending reasons that mean the job will never start as it is: waiting on
+// them would never end, so a waiter gives up and says why.
+const HOPELESS = new Set([
+  "DependencyNeverSatisfied",
+  "PartitionTimeLimit",
+  "PartitionNodeLimit",
+  "PartitionConfig",
+  "BadConstraints",
+  "InvalidAccount",
+  "InvalidQOS",
+  "QOSMaxWallDurationPerJobLimit",
+  "AssocGrpBillingMinutes",
+  "AssocGrpCPUMinutesLimit",
+  "AssocGrpGRESMinutes",
+]);
+
+/** True when a pending job with this reason will never start without a change. */
+export function isHopeless(reason: string): boolean {
+  return HOPELESS.has(/^[A-Za-z]+/.exec(reason.trim())?.[0] ?? "");
+}

@@ -292,6 +292,34 @@ describe("waiting", () => {
   }, 60_000);
 });
 
+describe("jobs that can never start", () => {
+  afterEach(() => cancelAll());
+
+  it("a job Slurm accepts but will never start is cancelled with the reason", () => {
+    // The loopback profile says short allows 2 h; Slurm's own limit is 1 h.
+    const r = hpcjob("alice", [
+      "jupyter",
+      "--cluster",
+      "loopback",
+      "--image",
+      IMAGE,
+      "--partition",
+      "short",
+      "--time",
+      "1:30:00",
+      "--timeout",
+      "1m",
+    ]);
+    expect(r.status).toBe(1);
+    const jobId = /submitted job (\d+)/.exec(r.stderr)?.[1] as string;
+    // Slurm 22.05 gives PartitionConfig at first, PartitionTimeLimit later.
+    expect(r.stderr).toMatch(
+      new RegExp(`hpcjob: job ${jobId} will never start: .* \\((PartitionConfig|PartitionTimeLimit)\\); cancelled job ${jobId}`),
+    );
+    expect(jobState(jobId)).not.toBe("PENDING");
+  });
+});
+
 describe("the working directory", () => {
   it("jobs run where hpcjob was started", () => {
     const r = hpcjob("alice", ["batch", "--cluster", "loopback", "--image", IMAGE, "--follow", "--", "pwd"]);

@@ -105,6 +105,24 @@ describe("waiting for Jupyter", () => {
     expect(err.evidence).toEqual([`${LOG} is empty`]);
   });
 
+  it("gives up on a job that can never start, saying why", async () => {
+    const s = scenario({ startAt: Number.POSITIVE_INFINITY });
+    s.exec.handlers.squeue = () => ok(squeueRow({ jobId: "7", state: "PENDING", reason: "PartitionTimeLimit" }));
+    const err = await waitForJupyter(s.exec, "7", RUN, { report: s.report, clock: s.clock }).catch((e) => e);
+    expect(err).toBeInstanceOf(WaitStopped);
+    expect(err).toMatchObject({ why: "hopeless", exitCode: 1 });
+    expect(err.message).toBe(
+      "job 7 will never start: asks for more time than the partition allows and will not start; ask for less --time (PartitionTimeLimit)",
+    );
+  });
+
+  it("says a job killed by a signal was killed, not that it exited 0", async () => {
+    const s = scenario({ startAt: 0, endAt: 3_000 });
+    s.exec.handlers.scontrol = () => ok("JobId=7 JobState=FAILED Reason=JobLaunchFailure ExitCode=0:9\n");
+    const err = await waitForJupyter(s.exec, "7", RUN, { report: s.report, clock: s.clock }).catch((e) => e);
+    expect(err.message).toMatch(/^job 7 ended \(FAILED, killed by signal 9\) before Jupyter was ready/);
+  });
+
   it("stops at the timeout and on Ctrl-C, saying which", async () => {
     const s = scenario({ startAt: Number.POSITIVE_INFINITY });
     const timedOut = await waitForJupyter(s.exec, "7", RUN, { report: s.report, clock: s.clock, timeoutMs: 60_000 }).catch((e) => e);
