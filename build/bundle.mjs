@@ -113,6 +113,7 @@ const lazyChildProcessPlugin = {
  *   hpcjob.cjs    the CLI and commander (all `--version` and `--help` need)
  *   commands.cjs  the commands, profiles, requests, templates (a dry run)
  *   files.cjs     yaml and zod, to read a profile or config file
+ *   ssh.cjs       node-ssh and ssh2, to reach a login node from a laptop
  * An import of a chunk's entry from another chunk becomes a call to the
  * launcher's chunk loader (bin/hpcjob.cjs, or the single executable's).
  */
@@ -120,6 +121,7 @@ const CHUNKS = {
   hpcjob: { entry: "src/main.ts" },
   commands: { entry: "src/commands/index.ts", from: /^\.\/commands\/index\.js$/ },
   files: { entry: "src/profile/files.ts", from: /^(\.\.\/profile|\.)\/files\.js$/ },
+  ssh: { entry: "src/exec/ssh.ts", from: /^\.\/ssh\.js$/ },
 };
 
 /** Route imports of other chunks' entries to the chunk loader. */
@@ -152,8 +154,10 @@ for (const [name, chunk] of Object.entries(CHUNKS)) {
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: "none",
-    // nunjucks only needs these for file watching, which hpcjob never uses.
-    external: ["chokidar", "fsevents"],
+    // nunjucks only needs chokidar/fsevents for file watching, which hpcjob
+    // never uses. ssh2's native crypto and cpu-features are optional: ssh2
+    // falls back to Node's own crypto when they cannot be loaded.
+    external: ["chokidar", "fsevents", "cpu-features", "*.node"],
     define: {
       __HPCJOB_VERSION__: JSON.stringify(pkg.version),
       __HPCJOB_COMMIT__: JSON.stringify(process.env.HPCJOB_COMMIT ?? commit()),

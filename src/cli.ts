@@ -3,10 +3,12 @@
  * returns. The only file that writes to stdout/stderr or sets the exit code;
  * commands are imported lazily so start-up stays close to bare node.
  */
+import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import type { Context, Output } from "./context.js";
 import { isHpcjobError } from "./errors.js";
 import type { Executor } from "./exec/executor.js";
+import type { Prompter } from "./exec/prompt.js";
 import { describeEvent, type Reporter } from "./session/events.js";
 import { versionText } from "./version.js";
 
@@ -29,6 +31,19 @@ function requestOptions(cmd: Command): Command {
     .option("-n, --name <name>", "job name (letters, digits, . _ -)")
     .option("--workdir <dir>", "where the job runs (default: the current directory)")
     .option("--dry-run", "print the sbatch script and submit nothing");
+}
+
+/** How a command reaches the cluster: decided by itself unless forced. */
+function connectionOptions(cmd: Command): Command {
+  return cmd
+    .option("--local", "run Slurm's commands on this machine (the login node)")
+    .option("--remote <[user@]host>", "reach the cluster over SSH through this host or ~/.ssh/config alias")
+    .option("--accept-new-host", "add an unknown login node's host key to ~/.ssh/known_hosts (never a changed one)");
+}
+
+/** The options of commands that look at jobs: which cluster and how to reach it. */
+function jobsOptions(cmd: Command): Command {
+  return connectionOptions(cmd.option("-c, --cluster <name>", "the cluster whose jobs to look at (from a laptop)"));
 }
 
 /** Where the user put `--`, if before the program: then the program runs as given. */
@@ -64,10 +79,12 @@ export function buildProgram(ctx: Context, run: (work: Run, json: boolean) => Pr
     .configureOutput({ outputError: (text, write) => write(oneLineUsageError(text)) })
     .exitOverride();
 
-  requestOptions(program.command("jupyter"))
+  connectionOptions(requestOptions(program.command("jupyter")))
     .description("start Jupyter on a compute node and print the ssh tunnel and URL")
     .option("--timeout <duration>", "give up (and cancel the job) if Jupyter is not ready in time: 90s, 10m, 2h")
     .option("--keep", "on Ctrl-C or --timeout leave the job running (reconnect with hpcjob attach)")
+    .option("--tunnel", "from your computer: open the tunnel through hpcjob's SSH connection and hold it until Ctrl-C")
+    .option("--open", "with --tunnel: open Jupyter in the browser")
     .option("--json", "print the result as JSON (progress goes to stderr)")
     .addHelpText(
       "after",
@@ -75,11 +92,12 @@ export function buildProgram(ctx: Context, run: (work: Run, json: boolean) => Pr
 Examples:
   hpcjob jupyter --cluster vera --gpus 1 --account C3SE2024-1-2 --image ~/pytorch.sif
   hpcjob jupyter --gpus A40:1 --time 8:00:00 --timeout 30m --keep
+  hpcjob jupyter --cluster vera --gpus 1 --tunnel --open       # from your laptop
   hpcjob jupyter --cluster penn --gpus B200:1 --image /vast/projects/lab/me/torch.sqsh --dry-run`,
     )
     .action((flags, cmd: Command) => run(async () => (await commands()).jupyter(flags, ctx), Boolean(cmd.opts().json)));
 
-  requestOptions(program.command("batch"))
+  connectionOptions(requestOptions(program.command("batch")))
     .description("run a script or program in the container as a batch job")
     .argument("<program...>", "a .py or .sh script and its arguments, or -- COMMAND ARGS...")
     .option("-f, --follow", "stream the job's log and exit with its exit code")
@@ -101,34 +119,43 @@ Examples:
       run(async () => (await commands()).batch(argv, explicitCommand(rawArgs, argv[0]), flags, ctx), Boolean(cmd.opts().json)),
     );
 
-  program
-    .command("ps")
+  jobsOptions(program.command("ps"))
     .description("the jobs hpcjob started that Slurm still lists")
     .option("--json", "print the result as JSON")
     .addHelpText("after", "\nExample:\n  hpcjob ps")
     .action((flags) => run(async () => (await commands()).ps(flags, ctx), Boolean(flags.json)));
-  program
-    .command("logs")
+  jobsOptions(program.command("logs"))
     .description("print a job's log, or follow it until the job ends")
     .argument("<job>", "job id or run directory name")
     .option("-f, --follow", "keep printing as the log grows; exit with the job's exit code")
     .addHelpText("after", "\nExamples:\n  hpcjob logs 4242\n  hpcjob logs -f 4242")
     .action((job: string, flags) => run(async () => (await commands()).logs(job, flags, ctx), false));
-  program
-    .command("cancel")
+  jobsOptions(program.command("cancel"))
     .description("cancel a job hpcjob started")
     .argument("<job>", "job id or run directory name")
     .option("--json", "print the result as JSON")
     .addHelpText("after", "\nExample:\n  hpcjob cancel 4242")
-    .action((job: string, flags) => run(async () => (await commands()).cancel(job, ctx), Boolean(flags.json)));
-  program
-    .command("attach")
+    .action((job: string, flags) => run(async () => (await commands()).cancel(job, flags, ctx), Boolean(flags.json)));
+  jobsOptions(program.command("attach"))
     .description("print the tunnel and URL of a Jupyter job again (waits if it is not ready yet)")
     .argument("<job>", "job id or run directory name")
     .option("--timeout <duration>", "stop waiting after this long (the job keeps running)")
     .option("--json", "print the result as JSON")
     .addHelpText("after", "\nExamples:\n  hpcjob attach 4242\n  hpcjob attach 20261122-101500-jupyter --json")
     .action((job: string, flags) => run(async () => (await commands()).attach(job, flags, ctx), Boolean(flags.json)));
+
+  const remote = program.command("remote").description("set up hpcjob on a cluster's login node");
+  connectionOptions(remote.command("install"))
+    .description("copy this single executable to the login node (skipped when the same file is there)")
+    .option("-c, --cluster <name>", "the cluster whose login node to install on")
+    .option("--path <path>", "where to put it on the cluster", "~/.local/bin/hpcjob")
+    .option("--binary <file>", "the file to copy (default: the hpcjob executable that is running)")
+    .option("--json", "print the result as JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  hpcjob remote install --cluster vera\n  hpcjob remote install --cluster penn --path ~/bin/hpcjob --binary ./hpcjob-linux-x64",
+    )
+    .action((flags) => run(async () => (await commands()).remoteInstall(flags, ctx), Boolean(flags.json)));
 
   const clusters = program.command("clusters").description("list, show and check cluster profiles");
   clusters
@@ -214,25 +241,60 @@ function progressPrinter(): { report: Reporter; done: () => void } {
   return { report, done };
 }
 
-/** The Context of the running process: its environment, a local executor, stderr progress, Ctrl-C. */
-function processContext(progress: { report: Reporter }, signal: AbortSignal): Context {
-  let executor: Executor | undefined;
+/** A Prompter on the terminal (stderr for the question, stdin for the answer, nothing echoed when hidden). */
+function terminalPrompter(clearStatus: () => void): Prompter {
   return {
-    env: process.env,
-    home: process.env.HOME ?? "/",
+    available: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+    ask: async (question, hidden) => {
+      clearStatus();
+      // require, not import(): the launcher compiles chunks with vm.Script, which has no loader for import().
+      const { createInterface } = createRequire(import.meta.url)("node:readline") as typeof import("node:readline");
+      const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+      if (hidden) {
+        // Echo nothing typed after the question.
+        const out = rl as unknown as { _writeToOutput: (s: string) => void };
+        out._writeToOutput = (s: string) => {
+          if (s.includes(question)) process.stderr.write(question);
+        };
+      }
+      try {
+        return await new Promise<string>((resolve) => rl.question(question, resolve));
+      } finally {
+        if (hidden) process.stderr.write("\n");
+        rl.close();
+      }
+    },
+  };
+}
+
+/** The Context of the running process: its environment, one executor, stderr progress, Ctrl-C. */
+function processContext(
+  progress: { report: Reporter; done: () => void },
+  signal: AbortSignal,
+): { ctx: Context; close: () => Promise<void> } {
+  let executor: Promise<Executor> | undefined;
+  const env = process.env;
+  const home = env.HOME ?? "/";
+  const prompter = terminalPrompter(progress.done);
+  const ctx: Context = {
+    env,
+    home,
     cwd: process.cwd(),
     now: () => new Date(),
-    executor: async () => {
-      if (!executor) {
-        const { LocalExecutor } = await import("./exec/local.js");
-        executor = new LocalExecutor();
-      }
+    executor: (profile, flags = {}) => {
+      executor ??= commands().then(({ makeExecutor }) => makeExecutor(flags, profile, { env, home, prompter }));
       return executor;
     },
+    prompter,
     report: progress.report,
     stream: (text) => process.stdout.write(text),
     signal,
   };
+  const close = async () => {
+    const e = await executor?.catch(() => undefined);
+    await e?.dispose();
+  };
+  return { ctx, close };
 }
 
 /** Run hpcjob with the process's arguments; the single place errors become exit codes. */
@@ -244,7 +306,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     aborter.abort();
   });
   const progress = progressPrinter();
-  const ctx = processContext(progress, aborter.signal);
+  const { ctx, close } = processContext(progress, aborter.signal);
   const rawArgs = argv.slice(2);
   const run = async (work: Run, json: boolean) => {
     let out: Output;
@@ -259,6 +321,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     await buildProgram(ctx, run, rawArgs).parseAsync(argv as string[]);
   } catch (e) {
     process.exitCode = exitCodeFor(e);
+  } finally {
+    // One connection per command: closed on success, on errors and after Ctrl-C.
+    await close();
   }
 }
 

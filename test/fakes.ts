@@ -69,8 +69,8 @@ export class FakeExecutor implements Executor {
     return f === undefined ? undefined : Buffer.from(f).subarray(offset);
   }
 
-  async writeFile(path: string, data: string): Promise<void> {
-    this.files.set(path, data);
+  async writeFile(path: string, data: string | Buffer): Promise<void> {
+    this.files.set(path, data.toString());
   }
 
   async mkdir(path: string): Promise<void> {

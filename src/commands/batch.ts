@@ -2,22 +2,20 @@
  * `hpcjob batch`: a script or program in the container, as a batch job.
  */
 import type { Context, Output } from "../context.js";
-import type { RequestFlags } from "../request/build.js";
 import { runFile } from "../runs/store.js";
 import { followLog } from "../session/follow.js";
-import { dryRunScript, prepareRequest, submit } from "./submitOptions.js";
+import { dryRunScript, prepareRequest, type SubmitFlags, submit } from "./submitOptions.js";
 
 /** Flags of `hpcjob batch`. */
-export interface BatchFlags extends RequestFlags {
+export interface BatchFlags extends SubmitFlags {
   dryRun?: boolean;
   follow?: boolean;
 }
 
 /** Render, or submit (and with --follow stream the log and end with the job's exit code). */
 export async function batch(argv: string[], explicit: boolean, flags: BatchFlags, ctx: Context): Promise<Output> {
-  const req = await prepareRequest(flags, { kind: "batch", argv, explicit }, ctx);
-  if (flags.dryRun) return { text: dryRunScript(req, ctx) };
-  const exec = await ctx.executor();
+  const { req, exec } = await prepareRequest(flags, { kind: "batch", argv, explicit }, ctx, !flags.dryRun);
+  if (flags.dryRun || !exec) return { text: dryRunScript(req, ctx) };
   const sub = await submit(exec, req, ctx);
   const log = runFile(sub.runDir, "log");
   const json = { jobId: sub.jobId, cluster: req.cluster, runDir: sub.runDir, log };

@@ -38,8 +38,9 @@ export async function awaitJupyter(
 export function connectionOutput(
   conn: Connection,
   info: { jobId: string; cluster: string; runDir: string; login: LoginTarget; command: readonly string[] },
+  localPort = conn.port,
 ): Output {
-  const t = tunnelFor(conn, info.login, info.command);
+  const t = tunnelFor(conn, info.login, info.command, localPort);
   const text = [
     `Jupyter is running on ${conn.node} (job ${info.jobId} on ${info.cluster}; files in ${info.runDir}).`,
     "On your computer, open the tunnel:",

@@ -2,7 +2,9 @@
  * Every command, in one module the CLI loads on first use. In the bundle this
  * is a chunk of its own, so `hpcjob --version` never loads it.
  */
+export { makeExecutor } from "../exec/choose.js";
 export { batch } from "./batch.js";
 export { list, schema, show, validateFile } from "./clusters.js";
 export { attach, cancel, logs, ps } from "./jobs.js";
 export { jupyter } from "./jupyter.js";
+export { remoteInstall } from "./remote.js";

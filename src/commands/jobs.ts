@@ -4,7 +4,11 @@
 import { posix } from "node:path";
 import type { Context, Output } from "../context.js";
 import { SlurmError, UsageError } from "../errors.js";
+import { type ConnectionFlags, hasLocalSlurm } from "../exec/choose.js";
+import type { Executor } from "../exec/executor.js";
+import { loadProfile } from "../profile/load.js";
 import { JOB_COMMENT } from "../render/sbatch.js";
+import { loadUserConfig } from "../request/sources.js";
 import { parseDuration } from "../request/values.js";
 import type { RunRecord } from "../runs/record.js";
 import { findRun, RUN_FILES, runFile } from "../runs/store.js";
@@ -13,9 +17,22 @@ import { parseSqueue, scancelArgv, squeueUserArgv } from "../slurm/index.js";
 import { table } from "./clusters.js";
 import { awaitJupyter, connectionOutput } from "./connect.js";
 
+/** Flags of the commands that look at jobs: which cluster, and how to reach it. */
+export interface JobsFlags extends ConnectionFlags {
+  cluster?: string;
+}
+
+/** The executor for a jobs command: the --cluster's (or the default cluster's) login node, or local Slurm. */
+async function jobsExecutor(flags: JobsFlags, ctx: Context): Promise<Executor> {
+  if (flags.local || flags.remote || hasLocalSlurm(ctx.env)) return ctx.executor(undefined, flags);
+  const cluster = flags.cluster ?? (await loadUserConfig(ctx)).cluster;
+  const profile = cluster ? (await loadProfile(ctx, cluster)).profile : undefined;
+  return ctx.executor(profile, flags);
+}
+
 /** The jobs hpcjob started that Slurm still lists, with their run directories. */
-export async function ps(flags: { json?: boolean }, ctx: Context): Promise<Output> {
-  const exec = await ctx.executor();
+export async function ps(flags: JobsFlags & { json?: boolean }, ctx: Context): Promise<Output> {
+  const exec = await jobsExecutor(flags, ctx);
   const r = await exec.run(squeueUserArgv(await exec.user()));
   if (r.code !== 0) throw new SlurmError(`squeue failed (exit ${r.code})`, r.stderr.trim().split("\n"));
   const jobs = parseSqueue(r.stdout)
@@ -35,8 +52,8 @@ export async function ps(flags: { json?: boolean }, ctx: Context): Promise<Outpu
 }
 
 /** A job's log: printed, or followed until the job ends (-f). */
-export async function logs(ref: string, flags: { follow?: boolean }, ctx: Context): Promise<Output> {
-  const exec = await ctx.executor();
+export async function logs(ref: string, flags: JobsFlags & { follow?: boolean }, ctx: Context): Promise<Output> {
+  const exec = await jobsExecutor(flags, ctx);
   const run = await findRun(exec, await exec.home(), ref);
   const log = runFile(run.dir, "log");
   if (!flags.follow) {
@@ -51,8 +68,8 @@ export async function logs(ref: string, flags: { follow?: boolean }, ctx: Contex
 }
 
 /** Cancel a job hpcjob started. */
-export async function cancel(ref: string, ctx: Context): Promise<Output> {
-  const exec = await ctx.executor();
+export async function cancel(ref: string, flags: JobsFlags, ctx: Context): Promise<Output> {
+  const exec = await jobsExecutor(flags, ctx);
   const run = await findRun(exec, await exec.home(), ref);
   if (!run.jobId) throw new UsageError(`${run.dir} has no job id: it was never submitted`);
   const r = await exec.run(scancelArgv([run.jobId]));
@@ -61,8 +78,8 @@ export async function cancel(ref: string, ctx: Context): Promise<Output> {
 }
 
 /** The tunnel and URL of a Jupyter job submitted earlier, waiting if it is not ready yet. */
-export async function attach(ref: string, flags: { json?: boolean; timeout?: string }, ctx: Context): Promise<Output> {
-  const exec = await ctx.executor();
+export async function attach(ref: string, flags: JobsFlags & { timeout?: string }, ctx: Context): Promise<Output> {
+  const exec = await jobsExecutor(flags, ctx);
   const run = await findRun(exec, await exec.home(), ref);
   const text = await exec.readFile(runFile(run.dir, "request"));
   const record = text ? (JSON.parse(text) as RunRecord) : undefined;

@@ -1,27 +1,87 @@
 /**
- * `hpcjob jupyter`: Jupyter on a compute node; prints the tunnel and URL.
+ * `hpcjob jupyter`: Jupyter on a compute node; prints the tunnel and URL, or
+ * with --tunnel opens the tunnel itself and keeps it up until Ctrl-C.
  */
 import type { Context, Output } from "../context.js";
-import type { RequestFlags } from "../request/build.js";
+import { UsageError } from "../errors.js";
+import { openBrowser } from "../exec/browser.js";
+import type { Executor } from "../exec/executor.js";
+import type { SshExecutor } from "../exec/ssh.js";
 import { parseDuration } from "../request/values.js";
+import type { Connection } from "../runs/store.js";
+import { tunnelFor } from "../session/tunnel.js";
+import { scancelArgv } from "../slurm/index.js";
 import { awaitJupyter, connectionOutput } from "./connect.js";
-import { dryRunScript, prepareRequest, submit } from "./submitOptions.js";
+import { dryRunScript, prepareRequest, type SubmitFlags, submit } from "./submitOptions.js";
 
 /** Flags of `hpcjob jupyter`. */
-export interface JupyterFlags extends RequestFlags {
+export interface JupyterFlags extends SubmitFlags {
   dryRun?: boolean;
   timeout?: string;
   keep?: boolean;
+  tunnel?: boolean;
+  open?: boolean;
+  json?: boolean;
 }
 
 /** Render, or submit and wait until Jupyter answers. */
 export async function jupyter(flags: JupyterFlags, ctx: Context): Promise<Output> {
-  const req = await prepareRequest(flags, { kind: "jupyter" }, ctx);
-  if (flags.dryRun) return { text: dryRunScript(req, ctx) };
+  if (flags.open && !flags.tunnel)
+    throw new UsageError("--open needs --tunnel: the browser can only reach Jupyter through hpcjob's own tunnel");
   const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
-  const exec = await ctx.executor();
+  const { req, exec } = await prepareRequest(flags, { kind: "jupyter" }, ctx, !flags.dryRun);
+  if (flags.dryRun || !exec) return { text: dryRunScript(req, ctx) };
+  if (flags.tunnel && exec.kind !== "ssh") {
+    throw new UsageError(
+      "--tunnel is for running hpcjob on your own computer; on the login node, run the printed ssh command on your computer instead",
+    );
+  }
   const sub = await submit(exec, req, ctx);
   ctx.report({ kind: "submitted", jobId: sub.jobId, runDir: sub.runDir });
   const conn = await awaitJupyter(exec, sub.jobId, sub.runDir, { timeoutMs, keep: Boolean(flags.keep), ctx });
-  return connectionOutput(conn, { jobId: sub.jobId, cluster: req.cluster, runDir: sub.runDir, login: sub.login, command: req.command });
+  const info = { jobId: sub.jobId, cluster: req.cluster, runDir: sub.runDir, login: sub.login, command: req.command };
+  if (!flags.tunnel) return connectionOutput(conn, info);
+  return holdTunnel(exec, conn, info, flags, ctx);
+}
+
+/**
+ * Forward a local port to Jupyter through the SSH connection, print the local
+ * URL (and open it), and keep the tunnel until Ctrl-C; then cancel the job
+ * unless --keep.
+ */
+async function holdTunnel(
+  exec: Executor,
+  conn: Connection,
+  info: Parameters<typeof connectionOutput>[1],
+  flags: JupyterFlags,
+  ctx: Context,
+): Promise<Output> {
+  const forward = await (exec as SshExecutor).forward(conn.port, conn.node, conn.port);
+  const url = tunnelFor(conn, info.login, info.command, forward.port).url;
+  const shown = connectionOutput(conn, info, forward.port);
+  if (flags.json) ctx.stream(`${JSON.stringify({ ...(shown.json as object), localPort: forward.port, url }, null, 2)}\n`);
+  else
+    ctx.stream(
+      `Jupyter is running on ${conn.node} (job ${info.jobId}); hpcjob holds the tunnel. Open:\n  ${url}\nCtrl-C closes the tunnel and ${flags.keep ? "leaves the job running" : "cancels the job"}.\n`,
+    );
+  if (flags.open && !(await openBrowser(url)))
+    ctx.report({ kind: "note", text: "could not start a browser (xdg-open/open); open the URL yourself" });
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) return resolve();
+    ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  await forward.close();
+  if (flags.keep) {
+    ctx.report({ kind: "note", text: `tunnel closed; job ${info.jobId} keeps running: hpcjob attach ${info.jobId}` });
+  } else {
+    const r = await exec.run(scancelArgv([info.jobId]));
+    ctx.report({
+      kind: "note",
+      text:
+        r.code === 0
+          ? `tunnel closed; cancelled job ${info.jobId}`
+          : `tunnel closed; could not cancel job ${info.jobId}: ${r.stderr.trim()}`,
+    });
+  }
+  return {};
 }

@@ -5,8 +5,10 @@
 import { hostname } from "node:os";
 import type { Context } from "../context.js";
 import { SlurmError, UsageError } from "../errors.js";
+import { type ConnectionFlags, executorKind } from "../exec/choose.js";
 import type { Executor } from "../exec/executor.js";
 import { loadProfile } from "../profile/load.js";
+import type { Profile } from "../profile/schema.js";
 import { renderScript } from "../render/render.js";
 import { buildRequest, chooseCluster, type JobRequest, type Payload, type RequestFlags } from "../request/build.js";
 import { loadProjectFile, loadUserConfig } from "../request/sources.js";
@@ -18,12 +20,43 @@ import { tail } from "../session/wait.js";
 import { parseSbatch, sbatchArgv } from "../slurm/index.js";
 import { versionText } from "../version.js";
 
-/** Build and check a request from flags; reads config files, submits nothing. */
-export async function prepareRequest(flags: RequestFlags, payload: Payload, ctx: Context): Promise<JobRequest> {
-  const workdir = flags.workdir ?? ctx.cwd;
-  const sources = { flags, user: await loadUserConfig(ctx), project: await loadProjectFile(workdir) };
+/** Flags of a command that submits: the request's and the connection's. */
+export type SubmitFlags = RequestFlags & ConnectionFlags;
+
+/**
+ * Build and check a request from flags (reads config files, submits nothing).
+ * With `connect`, also opens the executor; over SSH the job runs in the
+ * cluster home unless --workdir says otherwise.
+ */
+export async function prepareRequest(
+  flags: SubmitFlags,
+  payload: Payload,
+  ctx: Context,
+  connect: boolean,
+): Promise<{ req: JobRequest; exec?: Executor }> {
+  const sources = { flags, user: await loadUserConfig(ctx), project: await loadProjectFile(ctx.cwd) };
   const loaded = await loadProfile(ctx, chooseCluster(sources));
-  return buildRequest({ ...sources, payload, loaded, cwd: ctx.cwd });
+  let cwd = ctx.cwd;
+  let exec: Executor | undefined;
+  if (connect) {
+    exec = await ctx.executor(loaded.profile, flags);
+    if (exec.kind === "ssh" && flags.workdir === undefined) cwd = await exec.home();
+  } else if (flags.workdir === undefined && wouldUseSsh(flags, loaded.profile, ctx.env)) {
+    ctx.report({
+      kind: "note",
+      text: "dry run on a computer without Slurm: paths are this computer's; a real submission runs in your cluster home (or --workdir)",
+    });
+  }
+  return { req: buildRequest({ ...sources, payload, loaded, cwd }), exec };
+}
+
+/** True when a real submission would go over SSH; a dry run needs no cluster, so no error either way. */
+function wouldUseSsh(flags: ConnectionFlags, profile: Profile, env: Record<string, string | undefined>): boolean {
+  try {
+    return executorKind(flags, profile, env).kind === "ssh";
+  } catch {
+    return false;
+  }
 }
 
 /** The script a dry run prints: rendered for the run directory it would get. */

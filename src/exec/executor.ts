@@ -29,7 +29,7 @@ export interface Executor {
   /** Bytes of a file from `offset` on, or undefined when it does not exist. */
   readFrom(path: string, offset: number): Promise<Buffer | undefined>;
   /** Write a file with the given mode (created or replaced). */
-  writeFile(path: string, data: string, mode: number): Promise<void>;
+  writeFile(path: string, data: string | Buffer, mode: number): Promise<void>;
   /** Create a folder and its parents; the last one gets `mode`. */
   mkdir(path: string, mode: number): Promise<void>;
   /** Facts about a path, or undefined when it does not exist. */

@@ -76,7 +76,7 @@ export class LocalExecutor implements Executor {
   }
 
   /** Write a file; the mode is set even when the file existed. */
-  async writeFile(path: string, data: string, mode: number): Promise<void> {
+  async writeFile(path: string, data: string | Buffer, mode: number): Promise<void> {
     await writeFile(path, data, { mode });
     await chmod(path, mode);
   }

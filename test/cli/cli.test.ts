@@ -51,6 +51,21 @@ describe("dry runs", () => {
     expect(existsSync(join(home, ".hpcjob"))).toBe(false);
   });
 
+  it("works on a computer without Slurm, saying that the paths are this computer's", () => {
+    const r = runCli([...VERA_JUPYTER], { env: { PATH: "/nonexistent" } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^#!\/bin\/bash\n/);
+    expect(r.stderr).toBe(
+      "hpcjob: dry run on a computer without Slurm: paths are this computer's; a real submission runs in your cluster home (or --workdir)\n",
+    );
+    const noLogin = writeFiles(tempDir(), {
+      "site.yaml": "name: site\nslurm:\n  partition: p\n  partitions: [{name: p, maxTime: '1-00:00:00'}]\ncontainer: {runtime: none}\n",
+    });
+    const r2 = runCli(["batch", "--cluster", "site", "--dry-run", "run.sh"], { env: { PATH: "/nonexistent", HPCJOB_CLUSTERS: noLogin } });
+    expect(r2.stderr).toBe("");
+    expect(r2.status).toBe(0);
+  });
+
   it("prints a batch script for penn with the program's arguments", () => {
     const r = runCli(PENN_BATCH);
     expect(r.status).toBe(0);

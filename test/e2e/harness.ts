@@ -4,7 +4,7 @@
  * read, with the stand-in container runtimes first on PATH.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../helpers.js";
 
@@ -24,11 +24,20 @@ export function requireCluster(): void {
 
 let staged: string | undefined;
 
-/** A world-readable copy of the built CLI, stand-ins and test profiles (the checkout may sit under /root). */
+/**
+ * Where the built CLI, stand-ins and test profiles are copied for the test
+ * users (the checkout may sit under /root). A fixed place, because the
+ * loopback-remote profile puts its stand-ins on the cluster side's PATH.
+ */
+export const STAGE = "/tmp/hpcjob-e2e";
+
+/** A world-readable copy of the built CLI, stand-ins and test profiles. */
 export function stage(): string {
   if (staged) return staged;
   if (!existsSync(join(ROOT, "dist", "hpcjob.cjs"))) throw new Error("run npm run build before the e2e tests");
-  const dir = mkdtempSync("/tmp/hpcjob-e2e-");
+  const dir = STAGE;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir);
   for (const [from, to] of [
     ["bin", "bin"],
     ["dist", "dist"],
@@ -55,6 +64,27 @@ export function userEnv(user: string, extra: Record<string, string> = {}): Recor
     LANG: "C.UTF-8",
     ...extra,
   };
+}
+
+/** The programs a laptop has; Slurm's are not among them. */
+const LAPTOP_TOOLS = ["node", "ssh", "ssh-keygen", "bash", "sh", "env", "cat", "ls", "mkdir", "rm", "sleep", "true", "xdg-open"];
+
+/**
+ * The environment of alice's "laptop": the same machine, but no Slurm command
+ * on PATH and SLURM_CONF pointing nowhere, so anything that tried to run
+ * Slurm locally would fail. `home` is where hpcjob looks for ~/.ssh.
+ */
+export function laptopEnv(home = "/home/alice"): Record<string, string> {
+  const bin = join(stage(), "laptop-bin");
+  if (!existsSync(bin)) {
+    mkdirSync(bin);
+    for (const tool of LAPTOP_TOOLS) {
+      const r = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" });
+      if (r.status === 0) symlinkSync(r.stdout.trim(), join(bin, tool));
+    }
+    execFileSync("chmod", ["-R", "a+rX", bin]);
+  }
+  return { HOME: home, PATH: bin, SLURM_CONF: "/nonexistent/slurm.conf" };
 }
 
 /** argv that runs `argv` as `user` with exactly `env`. */

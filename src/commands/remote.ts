@@ -1,0 +1,82 @@
+/**
+ * `hpcjob remote install`: put the single executable on a cluster's login
+ * node, verified by its sha256, so hpcjob also runs there without Node.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { posix } from "node:path";
+import type { Context, Output } from "../context.js";
+import { ExecError, UsageError } from "../errors.js";
+import type { ConnectionFlags } from "../exec/choose.js";
+import { loadProfile } from "../profile/load.js";
+import { loadUserConfig } from "../request/sources.js";
+
+/** Flags of `hpcjob remote install`. */
+export interface RemoteInstallFlags extends ConnectionFlags {
+  cluster?: string;
+  path: string;
+  binary?: string;
+}
+
+/** The executable to copy: --binary, or this process when it is the single executable. */
+function sourceBinary(flags: RemoteInstallFlags): string {
+  if (flags.binary) return flags.binary;
+  try {
+    const sea = createRequire(import.meta.url)("node:sea") as { isSea(): boolean };
+    if (sea.isSea()) return process.execPath;
+  } catch {
+    // node:sea is missing before Node 20.12: not a single executable either
+  }
+  throw new UsageError(
+    "this hpcjob runs under node, not as the single executable; pass --binary dist/hpcjob-linux-x64 (npm run build:binary makes it)",
+  );
+}
+
+/** sha256 of a file on the cluster, or undefined when it is missing. */
+async function remoteSha256(run: (argv: string[]) => Promise<{ code: number; stdout: string }>, path: string): Promise<string | undefined> {
+  const r = await run(["sha256sum", path]);
+  return r.code === 0 ? r.stdout.trim().split(/\s+/)[0] : undefined;
+}
+
+/** Copy the executable to the login node (mode 0755), verify it there, skip an identical copy. */
+export async function remoteInstall(flags: RemoteInstallFlags, ctx: Context): Promise<Output> {
+  const file = sourceBinary(flags);
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}; pass --binary with the executable's path`);
+  }
+  const sha = createHash("sha256").update(data).digest("hex");
+  const cluster = flags.cluster ?? (await loadUserConfig(ctx)).cluster;
+  const profile = cluster ? (await loadProfile(ctx, cluster)).profile : undefined;
+  const exec = await ctx.executor(profile, flags);
+  if (exec.kind !== "ssh")
+    throw new UsageError("remote install copies hpcjob from your computer to a login node; pass --cluster NAME or --remote HOST");
+  const home = await exec.home();
+  const target = flags.path.startsWith("~/") ? posix.join(home, flags.path.slice(2)) : flags.path;
+  if (!target.startsWith("/")) throw new UsageError(`--path "${flags.path}" must be absolute or start with ~/`);
+  const run = (argv: string[]) => exec.run(argv);
+
+  const result = { path: target, sha256: sha, installed: false };
+  if ((await remoteSha256(run, target)) === sha) {
+    return { text: `${target} is already this hpcjob (sha256 ${sha.slice(0, 16)}…); nothing copied`, json: result };
+  }
+  await exec.mkdir(posix.dirname(target), 0o755);
+  // Upload beside the target, check it, then rename: a half-copied file never sits at the target.
+  const partial = `${target}.partial`;
+  await exec.writeFile(partial, data, 0o755);
+  const got = await remoteSha256(run, partial);
+  if (got !== sha) {
+    await run(["rm", "-f", partial]);
+    throw new ExecError(`the copy on the cluster does not match (sha256 ${got ?? "unreadable"}, expected ${sha}); nothing was installed`);
+  }
+  const mv = await run(["mv", "-f", partial, target]);
+  if (mv.code !== 0) throw new ExecError(`could not move ${partial} to ${target}`, [mv.stderr.trim()]);
+  result.installed = true;
+  const path = (await run(["printenv", "PATH"])).stdout.trim().split(":");
+  const dir = posix.dirname(target);
+  const hint = path.includes(dir) ? "" : `\n${dir} is not on PATH there; add it: echo 'export PATH="${dir}:$PATH"' >> ~/.bashrc`;
+  return { text: `installed ${target} (sha256 ${sha}, verified on the cluster)${hint}`, json: { ...result, onPath: path.includes(dir) } };
+}

@@ -1,0 +1,257 @@
+/**
+ * From the laptop: the same commands over one SSH connection to the login
+ * node (the loopback sshd on 127.0.0.1:2222), as alice, with no Slurm command
+ * on the laptop side's PATH. They fail, never skip, without the cluster.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cancelAll, hpcjob, jobState, laptopEnv, NODE, requireCluster, runAs, STAGE, stage, startHpcjob, until } from "./harness.js";
+
+const IMAGE = "/home/alice/images/pytorch.sif";
+const SSHD_LOG = "/tmp/hpcjob-cluster/sshd.log";
+const HOST_KEY = "/tmp/hpcjob-cluster/ssh_host_ed25519_key.pub";
+const REMOTE = ["--cluster", "loopback-remote"];
+const SSH_CONFIG = `# written by test/e2e/remote.e2e.test.ts
+Host hpcjob-login
+  HostName 127.0.0.1
+  Port 2222
+  User alice
+  IdentityFile ~/.ssh/id_ed25519
+  IdentitiesOnly yes
+
+Host hpcjob-jump
+  HostName 127.0.0.1
+  Port 2222
+  User alice
+  IdentityFile ~/.ssh/id_ed25519
+  IdentitiesOnly yes
+  ProxyJump hpcjob-login
+`;
+
+/** Accepted SSH logins of alice so far, from the login node's log. */
+function logins(): number {
+  return (readFileSync(SSHD_LOG, "utf8").match(/Accepted publickey for alice /g) ?? []).length;
+}
+
+/** hpcjob on the laptop, as alice (HOME decides which ~/.ssh hpcjob reads). */
+function laptop(args: string[], home = "/home/alice") {
+  return hpcjob("alice", args, { env: laptopEnv(home) });
+}
+
+/** A separate laptop home whose known_hosts holds `knownHosts`, for the host key tests. */
+function laptopHome(name: string, knownHosts: string): string {
+  const home = `/home/alice/${name}`;
+  const script = `rm -rf ${home} && mkdir -p ${home}/.ssh && cp ~/.ssh/id_ed25519 ~/.ssh/config ${home}/.ssh/ && printf '%s' "$1" > ${home}/.ssh/known_hosts && chmod 700 ${home}/.ssh`;
+  expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", script, "x", knownHosts]).status).toBe(0);
+  return home;
+}
+
+/** The loopback login node's host key as ssh-keygen prints its fingerprint. */
+function hostKeyFingerprint(): string {
+  return spawnSync("ssh-keygen", ["-lf", HOST_KEY], { encoding: "utf8" }).stdout.split(" ")[1] as string;
+}
+
+beforeAll(() => {
+  requireCluster();
+  cancelAll();
+  stage();
+  const setup = `mkdir -p ~/work ~/images && printf '#!/usr/bin/env run-singularity\\nSIF_MAGIC e2e image\\n' > ${IMAGE} && printf '%s' "$1" > ~/.ssh/config && chmod 600 ~/.ssh/config`;
+  expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup, "x", SSH_CONFIG], { cwd: "/" }).status).toBe(0);
+});
+afterAll(() => cancelAll());
+
+describe("Jupyter from the laptop", () => {
+  let result: { jobId: string; node: string; port: number; token: string; tunnel: string; runDir: string };
+
+  it("runs through an ~/.ssh/config alias, with one SSH connection, and prints a tunnel that reaches Jupyter", async () => {
+    const before = logins();
+    const r = laptop(["jupyter", ...REMOTE, "--image", IMAGE, "--json", "--timeout", "2m"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(logins() - before).toBe(1);
+    result = JSON.parse(r.stdout);
+    expect(result.node).toBe(NODE);
+    expect(result.runDir).toMatch(/^\/home\/alice\/\.hpcjob\/runs\//);
+    expect(result.tunnel).toBe(`ssh -N -L ${result.port}:${NODE}:${result.port} alice@hpcjob-login`);
+
+    const tunnel = spawn("runuser", ["-u", "alice", "--", "bash", "-c", `exec ${result.tunnel}`], { stdio: "ignore" });
+    try {
+      const api = `http://127.0.0.1:${result.port}/api/status`;
+      await until(
+        "the printed tunnel to answer",
+        async () => (await fetch(`${api}?token=${result.token}`).catch(() => undefined))?.status === 200,
+        20_000,
+      );
+      expect((await fetch(api)).status).toBe(403);
+    } finally {
+      tunnel.kill();
+    }
+  });
+
+  it("ps, attach and cancel work the same from the laptop, one connection each", () => {
+    for (const args of [
+      ["ps", "--json"],
+      ["attach", result.jobId, "--json"],
+    ]) {
+      const before = logins();
+      const r = laptop([...args, ...REMOTE]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(logins() - before).toBe(1);
+      if (args[0] === "ps") expect(JSON.parse(r.stdout)).toContainEqual(expect.objectContaining({ jobId: result.jobId, state: "RUNNING" }));
+      else expect(JSON.parse(r.stdout)).toMatchObject({ token: result.token, port: result.port });
+    }
+    const before = logins();
+    const c = laptop(["cancel", result.jobId, ...REMOTE]);
+    expect(c.status, c.stderr).toBe(0);
+    expect(logins() - before).toBe(1);
+  });
+
+  it("--tunnel --open holds the tunnel itself, opens the browser, and on Ctrl-C closes it and cancels the job", async () => {
+    // A browser opener that records the URL it is given.
+    const bin = `${STAGE}/opener`;
+    const opened = `${bin}/opened`;
+    spawnSync("bash", [
+      "-c",
+      `mkdir -p ${bin} && printf '#!/bin/sh\\necho "$1" > ${opened}\\n' > ${bin}/xdg-open && chmod 755 ${bin}/xdg-open && chmod 777 ${bin}`,
+    ]);
+    const env = laptopEnv();
+    const run = startHpcjob("alice", ["jupyter", ...REMOTE, "--image", IMAGE, "--tunnel", "--open", "--timeout", "2m"], {
+      env: { ...env, PATH: `${bin}:${env.PATH}` },
+    });
+    await until("the local URL", () => /http:\/\/localhost:\d+\/\?token=\w+/.test(run.stdout()), 60_000);
+    const url = /http:\/\/localhost:(\d+)\/\?token=(\w+)/.exec(run.stdout()) as RegExpExecArray;
+    const api = `http://127.0.0.1:${url[1]}/api/status`;
+    expect((await fetch(`${api}?token=${url[2]}`)).status).toBe(200);
+    expect((await fetch(api)).status).toBe(403);
+    await until("the browser to be opened", () => existsSync(opened), 10_000);
+    expect(readFileSync(opened, "utf8").trim()).toBe(url[0]);
+    const jobId = /submitted job (\d+)/.exec(run.stderr())?.[1] as string;
+    process.kill(run.pid(), "SIGINT");
+    expect(await run.done, run.stderr()).toBe(0);
+    expect(run.stderr()).toContain(`tunnel closed; cancelled job ${jobId}`);
+    expect(
+      await fetch(`${api}?token=${url[2]}`)
+        .then((r) => r.status)
+        .catch(() => 0),
+    ).toBe(0);
+    await until("the job to end", () => !/RUNNING/.test(jobState(jobId)), 20_000);
+  }, 90_000);
+});
+
+describe("batch from the laptop", () => {
+  it("--follow streams the program's output and exits with its code, in the cluster home", () => {
+    runAs("alice", [
+      "bash",
+      "-c",
+      'printf \'import sys, os\\nprint("cwd:" + os.getcwd())\\nprint("args:" + repr(sys.argv[1:]))\\nsys.exit(4)\\n\' > ~/run.py',
+    ]);
+    const before = logins();
+    const r = laptop(["batch", ...REMOTE, "--image", IMAGE, "--follow", "run.py", "a b", "$(x)"]);
+    expect(r.stdout).toContain("cwd:/home/alice\n");
+    expect(r.stdout).toContain("args:['a b', '$(x)']\n");
+    expect(r.status).toBe(4);
+    expect(logins() - before).toBe(1);
+  });
+});
+
+describe("host keys", () => {
+  it("an unknown host is refused with its fingerprint and how to accept it; --accept-new-host adds it", () => {
+    const home = laptopHome("laptop-unknown", "");
+    const r = laptop(["ps", ...REMOTE], home);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      `hpcjob: the host [127.0.0.1]:2222 is not in ${home}/.ssh/known_hosts; its key is ssh-ed25519 ${hostKeyFingerprint()}. If that is the key your cluster publishes, accept it with --accept-new-host (or connect once with ssh hpcjob-login and answer yes)\n`,
+    );
+    const accepted = laptop(["ps", ...REMOTE, "--accept-new-host"], home);
+    expect(accepted.status, accepted.stderr).toBe(0);
+    const hostKey = readFileSync(HOST_KEY, "utf8").split(" ").slice(0, 2).join(" ");
+    expect(readFileSync(`${home}/.ssh/known_hosts`, "utf8")).toBe(`[127.0.0.1]:2222 ${hostKey}\n`);
+    expect(laptop(["ps", ...REMOTE], home).status).toBe(0);
+  });
+
+  it("a changed host key is always refused, loudly, even with --accept-new-host", () => {
+    const other = spawnSync("bash", ["-c", "d=$(mktemp -d) && ssh-keygen -q -t ed25519 -N '' -f $d/k && cat $d/k.pub"], {
+      encoding: "utf8",
+    }).stdout;
+    const home = laptopHome("laptop-changed", `[127.0.0.1]:2222 ${other.split(" ").slice(0, 2).join(" ")}\n`);
+    for (const extra of [[], ["--accept-new-host"]]) {
+      const r = laptop(["ps", ...REMOTE, ...extra], home);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(
+        /^hpcjob: WARNING: the host key of \[127\.0\.0\.1\]:2222 has CHANGED \(now ssh-ed25519 SHA256:\S+; .*known_hosts line 1 has another\)\. Someone may be intercepting the connection.*ssh-keygen -R '\[127\.0\.0\.1\]:2222'\n$/,
+      );
+    }
+  });
+});
+
+describe("keys with a passphrase", () => {
+  it("asks for the passphrase on the terminal, once, and connects", async () => {
+    const home = laptopHome("laptop-passphrase", readFileSync("/home/alice/.ssh/known_hosts", "utf8"));
+    // The same key, encrypted: ssh-keygen -p rewrites it with a passphrase.
+    expect(runAs("alice", ["ssh-keygen", "-q", "-p", "-N", "s3cret phrase", "-P", "", "-f", `${home}/.ssh/id_ed25519`]).status).toBe(0);
+    const env = Object.entries({ ...laptopEnv(home), HPCJOB_CLUSTERS: `${STAGE}/clusters`, USER: "alice", TERM: "dumb" })
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(" ");
+    // script(1) gives hpcjob a terminal; the answer is typed into it once the question shows.
+    const child = spawn(
+      "runuser",
+      ["-u", "alice", "--", "script", "-qefc", `env -i ${env} node ${STAGE}/bin/hpcjob.cjs ps ${REMOTE.join(" ")} --json`, "/dev/null"],
+      {
+        cwd: "/",
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    const done = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+    await until("the passphrase question", () => out.includes(`Passphrase for ${home}/.ssh/id_ed25519: `), 20_000);
+    child.stdin.write("s3cret phrase\n");
+    expect(await done, out).toBe(0);
+    expect(out).not.toContain("s3cret");
+    expect(out.split("Passphrase for").length - 1).toBe(1);
+    expect(out).toMatch(/\[\s*(\{[\s\S]*\}\s*)?\]/);
+  });
+
+  it("without a terminal says to add the key to ssh-agent", () => {
+    const home = "/home/alice/laptop-passphrase";
+    const r = laptop(["ps", ...REMOTE], home);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /no key or answer was accepted \(tried: .*id_ed25519 \(needs a passphrase; no terminal to ask: add it to ssh-agent\)\)/,
+    );
+  });
+});
+
+describe("ProxyJump", () => {
+  it("reaches the login node through a jump host", () => {
+    const before = logins();
+    const r = laptop(["ps", "--remote", "hpcjob-jump", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
+    expect(logins() - before).toBe(2);
+  });
+});
+
+describe("remote install", () => {
+  it("copies, verifies, and skips an identical second copy", () => {
+    const binary = `${STAGE}/fake-hpcjob`;
+    writeFileSync(binary, Buffer.concat([Buffer.from("#!/bin/sh\necho fake hpcjob\n"), Buffer.from([0, 1, 2, 255, 254, 128])]));
+    spawnSync("chmod", ["a+r", binary]);
+    const target = "/home/alice/.local/bin/hpcjob-e2e";
+    runAs("alice", ["rm", "-f", target]);
+    const sha = createHash("sha256").update(readFileSync(binary)).digest("hex");
+
+    const first = laptop(["remote", "install", ...REMOTE, "--binary", binary, "--path", "~/.local/bin/hpcjob-e2e"]);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`installed ${target} (sha256 ${sha}, verified on the cluster)`);
+    expect(statSync(target).mode & 0o777).toBe(0o755);
+    expect(createHash("sha256").update(readFileSync(target)).digest("hex")).toBe(sha);
+
+    const second = laptop(["remote", "install", ...REMOTE, "--binary", binary, "--path", "~/.local/bin/hpcjob-e2e", "--json"]);
+    expect(second.status, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toEqual({ path: target, sha256: sha, installed: false });
+  });
+});
