@@ -90,19 +90,40 @@ const prebuiltPlugin = {
 };
 
 /**
- * commander requires child_process at load time but only uses it to run
- * external subcommands, which hpcjob has none of. Loading that built-in
- * costs every command a few milliseconds, so commander gets it on first use.
+ * esbuild hoists every require of a Node built-in to the top of its chunk, so
+ * each one is loaded when the chunk is, used or not. These are slow to load
+ * and rarely used by a command (crypto for remote install, child_process to
+ * run Slurm, readline to ask a passphrase ...): hpcjob's own code, and
+ * commander for child_process, get a stand-in that loads the built-in on
+ * first use. (Libraries such as ssh2 get the real thing.)
  */
-const lazyChildProcessPlugin = {
-  name: "lazy-child-process",
+const LAZY_BUILTINS = ["child_process", "crypto", "fs/promises", "net", "os", "readline"];
+const lazyBuiltinsPlugin = {
+  name: "lazy-builtins",
   setup(b) {
-    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
-      args.importer.includes(`${"node_modules"}/commander/`) ? { path: "lazy-child-process", namespace: "lazy" } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "lazy" }, () => ({
-      contents: 'module.exports = new Proxy({}, { get: (_, key) => require("node:child_process")[key] });',
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join("|").replace("/", "\\/")})$`);
+    b.onResolve({ filter }, (args) => {
+      const ours = !args.importer.includes("node_modules");
+      const commander = args.importer.includes(`${"node_modules"}/commander/`) && /child_process$/.test(args.path);
+      return ours || commander ? { path: args.path.replace(/^node:/, ""), namespace: "lazy" } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: "lazy" }, (args) => ({
+      contents: `let m;\nmodule.exports = new Proxy({}, { get: (_, key) => (m ??= require("node:${args.path}"))[key] });`,
       loader: "js",
+    }));
+  },
+};
+
+/**
+ * The bundle renders only templates compiled at build time, so it carries
+ * nunjucks's slim runtime (no lexer, parser or compiler): less code to load
+ * on every dry run. Run from source, hpcjob compiles templates with the full one.
+ */
+const slimNunjucksPlugin = {
+  name: "slim-nunjucks",
+  setup(b) {
+    b.onResolve({ filter: /^nunjucks$/ }, () => ({
+      path: new URL("../node_modules/nunjucks/browser/nunjucks-slim.js", import.meta.url).pathname,
     }));
   },
 };
@@ -144,7 +165,7 @@ function chunkPlugin(self) {
 
 for (const [name, chunk] of Object.entries(CHUNKS)) {
   await build({
-    plugins: [prebuiltPlugin, lazyChildProcessPlugin, chunkPlugin(name)],
+    plugins: [prebuiltPlugin, lazyBuiltinsPlugin, slimNunjucksPlugin, chunkPlugin(name)],
     entryPoints: [new URL(`../${chunk.entry}`, import.meta.url).pathname],
     outfile: new URL(`../dist/${name}.cjs`, import.meta.url).pathname,
     bundle: true,

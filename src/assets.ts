@@ -3,7 +3,7 @@
  * hpcjob runs under node, and from the executable's embedded assets when it
  * runs as a single executable. Nothing else knows the difference.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,6 +38,13 @@ export function readAsset(key: string): string {
   const s = seaModule();
   if (s) return s.getAsset(key, "utf8");
   return readFileSync(join(packageRoot, key), "utf8");
+}
+
+/** True when a built-in file exists. */
+export function hasAsset(key: string): boolean {
+  const s = seaModule();
+  if (s) return (JSON.parse(s.getAsset(MANIFEST_ASSET, "utf8")) as string[]).includes(key);
+  return existsSync(join(packageRoot, key));
 }
 
 /** Paths of the built-in files in one folder (e.g. "clusters"), sorted. */

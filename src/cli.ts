@@ -3,6 +3,7 @@
  * returns. The only file that writes to stdout/stderr or sets the exit code;
  * commands are imported lazily so start-up stays close to bare node.
  */
+import { writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import type { Context, Output } from "./context.js";
@@ -14,8 +15,16 @@ import { versionText } from "./version.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/**
+ * Whether a command needs its options defined: only the one being run (and
+ * all of them for `hpcjob help`). Defining a hundred options nobody uses is
+ * a good part of start-up; the others keep their name and description.
+ */
+type Wanted = (cmd: Command) => boolean;
+
 /** The options every job-submitting command takes. */
-function requestOptions(cmd: Command): Command {
+function requestOptions(cmd: Command, wanted: Wanted): Command {
+  if (!wanted(cmd)) return cmd;
   return cmd
     .option("-c, --cluster <name>", "cluster profile (see: hpcjob clusters list)")
     .option("-g, --gpus <n|type:n>", "GPUs: a count (1) or type and count (A40:2)")
@@ -34,7 +43,8 @@ function requestOptions(cmd: Command): Command {
 }
 
 /** How a command reaches the cluster: decided by itself unless forced. */
-function connectionOptions(cmd: Command): Command {
+function connectionOptions(cmd: Command, wanted: Wanted): Command {
+  if (!wanted(cmd)) return cmd;
   return cmd
     .option("--local", "run Slurm's commands on this machine (the login node)")
     .option("--remote <[user@]host>", "reach the cluster over SSH through this host or ~/.ssh/config alias")
@@ -42,8 +52,9 @@ function connectionOptions(cmd: Command): Command {
 }
 
 /** The options of commands that look at jobs: which cluster and how to reach it. */
-function jobsOptions(cmd: Command): Command {
-  return connectionOptions(cmd.option("-c, --cluster <name>", "the cluster whose jobs to look at (from a laptop)"));
+function jobsOptions(cmd: Command, wanted: Wanted): Command {
+  if (!wanted(cmd)) return cmd;
+  return connectionOptions(cmd.option("-c, --cluster <name>", "the cluster whose jobs to look at (from a laptop)"), wanted);
 }
 
 /** Where the user put `--`, if before the program: then the program runs as given. */
@@ -71,15 +82,21 @@ const commands = () => import("./commands/index.js");
 
 /** Build the commander program; `run` receives each command's work. */
 export function buildProgram(ctx: Context, run: (work: Run, json: boolean) => Promise<void>, rawArgs: readonly string[]): Command {
+  const invoked = rawArgs.find((a) => !a.startsWith("-"));
+  const wanted: Wanted = (cmd) => invoked === undefined || invoked === "help" || cmd.name() === invoked || cmd.parent?.name() === invoked;
   const program = new Command("hpcjob")
     .description("Run your container on a Slurm GPU node: Jupyter or batch jobs, from cluster profiles.")
     .version(versionText(), "-V, --version", "print the version and the commit it was built from")
     .enablePositionalOptions()
     .showSuggestionAfterError()
-    .configureOutput({ outputError: (text, write) => write(oneLineUsageError(text)) })
+    .configureOutput({
+      writeOut: (text) => writeAll(1, text),
+      writeErr: (text) => writeAll(2, text),
+      outputError: (text, write) => write(oneLineUsageError(text)),
+    })
     .exitOverride();
 
-  connectionOptions(requestOptions(program.command("jupyter")))
+  connectionOptions(requestOptions(program.command("jupyter"), wanted), wanted)
     .description("start Jupyter on a compute node and print the ssh tunnel and URL")
     .option("--timeout <duration>", "give up (and cancel the job) if Jupyter is not ready in time: 90s, 10m, 2h")
     .option("--keep", "on Ctrl-C or --timeout leave the job running (reconnect with hpcjob attach)")
@@ -97,7 +114,7 @@ Examples:
     )
     .action((flags, cmd: Command) => run(async () => (await commands()).jupyter(flags, ctx), Boolean(cmd.opts().json)));
 
-  connectionOptions(requestOptions(program.command("batch")))
+  connectionOptions(requestOptions(program.command("batch"), wanted), wanted)
     .description("run a script or program in the container as a batch job")
     .argument("<program...>", "a .py or .sh script and its arguments, or -- COMMAND ARGS...")
     .option("-f, --follow", "stream the job's log and exit with its exit code")
@@ -119,24 +136,24 @@ Examples:
       run(async () => (await commands()).batch(argv, explicitCommand(rawArgs, argv[0]), flags, ctx), Boolean(cmd.opts().json)),
     );
 
-  jobsOptions(program.command("ps"))
+  jobsOptions(program.command("ps"), wanted)
     .description("the jobs hpcjob started that Slurm still lists")
     .option("--json", "print the result as JSON")
     .addHelpText("after", "\nExample:\n  hpcjob ps")
     .action((flags) => run(async () => (await commands()).ps(flags, ctx), Boolean(flags.json)));
-  jobsOptions(program.command("logs"))
+  jobsOptions(program.command("logs"), wanted)
     .description("print a job's log, or follow it until the job ends")
     .argument("<job>", "job id or run directory name")
     .option("-f, --follow", "keep printing as the log grows; exit with the job's exit code")
     .addHelpText("after", "\nExamples:\n  hpcjob logs 4242\n  hpcjob logs -f 4242")
     .action((job: string, flags) => run(async () => (await commands()).logs(job, flags, ctx), false));
-  jobsOptions(program.command("cancel"))
+  jobsOptions(program.command("cancel"), wanted)
     .description("cancel a job hpcjob started")
     .argument("<job>", "job id or run directory name")
     .option("--json", "print the result as JSON")
     .addHelpText("after", "\nExample:\n  hpcjob cancel 4242")
     .action((job: string, flags) => run(async () => (await commands()).cancel(job, flags, ctx), Boolean(flags.json)));
-  jobsOptions(program.command("attach"))
+  jobsOptions(program.command("attach"), wanted)
     .description("print the tunnel and URL of a Jupyter job again (waits if it is not ready yet)")
     .argument("<job>", "job id or run directory name")
     .option("--timeout <duration>", "stop waiting after this long (the job keeps running)")
@@ -145,7 +162,7 @@ Examples:
     .action((job: string, flags) => run(async () => (await commands()).attach(job, flags, ctx), Boolean(flags.json)));
 
   const remote = program.command("remote").description("set up hpcjob on a cluster's login node");
-  connectionOptions(remote.command("install"))
+  connectionOptions(remote.command("install"), wanted)
     .description("copy this single executable to the login node (skipped when the same file is there)")
     .option("-c, --cluster <name>", "the cluster whose login node to install on")
     .option("--path <path>", "where to put it on the cluster", "~/.local/bin/hpcjob")
@@ -192,10 +209,28 @@ Examples:
   return program;
 }
 
+/**
+ * Write all of `text` to a file descriptor (1 or 2) at once. Not through
+ * process.stdout/stderr: creating those streams loads Node's stream modules,
+ * a tenth of a dry run's start-up.
+ */
+function writeAll(fd: 1 | 2, text: string): void {
+  const buf = Buffer.from(text);
+  for (let off = 0; off < buf.length; ) {
+    try {
+      off += writeSync(fd, buf, off);
+    } catch (e) {
+      // A non-blocking pipe that is full: wait for the reader (rare; only huge output).
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+}
+
 /** Print a command's output: JSON when asked for, text otherwise. */
 function print(out: Output, json: boolean): void {
-  if (json && out.json !== undefined) process.stdout.write(`${JSON.stringify(out.json, null, 2)}\n`);
-  else if (out.text !== undefined) process.stdout.write(out.text.endsWith("\n") ? out.text : `${out.text}\n`);
+  if (json && out.json !== undefined) writeAll(1, `${JSON.stringify(out.json, null, 2)}\n`);
+  else if (out.text !== undefined) writeAll(1, out.text.endsWith("\n") ? out.text : `${out.text}\n`);
   if (out.exitCode !== undefined) process.exitCode = out.exitCode;
 }
 
@@ -206,7 +241,12 @@ const SPINNER = ["|", "/", "-", "\\"];
  * otherwise one line per change.
  */
 function progressPrinter(): { report: Reporter; done: () => void } {
-  const tty = Boolean(process.stderr.isTTY);
+  // Asked on first use: touching process.stderr costs start-up time.
+  let isTty: boolean | undefined;
+  const ttyNow = () => {
+    isTty ??= Boolean(process.stderr.isTTY);
+    return isTty;
+  };
   let line = "";
   let frame = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -219,13 +259,13 @@ function progressPrinter(): { report: Reporter; done: () => void } {
   const done = () => {
     if (timer) clearInterval(timer);
     timer = undefined;
-    if (tty && line) process.stderr.write("\r\x1b[K");
+    if (line && ttyNow()) process.stderr.write("\r\x1b[K");
     line = "";
   };
   const report: Reporter = (e) => {
     const text = describeEvent(e);
-    if (!tty) {
-      process.stderr.write(`hpcjob: ${text}\n`);
+    if (!ttyNow()) {
+      writeAll(2, `hpcjob: ${text}\n`);
       return;
     }
     if (e.kind === "submitted" || e.kind === "note") {
@@ -244,7 +284,10 @@ function progressPrinter(): { report: Reporter; done: () => void } {
 /** A Prompter on the terminal (stderr for the question, stdin for the answer, nothing echoed when hidden). */
 function terminalPrompter(clearStatus: () => void): Prompter {
   return {
-    available: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+    // A getter: touching process.stdin costs start-up time, and only SSH logins ask.
+    get available() {
+      return Boolean(process.stdin.isTTY && process.stderr.isTTY);
+    },
     ask: async (question, hidden) => {
       clearStatus();
       // require, not import(): the launcher compiles chunks with vm.Script, which has no loader for import().
@@ -334,13 +377,12 @@ function exitCodeFor(e: unknown): number {
     return e.exitCode === 0 ? 0 : 2;
   }
   if (isHpcjobError(e)) {
-    process.stderr.write(`hpcjob: ${e.message}\n`);
-    for (const line of e.evidence) process.stderr.write(`  ${line}\n`);
-    if (process.env.HPCJOB_DEBUG === "1") process.stderr.write(`${e.stack}\n`);
+    writeAll(2, `hpcjob: ${e.message}\n${e.evidence.map((line) => `  ${line}\n`).join("")}`);
+    if (process.env.HPCJOB_DEBUG === "1") writeAll(2, `${e.stack}\n`);
     return e.exitCode;
   }
   const err = e as Error;
-  process.stderr.write(`hpcjob: unexpected error: ${err?.message ?? String(e)}; rerun with HPCJOB_DEBUG=1 and report it\n`);
-  if (process.env.HPCJOB_DEBUG === "1") process.stderr.write(`${err?.stack}\n`);
+  writeAll(2, `hpcjob: unexpected error: ${err?.message ?? String(e)}; rerun with HPCJOB_DEBUG=1 and report it\n`);
+  if (process.env.HPCJOB_DEBUG === "1") writeAll(2, `${err?.stack}\n`);
   return 1;
 }

@@ -9,7 +9,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
-import { listAssets, readAsset } from "../assets.js";
+import { hasAsset, listAssets, readAsset } from "../assets.js";
 import { ProfileError } from "../errors.js";
 import { prebuilt } from "../prebuilt.js";
 import { checkProfile } from "./rules.js";
@@ -88,9 +88,26 @@ export function profileFiles(e: Env): ProfileFile[] {
   return out;
 }
 
-/** The first profile named `name` on the search path below `afterRank`. */
+/**
+ * The first profile named `name` on the search path below `afterRank`. Looks
+ * for NAME.yaml / NAME.yml in each folder rather than listing them: this runs
+ * on every submission.
+ */
 function find(e: Env, name: string, afterRank = -1): ProfileFile | undefined {
-  return profileFiles(e).find((p) => p.name === name && p.rank > afterRank);
+  const dirs = searchPath(e);
+  for (let rank = afterRank + 1; rank < dirs.length; rank++) {
+    const sd = dirs[rank] as SearchDir;
+    for (const ext of PROFILE_EXT) {
+      if (sd.origin === "builtin") {
+        const key = `clusters/${name}${ext}`;
+        if (prebuilt?.profiles[name] || hasAsset(key)) return { name, file: key, origin: "builtin", rank, read: () => readAsset(key) };
+        continue;
+      }
+      const file = join(sd.dir, `${name}${ext}`);
+      if (existsSync(file)) return { name, file, origin: sd.origin, rank, read: () => readFileSync(file, "utf8") };
+    }
+  }
+  return undefined;
 }
 
 /** Deep merge for `extends`: maps merge key by key, anything else (lists too) is replaced. */

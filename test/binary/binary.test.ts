@@ -11,13 +11,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { EXE, EXE_NAME, ensureExecutable } from "./executable.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const EXE_NAME = "hpcjob-linux-x64";
-const EXE = join(ROOT, "dist", EXE_NAME);
 const CHROOT = process.env.HPCJOB_BULLSEYE_ROOT ?? "/var/cache/hpcjob-bullseye-root";
 /** Written last into a finished root; a root without it is not used. */
 const COMPLETE = ".hpcjob-root-complete";
@@ -78,23 +77,6 @@ function cacheReport(stderr: string): unknown {
   return JSON.parse(stderr.trimEnd().split("\n").pop() ?? "");
 }
 
-/** Newest modification time among the files the executable is made of. */
-function newestInput(): number {
-  const files = [
-    ...readdirSync(join(ROOT, "dist"))
-      .filter((f) => /^[\w-]+\.cjs$/.test(f))
-      .map((f) => join(ROOT, "dist", f)),
-    join(ROOT, "build", "sea.mjs"),
-    join(ROOT, "build", "sea-main.cjs"),
-    ...["templates", "clusters"].flatMap((d) =>
-      readdirSync(join(ROOT, d), { recursive: true, withFileTypes: true })
-        .filter((e) => e.isFile())
-        .map((e) => join(e.parentPath, e.name)),
-    ),
-  ];
-  return Math.max(...files.map((f) => statSync(f).mtimeMs));
-}
-
 /** The Debian mirror apt uses here (deb822 .sources or one-line .list), else deb.debian.org. */
 function debianMirror(): string {
   if (process.env.HPCJOB_DEBIAN_MIRROR) return process.env.HPCJOB_DEBIAN_MIRROR;
@@ -152,15 +134,7 @@ beforeEach(() => {
 });
 
 function setup(): void {
-  // The executable, rebuilt when stale (about 10 s).
-  if (!existsSync(EXE) || statSync(EXE).mtimeMs < newestInput()) {
-    const r = run(process.execPath, [join(ROOT, "build", "sea.mjs")], {
-      env: { PATH, HOME: process.env.HOME ?? "/root" },
-      cwd: ROOT,
-      timeout: 300_000,
-    });
-    if (r.status !== 0) throw new Error(`node build/sea.mjs failed:\n${r.stdout}${r.stderr}`);
-  }
+  ensureExecutable();
   ensureRoot();
   const inside = join(CHROOT, `${EXE_NAME}.partial-${process.pid}`);
   copyFileSync(EXE, inside);

@@ -5,8 +5,9 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureExecutable } from "../binary/executable.js";
 import { cancelAll, hpcjob, jobState, laptopEnv, NODE, requireCluster, runAs, STAGE, stage, startHpcjob, until } from "./harness.js";
 
 const IMAGE = "/home/alice/images/pytorch.sif";
@@ -233,6 +234,33 @@ describe("ProxyJump", () => {
     expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
     expect(logins() - before).toBe(2);
   });
+});
+
+describe("the single executable on the login node", () => {
+  it("installed with remote install, runs a real Jupyter job there without Node", async () => {
+    const exe = `${STAGE}/hpcjob-linux-x64`;
+    copyFileSync(ensureExecutable(), exe);
+    chmodSync(exe, 0o755);
+    const installed = laptop(["remote", "install", ...REMOTE, "--binary", exe]);
+    expect(installed.status, installed.stderr).toBe(0);
+    expect(installed.stdout).toMatch(/^installed \/home\/alice\/\.local\/bin\/hpcjob \(sha256 [0-9a-f]{64}, verified on the cluster\)/);
+
+    // On the login node, as its user would: ssh in and run it (Slurm is local there).
+    const cmd = `env HPCJOB_CLUSTERS=${STAGE}/clusters ~/.local/bin/hpcjob jupyter --cluster loopback-remote --image ${IMAGE} --json --timeout 2m`;
+    const r = runAs("alice", ["ssh", "hpcjob-login", cmd], { env: { PATH: "/usr/bin:/bin" } });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { jobId: string; port: number; token: string; tunnel: string; node: string };
+    expect(result.node).toBe(NODE);
+    expect(result.tunnel).toBe(`ssh -N -L ${result.port}:${NODE}:${result.port} alice@hpcjob-login`);
+    const tunnel = spawn("runuser", ["-u", "alice", "--", "bash", "-c", `exec ${result.tunnel}`], { stdio: "ignore" });
+    try {
+      const api = `http://127.0.0.1:${result.port}/api/status?token=${result.token}`;
+      await until("Jupyter through the tunnel", async () => (await fetch(api).catch(() => undefined))?.status === 200, 20_000);
+    } finally {
+      tunnel.kill();
+      spawnSync("scancel", [result.jobId]);
+    }
+  }, 120_000);
 });
 
 describe("remote install", () => {
