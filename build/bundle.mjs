@@ -103,14 +103,24 @@ const lazyBuiltinsPlugin = {
   setup(b) {
     const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join("|").replace("/", "\\/")})$`);
     b.onResolve({ filter }, (args) => {
+      // The stand-in's own require of the built-in is the real thing.
+      if (args.namespace === "lazy") return { path: args.path, external: true };
       const ours = !args.importer.includes("node_modules");
       const commander = args.importer.includes(`${"node_modules"}/commander/`) && /child_process$/.test(args.path);
       return ours || commander ? { path: args.path.replace(/^node:/, ""), namespace: "lazy" } : undefined;
     });
-    b.onLoad({ filter: /.*/, namespace: "lazy" }, (args) => ({
-      contents: `let m;\nmodule.exports = new Proxy({}, { get: (_, key) => (m ??= require("node:${args.path}"))[key] });`,
-      loader: "js",
-    }));
+    // One enumerable getter per export of the real module (names taken here,
+    // at build time): esbuild's ESM interop copies a module's own keys, so a
+    // bare Proxy would look empty, while a getter loads the built-in only
+    // when a property is first read.
+    b.onLoad({ filter: /.*/, namespace: "lazy" }, async (args) => {
+      const keys = Object.keys(await import(`node:${args.path}`)).filter((k) => k !== "default");
+      const getters = keys.map((k) => `  ${JSON.stringify(k)}: { enumerable: true, get: () => load()[${JSON.stringify(k)}] },`).join("\n");
+      return {
+        contents: `let m;\nconst load = () => (m ??= require("node:${args.path}"));\nObject.defineProperties(module.exports, {\n${getters}\n});\n`,
+        loader: "js",
+      };
+    });
   },
 };
 
