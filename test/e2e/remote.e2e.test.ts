@@ -186,6 +186,27 @@ describe("host keys", () => {
   });
 });
 
+describe("ssh-agent", () => {
+  it("logs in with a key held by the agent when there is no key file", () => {
+    const home = laptopHome("laptop-agent", readFileSync("/home/alice/.ssh/known_hosts", "utf8"));
+    // Only the agent has the key: the laptop home's copy is removed after adding it.
+    const cmd = [
+      "eval $(ssh-agent -s) >/dev/null",
+      `ssh-add -q ${home}/.ssh/id_ed25519`,
+      `rm ${home}/.ssh/id_ed25519`,
+      // No IdentityFile and no IdentitiesOnly: the agent is the only way in.
+      `printf 'Host hpcjob-login\\n  HostName 127.0.0.1\\n  Port 2222\\n  User alice\\n' > ${home}/.ssh/config`,
+      `env -i HOME=${home} PATH=${laptopEnv().PATH} SLURM_CONF=/nonexistent USER=alice SSH_AUTH_SOCK=$SSH_AUTH_SOCK HPCJOB_CLUSTERS=${STAGE}/clusters node ${STAGE}/bin/hpcjob.cjs ps ${REMOTE.join(" ")} --json`,
+      "status=$?",
+      "ssh-agent -k >/dev/null",
+      "exit $status",
+    ].join("\n");
+    const r = runAs("alice", ["bash", "-c", cmd]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
+  });
+});
+
 describe("keys with a passphrase", () => {
   it("asks for the passphrase on the terminal, once, and connects", async () => {
     const home = laptopHome("laptop-passphrase", readFileSync("/home/alice/.ssh/known_hosts", "utf8"));
