@@ -1,11 +1,12 @@
-// Write dist/hpcjob.cjs.cache: V8's compiled code for the bundle, taken after
-// a --dry-run render so it also holds the functions that path compiles
-// lazily (with a user config.yaml, so reading YAML is in it too). bin/hpcjob.cjs loads it; a cache from another Node version is
-// simply ignored by V8.
+// Write dist/NAME.cjs.cache for each chunk the training dry run loads: V8's
+// compiled code, taken after the run so it also holds the functions that path
+// compiles lazily (with a user config.yaml, so reading YAML is in it too).
+// bin/hpcjob.cjs loads them; a cache from another Node version is ignored by V8.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TRAINING_ARGS } from "./training.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const home = mkdtempSync(join(tmpdir(), "hpcjob-cache-"));
@@ -13,23 +14,11 @@ const home = mkdtempSync(join(tmpdir(), "hpcjob-cache-"));
 mkdirSync(join(home, ".config", "hpcjob"), { recursive: true });
 writeFileSync(join(home, ".config", "hpcjob", "config.yaml"), "cluster: vera\n");
 try {
-  execFileSync(
-    process.execPath,
-    [
-      join(root, "bin/hpcjob.cjs"),
-      "jupyter",
-      "--cluster",
-      "vera",
-      "--gpus",
-      "A40:1",
-      "--account",
-      "C3SE2024-1-2",
-      "--image",
-      "/cephyr/image.sif",
-      "--dry-run",
-    ],
-    { env: { PATH: process.env.PATH, HOME: home, HPCJOB_WRITE_CODE_CACHE: "1" }, cwd: home, stdio: ["ignore", "ignore", "inherit"] },
-  );
+  execFileSync(process.execPath, [join(root, "bin/hpcjob.cjs"), ...TRAINING_ARGS], {
+    env: { PATH: process.env.PATH, HOME: home, HPCJOB_WRITE_CODE_CACHE: "1" },
+    cwd: home,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 } finally {
   rmSync(home, { recursive: true, force: true });
 }

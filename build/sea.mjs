@@ -38,6 +38,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { TRAINING_ARGS } from "./training.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const dist = join(root, "dist");
@@ -163,18 +164,7 @@ try {
     if (r.status !== 0) fail(`${exe} ${args.join(" ")} exited with ${r.status ?? r.signal}:\n${r.stdout}${r.stderr}`);
     return r;
   }
-  const DRY_RUN = [
-    "jupyter",
-    "--cluster",
-    "vera",
-    "--gpus",
-    "A40:1",
-    "--account",
-    "C3SE2024-1-2",
-    "--image",
-    "/cephyr/image.sif",
-    "--dry-run",
-  ];
+  const DRY_RUN = TRAINING_ARGS;
 
   // 1. Train: the executable writes its own code caches.
   const trainer = join(work, "trainer");

@@ -6,10 +6,10 @@
 import { JobFailedError } from "../errors.js";
 import type { Executor } from "../exec/executor.js";
 import { runFile } from "../runs/store.js";
-import { describeReason, isHopeless, isPending, isTerminal } from "../slurm/index.js";
+import { isHopeless, isPending, isTerminal } from "../slurm/index.js";
 import { type Clock, realClock } from "./clock.js";
 import type { Reporter } from "./events.js";
-import { endState, MIN_POLL_MS, queueState } from "./wait.js";
+import { endState, MIN_POLL_MS, neverStarts, pendingEvent, queueState } from "./wait.js";
 
 /** How often the log is read while following. */
 export const LOG_POLL_MS = 500;
@@ -67,19 +67,10 @@ export async function followLog(
         const code = loggedExitCode(text) ?? end.exitCode ?? (end.state === "COMPLETED" ? 0 : 1);
         return { state: end.state, exitCode: code };
       } else if (isPending(state.state) && isHopeless(state.reason)) {
-        throw new JobFailedError(
-          `job ${jobId} will never start: ${describeReason(state.reason)} (${state.reason}); cancel it with hpcjob cancel ${jobId}`,
-        );
+        throw new JobFailedError(`${neverStarts(jobId, state)}; cancel it with hpcjob cancel ${jobId}`);
       } else if (isPending(state.state)) {
         const now = `pending:${state.reason}`;
-        if (now !== said)
-          opts.report({
-            kind: "pending",
-            jobId,
-            reason: state.reason,
-            reasonText: describeReason(state.reason),
-            startTime: state.startTime,
-          });
+        if (now !== said) opts.report(pendingEvent(jobId, state));
         said = now;
       } else if (said !== "running") {
         opts.report({ kind: "note", text: `job ${jobId} is running on ${state.node ?? "?"}` });

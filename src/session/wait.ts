@@ -24,7 +24,7 @@ import {
   squeueArgv,
 } from "../slurm/index.js";
 import { type Clock, realClock } from "./clock.js";
-import type { Reporter } from "./events.js";
+import type { Reporter, WaitEvent } from "./events.js";
 
 /** Shortest time between two squeue calls. */
 export const MIN_POLL_MS = 2000;
@@ -53,6 +53,16 @@ export interface WaitOptions {
   signal?: AbortSignal;
   report: Reporter;
   clock?: Clock;
+}
+
+/** The event that says why a job waits: its reason in words and Slurm's expected start. */
+export function pendingEvent(jobId: string, entry: QueueEntry): WaitEvent {
+  return { kind: "pending", jobId, reason: entry.reason, reasonText: describeReason(entry.reason), startTime: entry.startTime };
+}
+
+/** "job 7 will never start: ... (PartitionTimeLimit)", for a pending reason that cannot resolve itself. */
+export function neverStarts(jobId: string, entry: QueueEntry): string {
+  return `job ${jobId} will never start: ${describeReason(entry.reason)} (${entry.reason})`;
 }
 
 /** The last `n` lines of a text. */
@@ -132,21 +142,11 @@ export async function waitForJupyter(exec: Executor, jobId: string, runDir: stri
         return failed(exec, jobId, runDir, state ?? last);
       }
       last = state;
-      if (isPending(state.state) && isHopeless(state.reason)) {
-        throw new WaitStopped("hopeless", `job ${jobId} will never start: ${describeReason(state.reason)} (${state.reason})`);
-      }
+      if (isPending(state.state) && isHopeless(state.reason)) throw new WaitStopped("hopeless", neverStarts(jobId, state));
       if (isPending(state.state)) {
         const said = `${state.reason}|${state.startTime ?? ""}`;
-        if (said !== lastSaid) {
-          opts.report({
-            kind: "pending",
-            jobId,
-            reason: state.reason,
-            reasonText: describeReason(state.reason),
-            startTime: state.startTime,
-          });
-          lastSaid = said;
-        }
+        if (said !== lastSaid) opts.report(pendingEvent(jobId, state));
+        lastSaid = said;
       } else if (lastSaid !== "running") {
         opts.report({ kind: "starting", jobId, node: state.node ?? "?" });
         lastSaid = "running";
