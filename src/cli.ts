@@ -38,7 +38,7 @@ function requestOptions(cmd: Command, wanted: Wanted): Command {
     .option("-e, --env <NAME=VALUE>", "set a variable in the job (repeatable)", collect, [])
     .option("--sbatch <option>", "add a raw sbatch option, e.g. --sbatch=--constraint=MEM512 (repeatable)", collect, [])
     .option("-n, --name <name>", "job name (letters, digits, . _ -)")
-    .option("--workdir <dir>", "where the job runs (default: the current directory)")
+    .option("--workdir <dir>", "where the job runs on the cluster (default: here on a login node, your cluster home from a laptop)")
     .option("--dry-run", "print the sbatch script and submit nothing");
 }
 

@@ -4,7 +4,7 @@
 import type { Context, Output } from "../context.js";
 import { runFile } from "../runs/store.js";
 import { followLog } from "../session/follow.js";
-import { dryRunScript, prepareRequest, type SubmitFlags, submit } from "./submitOptions.js";
+import { dryRunScript, prepareRequest, type SubmitFlags, submit } from "./submit.js";
 
 /** Flags of `hpcjob batch`. */
 export interface BatchFlags extends SubmitFlags {

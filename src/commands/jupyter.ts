@@ -12,7 +12,7 @@ import type { Connection } from "../runs/store.js";
 import { tunnelFor } from "../session/tunnel.js";
 import { scancelArgv } from "../slurm/index.js";
 import { awaitJupyter, connectionOutput } from "./connect.js";
-import { dryRunScript, prepareRequest, type SubmitFlags, submit } from "./submitOptions.js";
+import { dryRunScript, prepareRequest, type SubmitFlags, submit } from "./submit.js";
 
 /** Flags of `hpcjob jupyter`. */
 export interface JupyterFlags extends SubmitFlags {

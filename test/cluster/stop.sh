@@ -23,13 +23,9 @@ if ! flock -w 180 9; then
   exit 1
 fi
 
-# running PID: the process exists and is not a zombie (PID 1 of a container
-# or VM without a real init may reap orphaned daemons a second or two late).
-running() {
-  local st
-  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ -n $st && $st != Z* ]]
-}
+# shellcheck source=test/cluster/lib.sh
+source "$(dirname "$0")/lib.sh"
+
 
 # stop PIDFILE NAME: SIGTERM the process named NAME whose pid is in PIDFILE,
 # wait up to 10 s, then SIGKILL. Does nothing when it is not running.
