@@ -27,11 +27,14 @@ export async function awaitJupyter(
     if (opts.keep) {
       throw new HpcjobError(`${e.message}; job ${jobId} keeps running: reconnect with hpcjob attach ${jobId}`, e.exitCode);
     }
-    const r = await exec.run(scancelArgv([jobId]));
-    const cancelled =
-      r.code === 0 ? `cancelled job ${jobId}` : `could not cancel job ${jobId} (${r.stderr.trim()}); cancel it with scancel ${jobId}`;
-    throw new HpcjobError(`${e.message}; ${cancelled} (--keep leaves it running)`, e.exitCode);
+    throw new HpcjobError(`${e.message}; ${await cancelJob(exec, jobId)} (--keep leaves it running)`, e.exitCode);
   }
+}
+
+/** Cancel a job hpcjob gave up on, and say how that went ("cancelled job 7", or why not and what to do). */
+export async function cancelJob(exec: Executor, jobId: string): Promise<string> {
+  const r = await exec.run(scancelArgv([jobId]));
+  return r.code === 0 ? `cancelled job ${jobId}` : `could not cancel job ${jobId} (${r.stderr.trim()}); cancel it with scancel ${jobId}`;
 }
 
 /** What `jupyter` and `attach` print: the tunnel, the URL, and how to stop. */

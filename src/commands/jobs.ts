@@ -6,9 +6,8 @@ import type { Context, Output } from "../context.js";
 import { SlurmError, UsageError } from "../errors.js";
 import { type ConnectionFlags, hasLocalSlurm } from "../exec/choose.js";
 import type { Executor } from "../exec/executor.js";
-import { loadProfile } from "../profile/load.js";
 import { JOB_COMMENT } from "../render/sbatch.js";
-import { loadUserConfig } from "../request/sources.js";
+import { clusterProfile } from "../request/sources.js";
 import { parseDuration } from "../request/values.js";
 import type { RunRecord } from "../runs/record.js";
 import { findRun, RUN_FILES, runFile } from "../runs/store.js";
@@ -25,9 +24,7 @@ export interface JobsFlags extends ConnectionFlags {
 /** The executor for a jobs command: the --cluster's (or the default cluster's) login node, or local Slurm. */
 async function jobsExecutor(flags: JobsFlags, ctx: Context): Promise<Executor> {
   if (flags.local || flags.remote || hasLocalSlurm(ctx.env)) return ctx.executor(undefined, flags);
-  const cluster = flags.cluster ?? (await loadUserConfig(ctx)).cluster;
-  const profile = cluster ? (await loadProfile(ctx, cluster)).profile : undefined;
-  return ctx.executor(profile, flags);
+  return ctx.executor(await clusterProfile(ctx, flags.cluster), flags);
 }
 
 /** The jobs hpcjob started that Slurm still lists, with their run directories. */

@@ -9,9 +9,7 @@ import type { Executor } from "../exec/executor.js";
 import type { SshExecutor } from "../exec/ssh.js";
 import { parseDuration } from "../request/values.js";
 import type { Connection } from "../runs/store.js";
-import { tunnelFor } from "../session/tunnel.js";
-import { scancelArgv } from "../slurm/index.js";
-import { awaitJupyter, connectionOutput } from "./connect.js";
+import { awaitJupyter, cancelJob, connectionOutput } from "./connect.js";
 import { dryRunScript, prepareRequest, type SubmitFlags, submit } from "./submit.js";
 
 /** Flags of `hpcjob jupyter`. */
@@ -57,9 +55,9 @@ async function holdTunnel(
   ctx: Context,
 ): Promise<Output> {
   const forward = await (exec as SshExecutor).forward(conn.port, conn.node, conn.port);
-  const url = tunnelFor(conn, info.login, info.command, forward.port).url;
   const shown = connectionOutput(conn, info, forward.port);
-  if (flags.json) ctx.stream(`${JSON.stringify({ ...(shown.json as object), localPort: forward.port, url }, null, 2)}\n`);
+  const url = (shown.json as { url: string }).url;
+  if (flags.json) ctx.stream(`${JSON.stringify({ ...(shown.json as object), localPort: forward.port }, null, 2)}\n`);
   else
     ctx.stream(
       `Jupyter is running on ${conn.node} (job ${info.jobId}); hpcjob holds the tunnel. Open:\n  ${url}\nCtrl-C closes the tunnel and ${flags.keep ? "leaves the job running" : "cancels the job"}.\n`,
@@ -74,14 +72,7 @@ async function holdTunnel(
   if (flags.keep) {
     ctx.report({ kind: "note", text: `tunnel closed; job ${info.jobId} keeps running: hpcjob attach ${info.jobId}` });
   } else {
-    const r = await exec.run(scancelArgv([info.jobId]));
-    ctx.report({
-      kind: "note",
-      text:
-        r.code === 0
-          ? `tunnel closed; cancelled job ${info.jobId}`
-          : `tunnel closed; could not cancel job ${info.jobId}: ${r.stderr.trim()}`,
-    });
+    ctx.report({ kind: "note", text: `tunnel closed; ${await cancelJob(exec, info.jobId)}` });
   }
   return {};
 }

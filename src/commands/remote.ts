@@ -9,8 +9,7 @@ import { posix } from "node:path";
 import type { Context, Output } from "../context.js";
 import { ExecError, UsageError } from "../errors.js";
 import type { ConnectionFlags } from "../exec/choose.js";
-import { loadProfile } from "../profile/load.js";
-import { loadUserConfig } from "../request/sources.js";
+import { clusterProfile } from "../request/sources.js";
 
 /** Flags of `hpcjob remote install`. */
 export interface RemoteInstallFlags extends ConnectionFlags {
@@ -49,9 +48,7 @@ export async function remoteInstall(flags: RemoteInstallFlags, ctx: Context): Pr
     throw new UsageError(`cannot read ${file}: ${(e as Error).message}; pass --binary with the executable's path`);
   }
   const sha = createHash("sha256").update(data).digest("hex");
-  const cluster = flags.cluster ?? (await loadUserConfig(ctx)).cluster;
-  const profile = cluster ? (await loadProfile(ctx, cluster)).profile : undefined;
-  const exec = await ctx.executor(profile, flags);
+  const exec = await ctx.executor(await clusterProfile(ctx, flags.cluster), flags);
   if (exec.kind !== "ssh")
     throw new UsageError("remote install copies hpcjob from your computer to a login node; pass --cluster NAME or --remote HOST");
   const home = await exec.home();

@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { configDir, type Env } from "../profile/load.js";
-import type { ProjectFile, UserConfig } from "../profile/schema.js";
+import { configDir, type Env, loadProfile } from "../profile/load.js";
+import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
 
 /** The user config file's path. */
 export function userConfigPath(e: Env): string {
@@ -29,4 +29,10 @@ export async function loadProjectFile(dir: string): Promise<{ file: string; proj
   const { parseYaml, validate, ProjectFileSchema } = await import("../profile/files.js");
   const src = parseYaml(file, readFileSync(file, "utf8"));
   return { file, project: validate(ProjectFileSchema, src.data, [src], "hpcjob.yaml") };
+}
+
+/** The profile of `cluster` (a --cluster flag), else of the user's default cluster; undefined when neither is set. */
+export async function clusterProfile(e: Env, cluster?: string): Promise<Profile | undefined> {
+  const name = cluster ?? (await loadUserConfig(e)).cluster;
+  return name ? (await loadProfile(e, name)).profile : undefined;
 }
