@@ -77,6 +77,12 @@ export class FakeExecutor implements Executor {
     this.files.set(`${path}/`, "");
   }
 
+  async createDir(path: string): Promise<boolean> {
+    if (this.files.has(`${path}/`)) return false;
+    this.files.set(`${path}/`, "");
+    return true;
+  }
+
   async stat(path: string): Promise<FileStat | undefined> {
     const f = this.files.get(path) ?? this.files.get(`${path}/`);
     return f === undefined ? undefined : { mode: 0o600, size: f.length, mtimeMs: this.clock.now() };

@@ -9,6 +9,7 @@ import { posix } from "node:path";
 import type { Context, Output } from "../context.js";
 import { ExecError, UsageError } from "../errors.js";
 import type { ConnectionFlags } from "../exec/choose.js";
+import { quote } from "../render/quote.js";
 import { clusterProfile } from "../request/sources.js";
 
 /** Flags of `hpcjob remote install`. */
@@ -58,8 +59,19 @@ export async function remoteInstall(flags: RemoteInstallFlags, ctx: Context): Pr
 
   const result = { path: target, sha256: sha, installed: false };
   if ((await remoteSha256(run, target)) === sha) {
-    return { text: `${target} is already this hpcjob (sha256 ${sha.slice(0, 16)}…); nothing copied`, json: result };
+    const mode = (await exec.stat(target))?.mode ?? 0;
+    if ((mode & 0o755) === 0o755) {
+      return { text: `${target} is already this hpcjob (sha256 ${sha.slice(0, 16)}…); nothing copied`, json: result };
+    }
+    // The same bytes without the execute bits (copied by hand, or a umask): make it runnable, copy nothing.
+    const chmod = await run(["chmod", "0755", target]);
+    if (chmod.code !== 0) throw new ExecError(`${target} is this hpcjob but not executable, and chmod failed`, [chmod.stderr.trim()]);
+    return {
+      text: `${target} is already this hpcjob; made it executable (mode 0755), nothing copied`,
+      json: { ...result, modeFixed: true },
+    };
   }
+  // Only the folders it creates get 0755: an existing ~/.local/bin or home keeps its mode.
   await exec.mkdir(posix.dirname(target), 0o755);
   // Upload beside the target, check it, then rename: a half-copied file never sits at the target.
   const partial = `${target}.partial`;
@@ -74,6 +86,8 @@ export async function remoteInstall(flags: RemoteInstallFlags, ctx: Context): Pr
   result.installed = true;
   const path = (await run(["printenv", "PATH"])).stdout.trim().split(":");
   const dir = posix.dirname(target);
-  const hint = path.includes(dir) ? "" : `\n${dir} is not on PATH there; add it: echo 'export PATH="${dir}:$PATH"' >> ~/.bashrc`;
+  // The line for ~/.bashrc and the command that appends it, each word through the one quoting function.
+  const line = `export PATH=${quote(dir)}:"$PATH"`;
+  const hint = path.includes(dir) ? "" : `\n${dir} is not on PATH there; add it: echo ${quote(line)} >> ~/.bashrc`;
   return { text: `installed ${target} (sha256 ${sha}, verified on the cluster)${hint}`, json: { ...result, onPath: path.includes(dir) } };
 }

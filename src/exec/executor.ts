@@ -30,8 +30,17 @@ export interface Executor {
   readFrom(path: string, offset: number): Promise<Buffer | undefined>;
   /** Write a file with the given mode (created or replaced). */
   writeFile(path: string, data: string | Buffer, mode: number): Promise<void>;
-  /** Create a folder and its parents; the last one gets `mode`. */
+  /**
+   * Create a folder and any missing parents; each folder it creates gets
+   * `mode`. A folder that exists already keeps its mode: hpcjob never
+   * changes a folder it did not make.
+   */
   mkdir(path: string, mode: number): Promise<void>;
+  /**
+   * Create one new folder (its parent must exist) with `mode`; false when it
+   * exists already. Atomic: of two callers racing for a name, one gets true.
+   */
+  createDir(path: string, mode: number): Promise<boolean>;
   /** Facts about a path, or undefined when it does not exist. */
   stat(path: string): Promise<FileStat | undefined>;
   /** Names in a folder, or [] when it does not exist. */

@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { chmod, mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
+import { dirname, resolve } from "node:path";
 import { ExecError } from "../errors.js";
 import type { Executor, FileStat, RunResult } from "./executor.js";
 
@@ -81,10 +82,27 @@ export class LocalExecutor implements Executor {
     await chmod(path, mode);
   }
 
-  /** Create a folder (and parents); the folder itself gets `mode`. */
+  /** Create a folder and its missing parents, each with `mode`; existing folders are left as they are. */
   async mkdir(path: string, mode: number): Promise<void> {
-    await mkdir(path, { recursive: true, mode });
+    const missing: string[] = [];
+    for (let dir = resolve(path); !(await this.stat(dir)); dir = dirname(dir)) {
+      missing.unshift(dir);
+      if (dir === dirname(dir)) break;
+    }
+    // A folder another process made meanwhile is fine: only its mode is not ours to set.
+    for (const dir of missing) await this.createDir(dir, mode);
+  }
+
+  /** Create one new folder with `mode` (chmod after, past the umask); false when it exists. */
+  async createDir(path: string, mode: number): Promise<boolean> {
+    try {
+      await mkdir(path, { mode });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw new ExecError(`could not create ${path}: ${(e as Error).message}`);
+    }
     await chmod(path, mode);
+    return true;
   }
 
   /** Facts about a path. */

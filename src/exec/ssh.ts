@@ -298,18 +298,27 @@ export class SshExecutor implements Executor {
     await new Promise<void>((resolve, reject) => sftp.chmod(path, mode, (e) => (e ? reject(e) : resolve())));
   }
 
-  /** Create a remote folder and its parents; the folder gets `mode`. */
+  /** Create a remote folder and its missing parents, each with `mode`; existing folders are left as they are. */
   async mkdir(path: string, mode: number): Promise<void> {
-    const sftp = await this.sftp();
     const parts = posix.normalize(path).split("/").filter(Boolean);
     for (let i = 1; i <= parts.length; i++) {
       const dir = `/${parts.slice(0, i).join("/")}`;
-      if (await this.stat(dir)) continue;
-      await new Promise<void>((resolve, reject) =>
-        sftp.mkdir(dir, { mode: i === parts.length ? mode : 0o755 }, (e) => (e ? reject(e) : resolve())),
-      );
+      if (!(await this.stat(dir))) await this.createDir(dir, mode);
     }
+  }
+
+  /** Create one new remote folder with `mode`; false when it exists (SFTP's mkdir fails then). */
+  async createDir(path: string, mode: number): Promise<boolean> {
+    const sftp = await this.sftp();
+    const made = await new Promise<Error | undefined>((resolve) => sftp.mkdir(path, { mode }, (e) => resolve(e ?? undefined)));
+    if (made) {
+      // SFTP says only "Failure": whether the folder is there tells EEXIST from the rest.
+      if (await this.stat(path)) return false;
+      throw new ExecError(`could not create ${path} on the cluster: ${made.message}`);
+    }
+    // The server's umask applies to mkdir; the mode asked for is set exactly.
     await new Promise<void>((resolve, reject) => sftp.chmod(path, mode, (e) => (e ? reject(e) : resolve())));
+    return true;
   }
 
   /** Facts about a remote path. */

@@ -38,15 +38,16 @@ export function runFile(dir: string, file: keyof typeof RUN_FILES): string {
   return posix.join(dir, RUN_FILES[file]);
 }
 
-/** Create a fresh run directory (0700); `base` gets -2, -3 ... if it exists. */
+/**
+ * Create a fresh run directory (0700); `base` gets -2, -3 ... if it exists.
+ * Each name is taken by creating it, never by looking first, so runs
+ * started in the same second each get their own.
+ */
 export async function createRunDir(exec: Executor, base: string): Promise<string> {
   await exec.mkdir(posix.dirname(base), 0o700);
   for (let n = 1; n < 100; n++) {
     const dir = n === 1 ? base : `${base}-${n}`;
-    if (!(await exec.stat(dir))) {
-      await exec.mkdir(dir, 0o700);
-      return dir;
-    }
+    if (await exec.createDir(dir, 0o700)) return dir;
   }
   throw new UsageError(`too many run directories named ${base}; give the job another --name`);
 }
