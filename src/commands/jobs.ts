@@ -4,7 +4,7 @@
 import { posix } from "node:path";
 import type { Context, Output } from "../context.js";
 import { SlurmError, UsageError } from "../errors.js";
-import { type ConnectionFlags, hasLocalSlurm } from "../exec/choose.js";
+import type { ConnectionFlags } from "../exec/choose.js";
 import type { Executor } from "../exec/executor.js";
 import { JOB_COMMENT } from "../render/sbatch.js";
 import { clusterProfile } from "../request/sources.js";
@@ -21,9 +21,12 @@ export interface JobsFlags extends ConnectionFlags {
   cluster?: string;
 }
 
-/** The executor for a jobs command: the --cluster's (or the default cluster's) login node, or local Slurm. */
+/**
+ * The executor for a jobs command: local Slurm when it is the --cluster's (or
+ * the default cluster's, or no cluster is chosen), else that cluster's login node.
+ */
 async function jobsExecutor(flags: JobsFlags, ctx: Context): Promise<Executor> {
-  if (flags.local || flags.remote || hasLocalSlurm(ctx.env)) return ctx.executor(undefined, flags);
+  if (flags.local || flags.remote) return ctx.executor(undefined, flags);
   return ctx.executor(await clusterProfile(ctx, flags.cluster), flags);
 }
 

@@ -5,7 +5,7 @@
 import { hostname } from "node:os";
 import type { Context } from "../context.js";
 import { SlurmError, UsageError } from "../errors.js";
-import { type ConnectionFlags, executorKind } from "../exec/choose.js";
+import { type ConnectionFlags, executorKind, needsLocalClusterName } from "../exec/choose.js";
 import type { Executor } from "../exec/executor.js";
 import { loadProfile } from "../profile/load.js";
 import type { Profile } from "../profile/schema.js";
@@ -50,8 +50,9 @@ export async function prepareRequest(
   return { req: buildRequest({ ...sources, payload, loaded, cwd }), exec };
 }
 
-/** True when a real submission would go over SSH; a dry run needs no cluster, so no error either way. */
+/** True when a real submission would go over SSH; a dry run needs no cluster and asks none, so no error either way. */
 function wouldUseSsh(flags: ConnectionFlags, profile: Profile, env: Record<string, string | undefined>): boolean {
+  if (needsLocalClusterName(flags, profile, env)) return false;
   try {
     return executorKind(flags, profile, env).kind === "ssh";
   } catch {

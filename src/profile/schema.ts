@@ -52,6 +52,11 @@ export const ProfileSchema = z
       })
       .default({ port: 22 }),
     slurm: z.strictObject({
+      clusterName: z
+        .string()
+        .regex(NAME)
+        .optional()
+        .describe("Slurm's ClusterName (scontrol show config): hpcjob runs Slurm locally only on this cluster, else over SSH"),
       partition: z.string().regex(NAME).describe("Default partition"),
       account: z
         .strictObject({
