@@ -39,7 +39,11 @@ export function hasLocalSlurm(env: Record<string, string | undefined>): boolean 
  * sbatch is here, nothing forces the choice, and the profile names its Slurm
  * cluster. Only then is the controller asked (localClusterName).
  */
-export function needsLocalClusterName(flags: ConnectionFlags, profile: Profile | undefined, env: Record<string, string | undefined>): boolean {
+export function needsLocalClusterName(
+  flags: ConnectionFlags,
+  profile: Profile | undefined,
+  env: Record<string, string | undefined>,
+): boolean {
   return !flags.local && !flags.remote && profile?.slurm.clusterName !== undefined && hasLocalSlurm(env);
 }
 
