@@ -7,6 +7,7 @@ import { accessSync, constants } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import type { Profile } from "../profile/schema.js";
+import type { Reporter } from "../session/events.js";
 import type { Executor } from "./executor.js";
 import type { Prompter } from "./prompt.js";
 
@@ -52,14 +53,14 @@ export function executorKind(
 export async function makeExecutor(
   flags: ConnectionFlags,
   profile: Profile | undefined,
-  ctx: { env: Record<string, string | undefined>; home: string; prompter: Prompter },
+  ctx: { env: Record<string, string | undefined>; home: string; prompter: Prompter; report: Reporter },
 ): Promise<Executor> {
   const choice = executorKind(flags, profile, ctx.env);
   if (choice.kind === "local") {
     const { LocalExecutor } = await import("./local.js");
     return new LocalExecutor(ctx.env as NodeJS.ProcessEnv);
   }
-  const { SshExecutor } = await import("./ssh.js");
+  const { SshExecutor } = await import("./ssh/executor.js");
   return new SshExecutor({
     destination: choice.destination,
     defaultUser: profile?.login.user,
@@ -68,5 +69,6 @@ export async function makeExecutor(
     env: ctx.env,
     prompter: ctx.prompter,
     acceptNewHost: Boolean(flags.acceptNewHost),
+    report: ctx.report,
   });
 }
