@@ -20,8 +20,6 @@ import { SftpFiles } from "./sftpFiles.js";
 import { ShellFiles } from "./shellFiles.js";
 import { type LocalAccount, localAccount, type Resolved, resolveTarget } from "./target.js";
 
-export type { Forward } from "./connect.js";
-
 /** How to reach the login node, and how to treat what is found there. */
 export interface SshOptions {
   /** `host`, `user@host[:port]` or a ~/.ssh/config alias. */
