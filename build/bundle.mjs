@@ -152,7 +152,7 @@ const CHUNKS = {
   hpcjob: { entry: "src/main.ts" },
   commands: { entry: "src/commands/index.ts", from: /^\.\/commands\/index\.js$/ },
   files: { entry: "src/profile/files.ts", from: /^(\.\.\/profile|\.)\/files\.js$/ },
-  ssh: { entry: "src/exec/ssh.ts", from: /^\.\/ssh\.js$/ },
+  ssh: { entry: "src/exec/ssh/executor.ts", from: /^\.\/ssh\/executor\.js$/ },
 };
 
 /** Route imports of other chunks' entries to the chunk loader. */

@@ -325,7 +325,7 @@ function processContext(
     cwd: process.cwd(),
     now: () => new Date(),
     executor: (profile, flags = {}) => {
-      executor ??= commands().then(({ makeExecutor }) => makeExecutor(flags, profile, { env, home, prompter }));
+      executor ??= commands().then(({ makeExecutor }) => makeExecutor(flags, profile, { env, home, prompter, report: progress.report }));
       return executor;
     },
     prompter,

@@ -6,7 +6,7 @@ import type { Context, Output } from "../context.js";
 import { UsageError } from "../errors.js";
 import { openBrowser } from "../exec/browser.js";
 import type { Executor } from "../exec/executor.js";
-import type { SshExecutor } from "../exec/ssh.js";
+import type { SshExecutor } from "../exec/ssh/executor.js";
 import { parseDuration } from "../request/values.js";
 import type { Connection } from "../runs/store.js";
 import { awaitJupyter, cancelJob, connectionOutput } from "./connect.js";

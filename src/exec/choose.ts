@@ -8,6 +8,7 @@ import { accessSync, constants } from "node:fs";
 import { join } from "node:path";
 import { SlurmError, UsageError } from "../errors.js";
 import type { Profile } from "../profile/schema.js";
+import type { Reporter } from "../session/events.js";
 import { parseShowConfig, scontrolShowConfigArgv } from "../slurm/config.js";
 import type { Executor } from "./executor.js";
 import type { LocalExecutor } from "./local.js";
@@ -94,7 +95,7 @@ async function localClusterName(local: Executor): Promise<string> {
 export async function makeExecutor(
   flags: ConnectionFlags,
   profile: Profile | undefined,
-  ctx: { env: Record<string, string | undefined>; home: string; prompter: Prompter },
+  ctx: { env: Record<string, string | undefined>; home: string; prompter: Prompter; report: Reporter },
 ): Promise<Executor> {
   let local: LocalExecutor | undefined;
   const localExecutor = async () => {
@@ -105,7 +106,7 @@ export async function makeExecutor(
   const localCluster = needsLocalClusterName(flags, profile, ctx.env) ? await localClusterName(await localExecutor()) : undefined;
   const choice = executorKind(flags, profile, ctx.env, localCluster);
   if (choice.kind === "local") return localExecutor();
-  const { SshExecutor } = await import("./ssh.js");
+  const { SshExecutor } = await import("./ssh/executor.js");
   return new SshExecutor({
     destination: choice.destination,
     defaultUser: profile?.login.user,
@@ -114,5 +115,6 @@ export async function makeExecutor(
     env: ctx.env,
     prompter: ctx.prompter,
     acceptNewHost: Boolean(flags.acceptNewHost),
+    report: ctx.report,
   });
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bring up a real single-machine Slurm cluster (munged, slurmctld, slurmd with
 # three fake GPUs) plus an sshd "login node" on 127.0.0.1:2222 with the test
-# users alice and bob. Idempotent: whatever is already running and healthy is
+# users alice and bob, and a second one ("login2", 127.0.0.1:2223) with two
+# host keys (ECDSA, ed25519) and no sftp subsystem. Idempotent: whatever is already running and healthy is
 # left alone, so a second run exits 0 within a second or so.
 #
 # Usage: sudo bash test/cluster/start.sh [--verify]
@@ -10,12 +11,14 @@
 # Env:
 #   HPCJOB_CLUSTER_DIR   state directory (default /tmp/hpcjob-cluster)
 #   HPCJOB_CLUSTER_SSH_PORT  port of the test sshd (default 2222)
+#   HPCJOB_CLUSTER_SSH2_PORT port of login2, the sshd without sftp (default 2223)
 #
 # Run test/cluster/install.sh first. See README.md in this folder.
 set -euo pipefail
 
 STATE=${HPCJOB_CLUSTER_DIR:-/tmp/hpcjob-cluster}
 SSH_PORT=${HPCJOB_CLUSTER_SSH_PORT:-2222}
+SSH2_PORT=${HPCJOB_CLUSTER_SSH2_PORT:-2223}
 USERS=(alice bob)
 # The controller and sshd (the login node) run as this host; the compute node
 # gets a name and loopback address of its own, as on a real cluster, so a
@@ -28,6 +31,8 @@ SLURM_CONF=/etc/slurm/slurm.conf
 GRES_CONF=/etc/slurm/gres.conf
 SSHD_CONFIG=$STATE/sshd_config
 SSHD_LOG=$STATE/sshd.log
+SSHD2_CONFIG=$STATE/sshd2_config
+SSHD2_LOG=$STATE/sshd2.log
 MUNGE_PID=/run/munge/munged.pid
 
 VERIFY=0
@@ -35,7 +40,7 @@ for arg in "$@"; do
   case $arg in
     --verify) VERIFY=1 ;;
     -h | --help)
-      sed -n '2,15p' "$0"
+      sed -n '2,17p' "$0"
       exit 0
       ;;
     *)
@@ -97,6 +102,80 @@ show_logs() {
       tail -n 25 "$f" >&2
     fi
   done
+}
+
+# new_host_key TYPE FILE COMMENT: a host key pair, made only when missing.
+new_host_key() {
+  local type=$1 key=$2 comment=$3
+  if [[ ! -s $key || ! -s $key.pub ]]; then
+    rm -f "$key" "$key.pub"
+    ssh-keygen -q -t "$type" -N '' -C "$comment" -f "$key"
+  fi
+  chmod 600 "$key"
+}
+
+# sshd_text PORT PIDFILE HOSTKEY...: the sshd_config of a test login node on
+# 127.0.0.1:PORT (keys only, forwarding on, verbose log), without a newline
+# at the end; the caller adds lines (a Subsystem) after it.
+sshd_text() {
+  local port=$1 pidfile=$2 key
+  shift 2
+  printf '%s\n' "# Written by hpcjob test/cluster/start.sh -- do not edit, it is rewritten." "Port $port" "ListenAddress 127.0.0.1"
+  for key in "$@"; do printf 'HostKey %s\n' "$key"; done
+  printf '%s\n' "PidFile $pidfile" "LogLevel VERBOSE" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+    "PubkeyAuthentication yes" "AuthorizedKeysFile .ssh/authorized_keys" "PermitRootLogin no" "UsePAM no" \
+    "AllowTcpForwarding yes" "AllowStreamLocalForwarding yes" "X11Forwarding no" "PrintMotd no" \
+    "MaxStartups 100:30:200"
+  printf '%s' "MaxSessions 50"
+}
+
+# ensure_known_hosts FILE PORT KEY...: FILE records exactly these keys
+# ("type base64") for [127.0.0.1]:PORT and [localhost]:PORT. Earlier entries
+# for that port go (a wiped state dir means new host keys); nothing is
+# written when all are there already.
+ensure_known_hosts() {
+  local kh=$1 port=$2 key h line want="" missing=0
+  shift 2
+  for key in "$@"; do
+    for h in 127.0.0.1 localhost; do
+      line="[$h]:$port $key"
+      want+="$line"$'\n'
+      grep -qxF "$line" "$kh" || missing=1
+    done
+  done
+  if ((missing)); then
+    grep -vF -e "[127.0.0.1]:$port " -e "[localhost]:$port " "$kh" >"$kh.tmp" || true
+    printf '%s' "$want" >>"$kh.tmp"
+    mv -f "$kh.tmp" "$kh"
+  fi
+}
+
+# ensure_sshd CONFIG TEXT PIDFILE LOG PORT: write the config (restarting a
+# running sshd when it changed) and start the sshd unless it runs.
+ensure_sshd() {
+  local config=$1 text=$2 pidfile=$3 logfile=$4 port=$5 changed=0
+  if write_if_changed "$config" 644 "$text"; then changed=1; fi
+  /usr/sbin/sshd -t -f "$config" || die "sshd -t rejects $config"
+  if ((changed)) && pid_alive "$pidfile" sshd; then
+    log "$config changed: restarting its sshd"
+    stop_daemon "$pidfile" sshd
+  fi
+  if ! pid_alive "$pidfile" sshd; then
+    log "starting sshd on 127.0.0.1:$port"
+    rm -f "$pidfile"
+    /usr/sbin/sshd -f "$config" -E "$logfile" 9>&- || {
+      show_logs "$logfile"
+      die "sshd failed to start ($config)"
+    }
+    for _ in $(seq 50); do
+      pid_alive "$pidfile" sshd && break
+      sleep 0.1
+    done
+    pid_alive "$pidfile" sshd || {
+      show_logs "$logfile"
+      die "sshd did not write $pidfile"
+    }
+  fi
 }
 
 # One start.sh/stop.sh at a time (test runners may call start.sh in parallel).
@@ -240,12 +319,13 @@ if [[ -f $SLURM_CONF ]] && grep -q '^# Written by hpcjob test/cluster/start.sh' 
 fi
 if [[ -n $OLD_STATE && $OLD_STATE != "$STATE" ]]; then
   if pid_alive "$OLD_STATE/slurmctld.pid" slurmctld || pid_alive "$OLD_STATE/slurmd.pid" slurmd ||
-    pid_alive "$OLD_STATE/sshd.pid" sshd; then
+    pid_alive "$OLD_STATE/sshd.pid" sshd || pid_alive "$OLD_STATE/sshd2.pid" sshd; then
     log "stopping the cluster running from $OLD_STATE (now using $STATE)"
   fi
   stop_daemon "$OLD_STATE/slurmd.pid" slurmd
   stop_daemon "$OLD_STATE/slurmctld.pid" slurmctld
   stop_daemon "$OLD_STATE/sshd.pid" sshd
+  stop_daemon "$OLD_STATE/sshd2.pid" sshd
 fi
 
 CONF_CHANGED=0
@@ -341,56 +421,24 @@ done
 mkdir -p /run/sshd
 chmod 755 /run/sshd
 HOSTKEY=$STATE/ssh_host_ed25519_key
-if [[ ! -s $HOSTKEY || ! -s $HOSTKEY.pub ]]; then
-  rm -f "$HOSTKEY" "$HOSTKEY.pub"
-  ssh-keygen -q -t ed25519 -N '' -C "hpcjob-test-login" -f "$HOSTKEY"
-fi
-chmod 600 "$HOSTKEY"
+new_host_key ed25519 "$HOSTKEY" hpcjob-test-login
 
-SSHD_CONFIG_TEXT="# Written by hpcjob test/cluster/start.sh -- do not edit, it is rewritten.
-Port $SSH_PORT
-ListenAddress 127.0.0.1
-HostKey $HOSTKEY
-PidFile $STATE/sshd.pid
-LogLevel VERBOSE
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-AuthorizedKeysFile .ssh/authorized_keys
-PermitRootLogin no
-UsePAM no
-AllowTcpForwarding yes
-AllowStreamLocalForwarding yes
-X11Forwarding no
-PrintMotd no
-MaxStartups 100:30:200
-MaxSessions 50
+SSHD_CONFIG_TEXT="$(sshd_text "$SSH_PORT" "$STATE/sshd.pid" "$HOSTKEY")
 Subsystem sftp /usr/lib/openssh/sftp-server"
-SSHD_CHANGED=0
-if write_if_changed "$SSHD_CONFIG" 644 "$SSHD_CONFIG_TEXT"; then SSHD_CHANGED=1; fi
-/usr/sbin/sshd -t -f "$SSHD_CONFIG" || die "sshd -t rejects $SSHD_CONFIG"
+ensure_sshd "$SSHD_CONFIG" "$SSHD_CONFIG_TEXT" "$STATE/sshd.pid" "$SSHD_LOG" "$SSH_PORT"
 
-SSHD_PID=$STATE/sshd.pid
-if ((SSHD_CHANGED)) && pid_alive "$SSHD_PID" sshd; then
-  log "sshd config changed: restarting the test sshd"
-  stop_daemon "$SSHD_PID" sshd
-fi
-if ! pid_alive "$SSHD_PID" sshd; then
-  log "starting sshd on 127.0.0.1:$SSH_PORT"
-  rm -f "$SSHD_PID"
-  /usr/sbin/sshd -f "$SSHD_CONFIG" -E "$SSHD_LOG" 9>&- || {
-    show_logs "$SSHD_LOG"
-    die "sshd failed to start"
-  }
-  for _ in $(seq 50); do
-    pid_alive "$SSHD_PID" sshd && break
-    sleep 0.1
-  done
-  pid_alive "$SSHD_PID" sshd || {
-    show_logs "$SSHD_LOG"
-    die "sshd did not write $SSHD_PID"
-  }
-fi
+# ---------------------------------------------------------------- sshd login2
+# A second login node for the SSH tests: host keys of two types (so a client
+# that knows only one of them must ask for that one) and no sftp subsystem
+# (files then go over plain commands). Its own log, so a test can count the
+# logins one command makes there.
+HOSTKEY2_ED=$STATE/ssh_host2_ed25519_key
+HOSTKEY2_EC=$STATE/ssh_host2_ecdsa_key
+new_host_key ed25519 "$HOSTKEY2_ED" hpcjob-test-login2
+new_host_key ecdsa "$HOSTKEY2_EC" hpcjob-test-login2
+SSHD2_CONFIG_TEXT=$(sshd_text "$SSH2_PORT" "$STATE/sshd2.pid" "$HOSTKEY2_EC" "$HOSTKEY2_ED")
+ensure_sshd "$SSHD2_CONFIG" "$SSHD2_CONFIG_TEXT" "$STATE/sshd2.pid" "$SSHD2_LOG" "$SSH2_PORT"
+rm -f "$STATE/login2_known_hosts"
 
 # ---------------------------------------------------------------- user keys
 HOST_PUB=$(cut -d' ' -f1-2 "$HOSTKEY.pub")
@@ -406,17 +454,10 @@ for u in "${USERS[@]}"; do
   pub=$(cat "$sshdir/id_ed25519.pub")
   [[ -e $sshdir/authorized_keys ]] || : >"$sshdir/authorized_keys"
   grep -qxF "$pub" "$sshdir/authorized_keys" || echo "$pub" >>"$sshdir/authorized_keys"
-  # known_hosts: drop earlier entries of the test sshd (its host key changes
-  # when the state dir is wiped), then add the current one.
   kh=$sshdir/known_hosts
   [[ -e $kh ]] || : >"$kh"
-  want="[127.0.0.1]:$SSH_PORT $HOST_PUB
-[localhost]:$SSH_PORT $HOST_PUB"
-  if ! grep -qxF "[127.0.0.1]:$SSH_PORT $HOST_PUB" "$kh" || ! grep -qxF "[localhost]:$SSH_PORT $HOST_PUB" "$kh"; then
-    grep -vF -e "[127.0.0.1]:$SSH_PORT " -e "[localhost]:$SSH_PORT " "$kh" >"$kh.tmp" || true
-    printf '%s\n' "$want" >>"$kh.tmp"
-    mv -f "$kh.tmp" "$kh"
-  fi
+  ensure_known_hosts "$kh" "$SSH_PORT" "$HOST_PUB"
+  ensure_known_hosts "$kh" "$SSH2_PORT" "$(cut -d' ' -f1-2 "$HOSTKEY2_EC.pub")" "$(cut -d' ' -f1-2 "$HOSTKEY2_ED.pub")"
   chown -R "$u:$group" "$sshdir"
   chmod 700 "$sshdir"
   chmod 600 "$sshdir/id_ed25519" "$sshdir/authorized_keys"
@@ -432,6 +473,11 @@ for u in "${USERS[@]}"; do
     die "ssh as $u to 127.0.0.1:$SSH_PORT fails"
   }
   [[ $out == ok*sbatch* ]] || die "ssh as $u: unexpected output: $out"
+  out=$(runuser -u "$u" -- ssh -p "$SSH2_PORT" -o BatchMode=yes -o ConnectTimeout=5 "$u@127.0.0.1" 'echo ok' 2>&1) || {
+    echo "$out" >&2
+    show_logs "$SSHD2_LOG"
+    die "ssh as $u to 127.0.0.1:$SSH2_PORT (login2) fails"
+  }
 done
 
 if ((SLURM_STARTED || VERIFY)); then
@@ -498,5 +544,6 @@ cat <<EOF
   node      : $NODE ($(sinfo -h -n "$NODE" -o '%t, %c CPUs, %m MB, %G'))
   partitions: $PARTS
   login     : ssh -p $SSH_PORT alice@127.0.0.1 (users: ${USERS[*]}; run as e.g. runuser -u alice -- ...)
-  logs      : $STATE/log/slurmctld.log $STATE/log/slurmd.log $SSHD_LOG
+  login2    : ssh -p $SSH2_PORT alice@127.0.0.1 (ECDSA + ed25519 host keys, no sftp)
+  logs      : $STATE/log/slurmctld.log $STATE/log/slurmd.log $SSHD_LOG $SSHD2_LOG
 EOF

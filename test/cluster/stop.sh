@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Stop the single-machine test cluster started by start.sh: slurmd,
-# slurmctld, munged and the test sshd, each by its pid file. Users, keys,
-# config files and the state dir (saved Slurm jobs) are left in place, so a
-# later start.sh picks up where this left off. Idempotent.
+# slurmctld, munged and the two test sshds (login, login2), each by its pid
+# file. Users, keys, config files and the state dir (saved Slurm jobs) are
+# left in place, so a later start.sh picks up where this left off. Idempotent.
 #
 # Usage: sudo bash test/cluster/stop.sh
 # Env:   HPCJOB_CLUSTER_DIR   state directory (default /tmp/hpcjob-cluster)
@@ -69,5 +69,6 @@ for d in "${dirs[@]}"; do
   stop "$d/slurmd.pid" slurmd
   stop "$d/slurmctld.pid" slurmctld
   stop "$d/sshd.pid" sshd
+  stop "$d/sshd2.pid" sshd
 done
 stop "$MUNGE_PID" munged

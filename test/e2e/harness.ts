@@ -72,13 +72,16 @@ const LAPTOP_TOOLS = ["node", "ssh", "ssh-keygen", "bash", "sh", "env", "cat", "
 /**
  * The environment of alice's "laptop": the same machine, but no Slurm command
  * on PATH and SLURM_CONF pointing nowhere, so anything that tried to run
- * Slurm locally would fail. `home` is where hpcjob looks for ~/.ssh.
+ * Slurm locally would fail. `home` is $HOME; hpcjob reads ~/.ssh/config from
+ * there only when there is no ssh (`ssh: false`), as ssh itself reads the
+ * account's home from the passwd database.
  */
-export function laptopEnv(home = "/home/alice"): Record<string, string> {
-  const bin = join(stage(), "laptop-bin");
+export function laptopEnv(home = "/home/alice", opts: { ssh?: boolean } = {}): Record<string, string> {
+  const withSsh = opts.ssh ?? true;
+  const bin = join(stage(), withSsh ? "laptop-bin" : "laptop-bin-nossh");
   if (!existsSync(bin)) {
     mkdirSync(bin);
-    for (const tool of LAPTOP_TOOLS) {
+    for (const tool of LAPTOP_TOOLS.filter((t) => withSsh || t !== "ssh")) {
       const r = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" });
       if (r.status === 0) symlinkSync(r.stdout.trim(), join(bin, tool));
     }
@@ -155,6 +158,32 @@ export async function until(what: string, check: () => boolean | Promise<boolean
     await new Promise((r) => setTimeout(r, every));
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/**
+ * Run a printed tunnel command (`ssh -N -L ...`) as `user` until Jupyter
+ * answers through it on 127.0.0.1:`port` with `token`, then `use` it; the
+ * tunnel is closed afterwards.
+ */
+export async function throughTunnel(
+  user: string,
+  command: string,
+  port: number,
+  token: string,
+  use?: (api: string) => Promise<void>,
+): Promise<void> {
+  const tunnel = spawn("runuser", ["-u", user, "--", "bash", "-c", `exec ${command}`], { stdio: "ignore" });
+  try {
+    const api = `http://127.0.0.1:${port}/api/status`;
+    await until(
+      "the printed tunnel to answer",
+      async () => (await fetch(`${api}?token=${token}`).catch(() => undefined))?.status === 200,
+      20_000,
+    );
+    await use?.(api);
+  } finally {
+    tunnel.kill();
+  }
 }
 
 /** squeue's state for a job, or "" once Slurm no longer lists it. */

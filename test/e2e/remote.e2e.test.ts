@@ -2,17 +2,30 @@
  * From the laptop: the same commands over one SSH connection to the login
  * node (the loopback sshd on 127.0.0.1:2222), as alice, with no Slurm command
  * on the laptop side's PATH. They fail, never skip, without the cluster.
+ * (Host keys, ProxyCommand and login nodes without SFTP: ssh.e2e.test.ts.)
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureExecutable } from "../binary/executable.js";
-import { cancelAll, hpcjob, jobState, laptopEnv, NODE, requireCluster, runAs, STAGE, stage, startHpcjob, until } from "./harness.js";
+import {
+  cancelAll,
+  hpcjob,
+  jobState,
+  laptopEnv,
+  NODE,
+  requireCluster,
+  runAs,
+  STAGE,
+  stage,
+  startHpcjob,
+  throughTunnel,
+  until,
+} from "./harness.js";
 
 const IMAGE = "/home/alice/images/pytorch.sif";
 const SSHD_LOG = "/tmp/hpcjob-cluster/sshd.log";
-const HOST_KEY = "/tmp/hpcjob-cluster/ssh_host_ed25519_key.pub";
 const REMOTE = ["--cluster", "loopback-remote"];
 const SSH_CONFIG = `# written by test/e2e/remote.e2e.test.ts
 Host hpcjob-login
@@ -29,6 +42,21 @@ Host hpcjob-jump
   IdentityFile ~/.ssh/id_ed25519
   IdentitiesOnly yes
   ProxyJump hpcjob-login
+
+# No key file here: ssh-agent is the only way in.
+Host hpcjob-agent
+  HostName 127.0.0.1
+  Port 2222
+  User alice
+  IdentityFile /nonexistent/no-key
+
+# The same key, encrypted (the passphrase test makes it).
+Host hpcjob-passphrase
+  HostName 127.0.0.1
+  Port 2222
+  User alice
+  IdentityFile ~/laptop-passphrase/id_ed25519
+  IdentitiesOnly yes
 `;
 
 /** Accepted SSH logins of alice so far, from the login node's log. */
@@ -36,22 +64,17 @@ function logins(): number {
   return (readFileSync(SSHD_LOG, "utf8").match(/Accepted publickey for alice /g) ?? []).length;
 }
 
-/** hpcjob on the laptop, as alice (HOME decides which ~/.ssh hpcjob reads). */
-function laptop(args: string[], home = "/home/alice") {
-  return hpcjob("alice", args, { env: laptopEnv(home) });
+/** hpcjob on the laptop, as alice. */
+function laptop(args: string[]) {
+  return hpcjob("alice", args, { env: laptopEnv() });
 }
 
-/** A separate laptop home whose known_hosts holds `knownHosts`, for the host key tests. */
-function laptopHome(name: string, knownHosts: string): string {
-  const home = `/home/alice/${name}`;
-  const script = `rm -rf ${home} && mkdir -p ${home}/.ssh && cp ~/.ssh/id_ed25519 ~/.ssh/config ${home}/.ssh/ && printf '%s' "$1" > ${home}/.ssh/known_hosts && chmod 700 ${home}/.ssh`;
-  expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", script, "x", knownHosts]).status).toBe(0);
-  return home;
-}
-
-/** The loopback login node's host key as ssh-keygen prints its fingerprint. */
-function hostKeyFingerprint(): string {
-  return spawnSync("ssh-keygen", ["-lf", HOST_KEY], { encoding: "utf8" }).stdout.split(" ")[1] as string;
+/** A folder of alice's with a copy of her key, for the agent and passphrase tests. */
+function keyCopy(name: string): string {
+  const dir = `/home/alice/${name}`;
+  const script = `rm -rf ${dir} && mkdir -p ${dir} && cp ~/.ssh/id_ed25519 ${dir}/ && chmod 700 ${dir}`;
+  expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", script]).status).toBe(0);
+  return dir;
 }
 
 beforeAll(() => {
@@ -76,18 +99,9 @@ describe("Jupyter from the laptop", () => {
     expect(result.runDir).toMatch(/^\/home\/alice\/\.hpcjob\/runs\//);
     expect(result.tunnel).toBe(`ssh -N -L ${result.port}:${NODE}:${result.port} alice@hpcjob-login`);
 
-    const tunnel = spawn("runuser", ["-u", "alice", "--", "bash", "-c", `exec ${result.tunnel}`], { stdio: "ignore" });
-    try {
-      const api = `http://127.0.0.1:${result.port}/api/status`;
-      await until(
-        "the printed tunnel to answer",
-        async () => (await fetch(`${api}?token=${result.token}`).catch(() => undefined))?.status === 200,
-        20_000,
-      );
+    await throughTunnel("alice", result.tunnel, result.port, result.token, async (api) => {
       expect((await fetch(api)).status).toBe(403);
-    } finally {
-      tunnel.kill();
-    }
+    });
   });
 
   it("ps, attach and cancel work the same from the laptop, one connection each", () => {
@@ -156,47 +170,15 @@ describe("batch from the laptop", () => {
   });
 });
 
-describe("host keys", () => {
-  it("an unknown host is refused with its fingerprint and how to accept it; --accept-new-host adds it", () => {
-    const home = laptopHome("laptop-unknown", "");
-    const r = laptop(["ps", ...REMOTE], home);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toBe(
-      `hpcjob: the host [127.0.0.1]:2222 is not in ${home}/.ssh/known_hosts; its key is ssh-ed25519 ${hostKeyFingerprint()}. If that is the key your cluster publishes, accept it with --accept-new-host (or connect once with ssh hpcjob-login and answer yes)\n`,
-    );
-    const accepted = laptop(["ps", ...REMOTE, "--accept-new-host"], home);
-    expect(accepted.status, accepted.stderr).toBe(0);
-    const hostKey = readFileSync(HOST_KEY, "utf8").split(" ").slice(0, 2).join(" ");
-    expect(readFileSync(`${home}/.ssh/known_hosts`, "utf8")).toBe(`[127.0.0.1]:2222 ${hostKey}\n`);
-    expect(laptop(["ps", ...REMOTE], home).status).toBe(0);
-  });
-
-  it("a changed host key is always refused, loudly, even with --accept-new-host", () => {
-    const other = spawnSync("bash", ["-c", "d=$(mktemp -d) && ssh-keygen -q -t ed25519 -N '' -f $d/k && cat $d/k.pub"], {
-      encoding: "utf8",
-    }).stdout;
-    const home = laptopHome("laptop-changed", `[127.0.0.1]:2222 ${other.split(" ").slice(0, 2).join(" ")}\n`);
-    for (const extra of [[], ["--accept-new-host"]]) {
-      const r = laptop(["ps", ...REMOTE, ...extra], home);
-      expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(
-        /^hpcjob: WARNING: the host key of \[127\.0\.0\.1\]:2222 has CHANGED \(now ssh-ed25519 SHA256:\S+; .*known_hosts line 1 has another\)\. Someone may be intercepting the connection.*ssh-keygen -R '\[127\.0\.0\.1\]:2222'\n$/,
-      );
-    }
-  });
-});
-
 describe("ssh-agent", () => {
   it("logs in with a key held by the agent when there is no key file", () => {
-    const home = laptopHome("laptop-agent", readFileSync("/home/alice/.ssh/known_hosts", "utf8"));
-    // Only the agent has the key: the laptop home's copy is removed after adding it.
+    const dir = keyCopy("laptop-agent");
+    // Only the agent has the key: the copy is removed after adding it.
     const cmd = [
       "eval $(ssh-agent -s) >/dev/null",
-      `ssh-add -q ${home}/.ssh/id_ed25519`,
-      `rm ${home}/.ssh/id_ed25519`,
-      // No IdentityFile and no IdentitiesOnly: the agent is the only way in.
-      `printf 'Host hpcjob-login\\n  HostName 127.0.0.1\\n  Port 2222\\n  User alice\\n' > ${home}/.ssh/config`,
-      `env -i HOME=${home} PATH=${laptopEnv().PATH} SLURM_CONF=/nonexistent USER=alice SSH_AUTH_SOCK=$SSH_AUTH_SOCK HPCJOB_CLUSTERS=${STAGE}/clusters node ${STAGE}/bin/hpcjob.cjs ps ${REMOTE.join(" ")} --json`,
+      `ssh-add -q ${dir}/id_ed25519`,
+      `rm ${dir}/id_ed25519`,
+      `env -i HOME=/home/alice PATH=${laptopEnv().PATH} SLURM_CONF=/nonexistent USER=alice SSH_AUTH_SOCK=$SSH_AUTH_SOCK HPCJOB_CLUSTERS=${STAGE}/clusters node ${STAGE}/bin/hpcjob.cjs ps ${REMOTE.join(" ")} --remote hpcjob-agent --json`,
       "status=$?",
       "ssh-agent -k >/dev/null",
       "exit $status",
@@ -209,16 +191,24 @@ describe("ssh-agent", () => {
 
 describe("keys with a passphrase", () => {
   it("asks for the passphrase on the terminal, once, and connects", async () => {
-    const home = laptopHome("laptop-passphrase", readFileSync("/home/alice/.ssh/known_hosts", "utf8"));
+    const dir = keyCopy("laptop-passphrase");
     // The same key, encrypted: ssh-keygen -p rewrites it with a passphrase.
-    expect(runAs("alice", ["ssh-keygen", "-q", "-p", "-N", "s3cret phrase", "-P", "", "-f", `${home}/.ssh/id_ed25519`]).status).toBe(0);
-    const env = Object.entries({ ...laptopEnv(home), HPCJOB_CLUSTERS: `${STAGE}/clusters`, USER: "alice", TERM: "dumb" })
+    expect(runAs("alice", ["ssh-keygen", "-q", "-p", "-N", "s3cret phrase", "-P", "", "-f", `${dir}/id_ed25519`]).status).toBe(0);
+    const env = Object.entries({ ...laptopEnv(), HPCJOB_CLUSTERS: `${STAGE}/clusters`, USER: "alice", TERM: "dumb" })
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(" ");
     // script(1) gives hpcjob a terminal; the answer is typed into it once the question shows.
     const child = spawn(
       "runuser",
-      ["-u", "alice", "--", "script", "-qefc", `env -i ${env} node ${STAGE}/bin/hpcjob.cjs ps ${REMOTE.join(" ")} --json`, "/dev/null"],
+      [
+        "-u",
+        "alice",
+        "--",
+        "script",
+        "-qefc",
+        `env -i ${env} node ${STAGE}/bin/hpcjob.cjs ps ${REMOTE.join(" ")} --remote hpcjob-passphrase --json`,
+        "/dev/null",
+      ],
       {
         cwd: "/",
         stdio: ["pipe", "pipe", "pipe"],
@@ -229,7 +219,7 @@ describe("keys with a passphrase", () => {
       out += d;
     });
     const done = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
-    await until("the passphrase question", () => out.includes(`Passphrase for ${home}/.ssh/id_ed25519: `), 20_000);
+    await until("the passphrase question", () => out.includes(`Passphrase for ${dir}/id_ed25519: `), 20_000);
     child.stdin.write("s3cret phrase\n");
     expect(await done, out).toBe(0);
     expect(out).not.toContain("s3cret");
@@ -238,8 +228,7 @@ describe("keys with a passphrase", () => {
   });
 
   it("without a terminal says to add the key to ssh-agent", () => {
-    const home = "/home/alice/laptop-passphrase";
-    const r = laptop(["ps", ...REMOTE], home);
+    const r = laptop(["ps", ...REMOTE, "--remote", "hpcjob-passphrase"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
       /no key or answer was accepted \(tried: .*id_ed25519 \(needs a passphrase; no terminal to ask: add it to ssh-agent\)\)/,
@@ -273,12 +262,9 @@ describe("the single executable on the login node", () => {
     const result = JSON.parse(r.stdout) as { jobId: string; port: number; token: string; tunnel: string; node: string };
     expect(result.node).toBe(NODE);
     expect(result.tunnel).toBe(`ssh -N -L ${result.port}:${NODE}:${result.port} alice@hpcjob-login`);
-    const tunnel = spawn("runuser", ["-u", "alice", "--", "bash", "-c", `exec ${result.tunnel}`], { stdio: "ignore" });
     try {
-      const api = `http://127.0.0.1:${result.port}/api/status?token=${result.token}`;
-      await until("Jupyter through the tunnel", async () => (await fetch(api).catch(() => undefined))?.status === 200, 20_000);
+      await throughTunnel("alice", result.tunnel, result.port, result.token);
     } finally {
-      tunnel.kill();
       spawnSync("scancel", [result.jobId]);
     }
   }, 120_000);

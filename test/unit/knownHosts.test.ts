@@ -2,6 +2,7 @@
  * known_hosts handling against real OpenSSH data: the keys, files and
  * fingerprints in test/fixtures/ssh come from ssh-keygen (make.sh there),
  * and host matching is compared with `ssh-keygen -F` on the same files.
+ * (test/e2e/ssh.e2e.test.ts checks the verdicts against the real ssh.)
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -9,6 +10,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ExecError } from "../../src/errors.js";
 import {
+  algorithmKeyType,
+  appendText,
   checkHostKey,
   entriesFor,
   fingerprint,
@@ -16,8 +19,9 @@ import {
   type KnownHostEntry,
   keyType,
   knownHostsLine,
+  orderHostKeyAlgorithms,
   parseKnownHosts,
-} from "../../src/exec/knownHosts.js";
+} from "../../src/exec/ssh/knownHosts.js";
 import { ROOT, tempDir } from "../helpers.js";
 
 const FIXTURES = join(ROOT, "test", "fixtures", "ssh");
@@ -58,6 +62,10 @@ const E = blobOf(fixture("host_ecdsa.pub"));
 const FILES = { plain: "known_hosts", hashed: "known_hosts.hashed" } as const;
 
 describe("parseKnownHosts", () => {
+  it("records the file an entry came from when it is named", () => {
+    expect(parseKnownHosts(fixture("known_hosts"), "/x/known_hosts")[0]).toMatchObject({ file: "/x/known_hosts", line: 2 });
+  });
+
   it("reads every entry of a plain file with markers, types and comments", () => {
     const entries = parseKnownHosts(fixture("known_hosts"));
     expect(entries).toHaveLength(14);
@@ -120,19 +128,32 @@ describe.each(Object.entries(FILES))("checkHostKey on the %s fixture", (_kind, f
     expect(check("nowhere.example.org", 22, A)).toEqual({ status: "unknown" });
   });
 
+  /** The line number of the entry a "changed" verdict points at. */
+  const changedLine = (host: string, port: number, key: Buffer) => {
+    const c = check(host, port, key);
+    return c.status === "changed" ? c.entry.line : c.status;
+  };
+
   it("says changed, with the line, when a key of the same type differs", () => {
-    expect(check("changed.example.org", 22, A)).toEqual({ status: "changed", line: lineOf(text, B.toString("base64")) });
-    expect(check("vera.example.org", 22, B)).toEqual({ status: "changed", line: 2 });
+    expect(changedLine("vera.example.org", 22, B)).toBe(2);
+    // changed.example.org also has an RSA key: the message names the ed25519 line, the key that was replaced.
+    expect(changedLine("changed.example.org", 22, A)).toBe(lineOf(text, B.toString("base64")));
+    expect(check("vera.example.org", 22, B)).toMatchObject({
+      status: "changed",
+      entry: { keyType: "ssh-ed25519", hosts: expect.any(String) },
+    });
   });
 
-  it("says unknown when only keys of other types are known", () => {
-    expect(check("rsaonly.example.org", 22, A)).toEqual({ status: "unknown" });
-    expect(check("login.example.org", 22, A)).toEqual({ status: "unknown" });
-    expect(check("login.example.org", 2222, R)).toEqual({ status: "unknown" });
+  it("says changed when only keys of other types are known, as OpenSSH's hostfile.c does", () => {
+    // ssh asks for the known types first; a host that shows another type has lost its key.
+    expect(check("rsaonly.example.org", 22, A)).toMatchObject({ status: "changed", entry: { keyType: "ssh-rsa" } });
+    expect(check("login.example.org", 22, A).status).toBe("changed");
+    expect(check("login.example.org", 2222, R).status).toBe("changed");
+    expect(check("ecdsa.example.org", 22, A).status).toBe("changed");
     expect(check("ecdsa.example.org", 22, E)).toEqual({ status: "known" });
-    expect(check("ecdsa.example.org", 22, A)).toEqual({ status: "unknown" });
-    // changed.example.org has an RSA key too: that one is still known.
+    // changed.example.org has an RSA key and an old ed25519 one: its RSA key is still known, A is not.
     expect(check("changed.example.org", 22, R)).toEqual({ status: "known" });
+    expect(check("changed.example.org", 22, A).status).toBe("changed");
   });
 
   it("says revoked for a @revoked key, even when a plain line lists it too", () => {
@@ -254,7 +275,66 @@ describe("hostPattern and knownHostsLine", () => {
     const entries = parseKnownHosts(hashed);
     expect(checkHostKey(entries, "gpu.example.org", 22, A)).toEqual({ status: "known" });
     expect(checkHostKey(entries, "127.0.0.1", 2222, E)).toEqual({ status: "known" });
-    expect(checkHostKey(entries, "127.0.0.1", 2222, A)).toEqual({ status: "unknown" });
-    expect(checkHostKey(entries, "gpu.example.org", 22, B)).toEqual({ status: "changed", line: 1 });
+    expect(checkHostKey(entries, "127.0.0.1", 2222, A)).toMatchObject({ status: "changed", entry: { line: 2 } });
+    expect(checkHostKey(entries, "gpu.example.org", 22, B)).toMatchObject({ status: "changed", entry: { line: 1 } });
+    expect(checkHostKey(entries, "other.example.org", 22, B)).toEqual({ status: "unknown" });
+  });
+});
+
+describe("the host key algorithms to ask for", () => {
+  const DEFAULT = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256"];
+
+  it("puts the algorithms of known key types first, each group in its order, as OpenSSH's order_hostkeyalgs", () => {
+    expect(orderHostKeyAlgorithms(DEFAULT, new Set(["ecdsa-sha2-nistp256"]))).toEqual([
+      "ecdsa-sha2-nistp256",
+      "ssh-ed25519",
+      "ecdsa-sha2-nistp384",
+      "ecdsa-sha2-nistp521",
+      "rsa-sha2-512",
+      "rsa-sha2-256",
+    ]);
+    expect(orderHostKeyAlgorithms(DEFAULT, new Set(["ssh-rsa", "ecdsa-sha2-nistp521"]))).toEqual([
+      "ecdsa-sha2-nistp521",
+      "rsa-sha2-512",
+      "rsa-sha2-256",
+      "ssh-ed25519",
+      "ecdsa-sha2-nistp256",
+      "ecdsa-sha2-nistp384",
+    ]);
+    expect(orderHostKeyAlgorithms(DEFAULT, new Set())).toEqual(DEFAULT);
+  });
+
+  it("knows that every RSA signature algorithm uses an ssh-rsa key", () => {
+    expect(["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa", "ssh-ed25519"].map(algorithmKeyType)).toEqual([
+      "ssh-rsa",
+      "ssh-rsa",
+      "ssh-rsa",
+      "ssh-ed25519",
+    ]);
+  });
+});
+
+describe("adding to a known_hosts file", () => {
+  it("starts a new line when the last one has no newline, so both stay valid (ssh-keygen finds both)", () => {
+    const file = join(tempDir("hpcjob-kh-"), "known_hosts");
+    const first = knownHostsLine("gpu.example.org", 22, A).trimEnd();
+    writeFileSync(file, first);
+    writeFileSync(file, first + appendText(first, knownHostsLine("127.0.0.1", 2222, E)));
+    expect(keygenFound(file, "gpu.example.org")).toEqual([1]);
+    expect(keygenFound(file, "[127.0.0.1]:2222")).toEqual([2]);
+    expect(appendText("", "x\n")).toBe("x\n");
+    expect(appendText("a\n", "x\n")).toBe("x\n");
+  });
+
+  it("writes a hashed line (HashKnownHosts) that ssh-keygen finds and that names no host", () => {
+    const file = join(tempDir("hpcjob-kh-"), "known_hosts");
+    const salt = Buffer.alloc(20, 7);
+    const line = knownHostsLine("127.0.0.1", 2222, A, salt);
+    expect(line).toMatch(/^\|1\|[A-Za-z0-9+/=]{28}\|[A-Za-z0-9+/=]{28} ssh-ed25519 AAAA\S+\n$/);
+    expect(line).not.toContain("127.0.0.1");
+    writeFileSync(file, line);
+    expect(keygenFound(file, "[127.0.0.1]:2222")).toEqual([1]);
+    expect(keygenFound(file, "127.0.0.1")).toEqual([]);
+    expect(checkHostKey(parseKnownHosts(line), "127.0.0.1", 2222, A)).toEqual({ status: "known" });
   });
 });

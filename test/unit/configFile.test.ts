@@ -1,6 +1,7 @@
 /**
- * Resolving a destination through ~/.ssh/config, by hand-written cases and
- * against what OpenSSH itself computes (`ssh -G`, which connects nowhere).
+ * hpcjob's own reading of ~/.ssh/config (used where ssh is not installed), by
+ * hand-written cases and against what OpenSSH itself computes (`ssh -G`,
+ * which connects nowhere).
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, writeFileSync } from "node:fs";
@@ -8,10 +9,21 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProfileError, UsageError } from "../../src/errors.js";
-import { DEFAULT_IDENTITY_FILES, expandHome, parseDestination, resolveTarget, type SshTarget } from "../../src/exec/sshConfig.js";
+import { DEFAULT_IDENTITY_FILES, targetFromConfigText } from "../../src/exec/ssh/configFile.js";
+import { expandHome, parseDestination } from "../../src/exec/ssh/destination.js";
+import type { LocalAccount, SshTarget } from "../../src/exec/ssh/target.js";
 import { tempDir } from "../helpers.js";
 
 const HOME = "/home/me";
+const ACCOUNT: LocalAccount = { name: "me", home: HOME, uid: 1000, hostname: "laptop.example.org" };
+/** What every target has when the config says nothing about keys and host keys. */
+const DEFAULTS = {
+  identitiesOnly: false,
+  userKnownHostsFiles: [`${HOME}/.ssh/known_hosts`, `${HOME}/.ssh/known_hosts2`],
+  globalKnownHostsFiles: ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"],
+  strictHostKeyChecking: "ask",
+  hashKnownHosts: false,
+} as const;
 
 const CONFIG = `# a user's ~/.ssh/config
 Host vera
@@ -62,9 +74,9 @@ Host *
   IdentityFile ~/.ssh/id_common
 `;
 
-/** resolveTarget with CONFIG (or another text) and a fixed home and local user. */
+/** targetFromConfigText with CONFIG (or another text) and a fixed home and local account. */
 function resolve(destination: string, more: { configText?: string; defaultUser?: string; defaultPort?: number } = {}): SshTarget {
-  return resolveTarget(destination, { configText: CONFIG, home: HOME, localUser: "me", ...more });
+  return targetFromConfigText(destination, { configText: CONFIG, home: HOME, account: ACCOUNT, ...more });
 }
 
 describe("parseDestination", () => {
@@ -104,9 +116,10 @@ describe("parseDestination", () => {
   });
 });
 
-describe("resolveTarget", () => {
+describe("targetFromConfigText", () => {
   it("takes HostName, User, Port, IdentityFile and IdentitiesOnly from the alias's block and adds Host *'s", () => {
     expect(resolve("vera")).toEqual({
+      ...DEFAULTS,
       alias: "vera",
       host: "vera2.c3se.chalmers.se",
       port: 2200,
@@ -122,10 +135,10 @@ describe("resolveTarget", () => {
     expect([t.user, t.host, t.port]).toEqual(["bob", "vera2.c3se.chalmers.se", 2222]);
   });
 
-  it("lets the config beat the profile's defaults, and the defaults beat nothing", () => {
+  it("lets the config beat the profile's defaults, and the defaults beat the local account", () => {
     expect(resolve("vera", { defaultUser: "prof", defaultPort: 2000 })).toMatchObject({ user: "cid", port: 2200 });
     expect(resolve("alvis", { defaultUser: "prof", defaultPort: 2000 })).toMatchObject({ user: "prof", port: 2000 });
-    expect(resolve("alvis").user).toBeUndefined();
+    expect(resolve("alvis").user).toBe("me");
     expect(resolve("alvis").port).toBe(22);
   });
 
@@ -139,6 +152,7 @@ describe("resolveTarget", () => {
 
   it("matches wildcard Host blocks, honours negation, and expands IdentityFile tokens", () => {
     expect(resolve("login1.c3se.chalmers.se")).toEqual({
+      ...DEFAULTS,
       alias: "login1.c3se.chalmers.se",
       host: "login1.c3se.chalmers.se",
       port: 22,
@@ -149,15 +163,15 @@ describe("resolveTarget", () => {
       hostKeyAlias: "c3se-login",
     });
     expect(resolve("bob@x.c3se.chalmers.se:2022").identityFiles[0]).toBe(`${HOME}/.ssh/me-bob@x.c3se.chalmers.se:2022`);
-    expect(resolve("bad.c3se.chalmers.se").user).toBeUndefined();
+    expect(resolve("bad.c3se.chalmers.se").user).toBe("me");
     expect(resolve("bad.c3se.chalmers.se").hostKeyAlias).toBeUndefined();
   });
 
   it("lets ? match exactly one character, as ssh does (ssh-config alone lets it match none)", () => {
     expect(resolve("node1").user).toBe("one-char");
-    expect(resolve("node").user).toBeUndefined();
-    expect(resolve("node12").user).toBeUndefined();
-    expect(resolve("node9").user).toBeUndefined();
+    expect(resolve("node").user).toBe("me");
+    expect(resolve("node12").user).toBe("me");
+    expect(resolve("node9").user).toBe("me");
   });
 
   it("uses the first value of each setting across blocks", () => {
@@ -173,28 +187,54 @@ describe("resolveTarget", () => {
     expect(resolve("upper")).toMatchObject({ host: "upper.example.org", identitiesOnly: true });
     expect(resolve("Upper")).toMatchObject({ host: "upper", identitiesOnly: false });
     expect(resolve("LOUD").user).toBe("never");
-    expect(resolve("loud").user).toBeUndefined();
+    expect(resolve("loud").user).toBe("me");
     expect(resolve("Some.Host").host).toBe("some.host");
     expect(resolve("Short-Mixed")).toMatchObject({ alias: "Short-Mixed", host: "short-mixed" });
     expect(resolve("short-Mixed")).toMatchObject({ alias: "short-Mixed", host: "short-mixed.c3se.chalmers.se" });
   });
 
-  it("works with no config at all", () => {
-    const target = resolveTarget("alice@Login.Example.org:2222", { home: HOME, localUser: "me" });
+  it("works with no config at all, trying ssh's default key files", () => {
+    const target = targetFromConfigText("alice@Login.Example.org:2222", { home: HOME, account: ACCOUNT });
     expect(target).toEqual({
+      ...DEFAULTS,
       alias: "Login.Example.org",
       host: "login.example.org",
       port: 2222,
       user: "alice",
-      identityFiles: [],
-      identitiesOnly: false,
+      identityFiles: DEFAULT_IDENTITY_FILES.map((f) => expandHome(f, HOME)),
       proxyJump: [],
     });
-    expect(resolveTarget("gw", { home: HOME, localUser: "me", defaultUser: "prof", defaultPort: 2000 })).toMatchObject({
+    expect(targetFromConfigText("gw", { home: HOME, account: ACCOUNT, defaultUser: "prof", defaultPort: 2000 })).toMatchObject({
       user: "prof",
       port: 2000,
     });
-    expect(resolveTarget("gw", { configText: "", home: HOME, localUser: "me" }).identityFiles).toEqual([]);
+    expect(targetFromConfigText("gw", { configText: "", home: HOME, account: ACCOUNT }).identityFiles).toEqual([
+      `${HOME}/.ssh/id_rsa`,
+      `${HOME}/.ssh/id_ecdsa`,
+      `${HOME}/.ssh/id_ed25519`,
+    ]);
+  });
+
+  it("reads UserKnownHostsFile (tokens expanded), GlobalKnownHostsFile, StrictHostKeyChecking and HashKnownHosts", () => {
+    const config = `Host box
+  HostName box.example.org
+  UserKnownHostsFile ~/kh/%n "/keys/%h %p"
+  GlobalKnownHostsFile /etc/kh
+  StrictHostKeyChecking accept-new
+  HashKnownHosts yes
+Host off
+  StrictHostKeyChecking off
+Host bad
+  StrictHostKeyChecking maybe
+`;
+    expect(resolve("box", { configText: config })).toMatchObject({
+      userKnownHostsFiles: [`${HOME}/kh/box`, "/keys/box.example.org 22"],
+      globalKnownHostsFiles: ["/etc/kh"],
+      strictHostKeyChecking: "accept-new",
+      hashKnownHosts: true,
+    });
+    expect(resolve("off", { configText: config }).strictHostKeyChecking).toBe("no");
+    expect(() => resolve("bad", { configText: config })).toThrow(/StrictHostKeyChecking maybe for bad; use yes, ask, accept-new or no/);
   });
 
   it("expands %u %r %h %p %n %d %% and ~ in IdentityFile, keeps quoted spaces and drops repeats", () => {
@@ -264,13 +304,14 @@ Host box
     const t = resolve("box", { configText: config });
     expect(existsSync(ran)).toBe(false);
     expect(t).toMatchObject({ host: "box", port: 2022, proxyJump: [] });
-    expect(t.user).toBeUndefined();
+    expect(t.user).toBe("me");
     expect(t.ignored).toEqual([
       "Include ~/.ssh/conf.d/*",
       "Match exec (treated as not matching)",
       "ProxyCommand ssh -W %h:%p gw",
       "CanonicalizeHostName yes",
     ]);
+    expect(resolve("box", { configText: "Host box\n  HostKeyAlgorithms +ssh-rsa\n" }).ignored).toEqual(["HostKeyAlgorithms +ssh-rsa"]);
   });
 
   it("leaves ignored out when everything is followed", () => {
@@ -287,12 +328,11 @@ describe("helpers", () => {
     expect(expandHome("~other/key", HOME)).toBe("~other/key");
   });
 
-  it("DEFAULT_IDENTITY_FILES are OpenSSH's, in its order", () => {
-    expect(DEFAULT_IDENTITY_FILES.map((f) => expandHome(f, HOME))).toEqual([
-      `${HOME}/.ssh/id_ed25519`,
-      `${HOME}/.ssh/id_ecdsa`,
-      `${HOME}/.ssh/id_rsa`,
-    ]);
+  it("DEFAULT_IDENTITY_FILES are the ones of OpenSSH's default list that hpcjob can use, in ssh -G's order", () => {
+    const ssh = spawnSync("ssh", ["-F", "/dev/null", "-G", "somehost"], { encoding: "utf8" });
+    expect(ssh.status, ssh.stderr).toBe(0);
+    const listed = [...ssh.stdout.matchAll(/^identityfile (.*)$/gm)].map((m) => m[1]);
+    expect(listed.filter((f) => DEFAULT_IDENTITY_FILES.includes(f as string))).toEqual([...DEFAULT_IDENTITY_FILES]);
   });
 });
 
@@ -336,12 +376,12 @@ describe("agrees with ssh -G", () => {
     const file = join(home, "config");
     writeFileSync(file, CONFIG);
     const localUser = userInfo().username;
-    const ours = resolveTarget(destination, { configText: CONFIG, home, localUser });
+    const ours = targetFromConfigText(destination, { configText: CONFIG, home, account: { ...ACCOUNT, name: localUser, home } });
     const plainKey = (f: string) => f.startsWith(join(home, ".ssh", "id_"));
     const ssh = sshG(file, home, destination);
     expect({
       host: ours.host,
-      user: ours.user ?? localUser,
+      user: ours.user,
       port: String(ours.port),
       identitiesOnly: ours.identitiesOnly ? "yes" : "no",
       proxyJump: ours.proxyJump.join(","),

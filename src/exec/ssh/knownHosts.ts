@@ -1,8 +1,9 @@
 /**
  * OpenSSH known_hosts files (sshd(8), SSH_KNOWN_HOSTS FILE FORMAT): parsing,
- * looking a host up the way ssh does, and the line to add for a new host.
- * Pure: the caller reads and appends the file and gets the key from the
- * connection (ssh2's hostVerifier hands over the raw wire-format key).
+ * looking a host up the way ssh does (hostfile.c), the host key algorithms
+ * to ask for first (sshconnect2.c order_hostkeyalgs), and the text to add for
+ * a new host. Pure: hostKeys.ts reads and appends the files and gets the key
+ * from the connection (ssh2's hostVerifier hands over the raw wire-format key).
  *
  * Not supported, as hpcjob never needs them: host certificates (a
  * @cert-authority line is kept but never vouches for a plain host key),
@@ -10,10 +11,12 @@
  * `bits exponent modulus` lines (skipped like any malformed line).
  */
 import { createHash, createHmac } from "node:crypto";
-import { ExecError } from "../errors.js";
+import { ExecError } from "../../errors.js";
 
 /** One usable line of a known_hosts file. */
 export interface KnownHostEntry {
+  /** The file it was read from, for messages (when the caller named it). */
+  file?: string;
   /** 1-based line number in the file, for messages. */
   line: number;
   marker?: "cert-authority" | "revoked";
@@ -27,7 +30,11 @@ export interface KnownHostEntry {
 }
 
 /** What known_hosts says about a host's key. */
-export type HostKeyCheck = { status: "known" } | { status: "unknown" } | { status: "changed"; line: number } | { status: "revoked" };
+export type HostKeyCheck =
+  | { status: "known" }
+  | { status: "unknown" }
+  | { status: "changed"; entry: KnownHostEntry }
+  | { status: "revoked" };
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const HASH_MAGIC = "|1|";
@@ -58,7 +65,7 @@ function parseHashed(pattern: string): { salt: Buffer; hash: Buffer } | undefine
 }
 
 /** Every valid entry of a known_hosts file; comments, blank and malformed lines are skipped. */
-export function parseKnownHosts(text: string): KnownHostEntry[] {
+export function parseKnownHosts(text: string, file?: string): KnownHostEntry[] {
   const entries: KnownHostEntry[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -77,7 +84,8 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     // The type field must agree with the blob, as in ssh's sshkey_read; SSH-1 lines fail here.
     if (key === undefined || blobType(key) !== type) continue;
     if (hosts.split(",").some((p) => p === "" || (p.startsWith("|") && parseHashed(p) === undefined))) continue;
-    const entry: KnownHostEntry = { line: i + 1, hosts, keyType: type, key };
+    const entry: KnownHostEntry =
+      file === undefined ? { line: i + 1, hosts, keyType: type, key } : { file, line: i + 1, hosts, keyType: type, key };
     if (marker) entry.marker = marker;
     if (rest.length > 0) entry.comment = rest.join(" ");
     entries.push(entry);
@@ -132,23 +140,47 @@ export function fingerprint(keyBlob: Buffer): string {
   return `SHA256:${createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`;
 }
 
-/** How known_hosts judges `keyBlob` for host:port: revoked > known > changed (same key type) > unknown. */
+/**
+ * How known_hosts judges `keyBlob` for host:port: revoked > known > changed >
+ * unknown. As in OpenSSH's hostfile.c, any other key recorded for the host
+ * means "changed", whatever its type: ssh asks for the types it knows first
+ * (orderHostKeyAlgorithms), so a host that shows a key of another type has
+ * lost the one it had.
+ */
 export function checkHostKey(entries: readonly KnownHostEntry[], host: string, port: number, keyBlob: Buffer): HostKeyCheck {
   const type = keyType(keyBlob);
   const matching = entriesFor(entries, host, port);
   if (matching.some((e) => e.marker === "revoked" && e.key.equals(keyBlob))) return { status: "revoked" };
-  let changed: number | undefined;
-  for (const e of matching) {
-    if (e.marker !== undefined) continue;
-    if (e.key.equals(keyBlob)) return { status: "known" };
-    // Only a different key of the same type means "changed": ssh treats a
-    // host known by other key types only as new (it offers those types first).
-    if (e.keyType === type) changed ??= e.line;
-  }
-  return changed === undefined ? { status: "unknown" } : { status: "changed", line: changed };
+  const plain = matching.filter((e) => e.marker === undefined);
+  if (plain.some((e) => e.key.equals(keyBlob))) return { status: "known" };
+  // The entry to name: one of the same type (that key was replaced) if there is one.
+  const changed = plain.find((e) => e.keyType === type) ?? plain[0];
+  return changed === undefined ? { status: "unknown" } : { status: "changed", entry: changed };
 }
 
-/** The plain (unhashed) line that records host:port's key, newline included. */
-export function knownHostsLine(host: string, port: number, keyBlob: Buffer): string {
-  return `${hostPattern(host, port)} ${keyType(keyBlob)} ${keyBlob.toString("base64")}\n`;
+/** The key type a host key algorithm signs with: the RSA signature algorithms all use ssh-rsa keys. */
+export function algorithmKeyType(algorithm: string): string {
+  return algorithm === "rsa-sha2-256" || algorithm === "rsa-sha2-512" ? "ssh-rsa" : algorithm;
+}
+
+/**
+ * Host key algorithms with those whose key type known_hosts holds for the
+ * host first, each group keeping its order, as OpenSSH's order_hostkeyalgs:
+ * a host known by its ECDSA key is asked for that key, not a newer ed25519 one.
+ */
+export function orderHostKeyAlgorithms(algorithms: readonly string[], knownTypes: ReadonlySet<string>): string[] {
+  const known = algorithms.filter((a) => knownTypes.has(algorithmKeyType(a)));
+  return [...known, ...algorithms.filter((a) => !known.includes(a))];
+}
+
+/** The plain line that records host:port's key, or a hashed one (HashKnownHosts) with `salt` (20 random bytes); newline included. */
+export function knownHostsLine(host: string, port: number, keyBlob: Buffer, salt?: Buffer): string {
+  let name = hostPattern(host, port);
+  if (salt !== undefined) name = `${HASH_MAGIC}${salt.toString("base64")}|${createHmac("sha1", salt).update(name).digest("base64")}`;
+  return `${name} ${keyType(keyBlob)} ${keyBlob.toString("base64")}\n`;
+}
+
+/** What to append to a file that now holds `current` to add `line`: a newline first when its last line has none. */
+export function appendText(current: string, line: string): string {
+  return current === "" || current.endsWith("\n") ? line : `\n${line}`;
 }
