@@ -114,19 +114,20 @@ new_host_key() {
   chmod 600 "$key"
 }
 
-# sshd_text PORT PIDFILE HOSTKEY...: the sshd_config of a test login node on
-# 127.0.0.1:PORT (keys only, forwarding on, verbose log), without a newline
-# at the end; the caller adds lines (a Subsystem) after it.
+# sshd_text PORT PIDFILE MAXSESSIONS HOSTKEY...: the sshd_config of a test
+# login node on 127.0.0.1:PORT (keys only, forwarding on, verbose log, at most
+# MAXSESSIONS channels per connection), without a newline at the end; the
+# caller adds lines (a Subsystem) after it.
 sshd_text() {
-  local port=$1 pidfile=$2 key
-  shift 2
+  local port=$1 pidfile=$2 sessions=$3 key
+  shift 3
   printf '%s\n' "# Written by hpcjob test/cluster/start.sh -- do not edit, it is rewritten." "Port $port" "ListenAddress 127.0.0.1"
   for key in "$@"; do printf 'HostKey %s\n' "$key"; done
   printf '%s\n' "PidFile $pidfile" "LogLevel VERBOSE" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
     "PubkeyAuthentication yes" "AuthorizedKeysFile .ssh/authorized_keys" "PermitRootLogin no" "UsePAM no" \
     "AllowTcpForwarding yes" "AllowStreamLocalForwarding yes" "X11Forwarding no" "PrintMotd no" \
     "MaxStartups 100:30:200"
-  printf '%s' "MaxSessions 50"
+  printf '%s' "MaxSessions $sessions"
 }
 
 # ensure_known_hosts FILE PORT KEY...: FILE records exactly these keys
@@ -423,7 +424,7 @@ chmod 755 /run/sshd
 HOSTKEY=$STATE/ssh_host_ed25519_key
 new_host_key ed25519 "$HOSTKEY" hpcjob-test-login
 
-SSHD_CONFIG_TEXT="$(sshd_text "$SSH_PORT" "$STATE/sshd.pid" "$HOSTKEY")
+SSHD_CONFIG_TEXT="$(sshd_text "$SSH_PORT" "$STATE/sshd.pid" 50 "$HOSTKEY")
 Subsystem sftp /usr/lib/openssh/sftp-server"
 ensure_sshd "$SSHD_CONFIG" "$SSHD_CONFIG_TEXT" "$STATE/sshd.pid" "$SSHD_LOG" "$SSH_PORT"
 
@@ -436,7 +437,8 @@ HOSTKEY2_ED=$STATE/ssh_host2_ed25519_key
 HOSTKEY2_EC=$STATE/ssh_host2_ecdsa_key
 new_host_key ed25519 "$HOSTKEY2_ED" hpcjob-test-login2
 new_host_key ecdsa "$HOSTKEY2_EC" hpcjob-test-login2
-SSHD2_CONFIG_TEXT=$(sshd_text "$SSH2_PORT" "$STATE/sshd2.pid" "$HOSTKEY2_EC" "$HOSTKEY2_ED")
+# OpenSSH's default MaxSessions (10), as on a real login node: hpcjob must not open more channels at once.
+SSHD2_CONFIG_TEXT=$(sshd_text "$SSH2_PORT" "$STATE/sshd2.pid" 10 "$HOSTKEY2_EC" "$HOSTKEY2_ED")
 ensure_sshd "$SSHD2_CONFIG" "$SSHD2_CONFIG_TEXT" "$STATE/sshd2.pid" "$SSHD2_LOG" "$SSH2_PORT"
 rm -f "$STATE/login2_known_hosts"
 

@@ -293,6 +293,22 @@ describe("a login node without SFTP", () => {
     await until("the job to end", () => !/RUNNING/.test(jobState(result.jobId)), 20_000);
   }, 90_000);
 
+  it("finds a run among many over one connection: commands queue within sshd's MaxSessions (10 there)", () => {
+    // 40 earlier runs, each with a job.id to read: without SFTP each read is a channel of its own.
+    const make =
+      'for i in $(seq 1 40); do d=~/.hpcjob/runs/20200101-0000$(printf %02d "$i")-many; mkdir -p "$d" && echo "9900$i" > "$d/job.id" && echo "log $i" > "$d/job.log"; done';
+    expect(runAs("alice", ["bash", "-c", make]).status).toBe(0);
+    try {
+      const before = logins(SSHD2_LOG);
+      const r = laptop(["logs", "990017", ...LOGIN2]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe("log 17\n");
+      expect(logins(SSHD2_LOG) - before).toBe(1);
+    } finally {
+      runAs("alice", ["bash", "-c", "rm -rf ~/.hpcjob/runs/20200101-*-many"]);
+    }
+  });
+
   it("batch --follow streams the program's output and exits with its code", () => {
     runAs("alice", ["bash", "-c", "printf 'import sys\\nprint(\"args:\" + repr(sys.argv[1:]))\\nsys.exit(3)\\n' > ~/args.py"]);
     const r = laptop(["batch", ...LOGIN2, "--image", IMAGE, "--follow", "args.py", "a b", "$(x)", "é"]);

@@ -13,11 +13,52 @@ export interface ChannelResult {
   stderr: string;
 }
 
+/** sshd said no to a new channel (past its MaxSessions, or not yet freed). */
+export class ChannelRefused extends ExecError {}
+
+/**
+ * At most `limit` channels open at once on one connection; the rest wait
+ * their turn. sshd refuses channels past its MaxSessions (10 unless the site
+ * says otherwise, the SFTP session included) and frees a slot only a moment
+ * after the client sees a channel close. So a refusal teaches the gate the
+ * server's real limit (one less than it holds now), and the command waits for
+ * a channel to close and tries again: a burst of commands (a folder of run
+ * directories read one file each) queues instead of failing.
+ */
+export class ChannelGate {
+  private open = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private limit: number) {}
+
+  /** Run `task` once fewer than `limit` others hold a channel; again, later, when sshd refuses it. */
+  async through<T>(task: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.open >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+      this.open++;
+      try {
+        return await task();
+      } catch (e) {
+        // Refused with nothing else open, many times over: not a matter of waiting.
+        if (!(e instanceof ChannelRefused) || attempt >= 40) throw e;
+        this.limit = Math.max(1, Math.min(this.limit, this.open - 1));
+      } finally {
+        this.open--;
+        this.waiting.shift()?.();
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(10 * attempt, 200)));
+    }
+  }
+}
+
 /** Run `command` (a line for the login shell) on `client`, with `stdin` when given (else stdin is closed at once). */
 export function execute(client: Client, command: string, stdin?: string | Buffer): Promise<ChannelResult> {
   return new Promise((resolve, reject) => {
     client.exec(command, (err, channel) => {
-      if (err) return reject(new ExecError(`could not run a command on the cluster: ${err.message}`));
+      if (err) {
+        const refused = /channel open failure/i.test(err.message);
+        return reject(new (refused ? ChannelRefused : ExecError)(`could not run a command on the cluster: ${err.message}`));
+      }
       const out: Buffer[] = [];
       const errs: Buffer[] = [];
       let code: number | undefined;

@@ -13,7 +13,7 @@ import { quote } from "../../render/quote.js";
 import type { Reporter } from "../../session/events.js";
 import type { Executor, FileStat, RunResult } from "../executor.js";
 import type { Prompter } from "../prompt.js";
-import { type ChannelResult, execute } from "./channel.js";
+import { ChannelGate, type ChannelResult, execute } from "./channel.js";
 import { type Connection, connect, type Forward, forwardPort, route } from "./connect.js";
 import type { RemoteFiles, Runner } from "./remoteFiles.js";
 import { SftpFiles } from "./sftpFiles.js";
@@ -67,6 +67,8 @@ export class SshExecutor implements Executor {
   private opening?: Promise<RemoteFiles>;
   private readonly servers: Server[] = [];
   private homeDir?: string;
+  // OpenSSH's default MaxSessions is 10 and an SFTP session takes one: 8 leaves room.
+  private readonly channels = new ChannelGate(8);
 
   constructor(private readonly opts: SshOptions) {}
 
@@ -120,7 +122,8 @@ export class SshExecutor implements Executor {
   /** Run argv on the login node, each word quoted for the remote shell. */
   private async exec(argv: readonly string[], stdin?: string | Buffer): Promise<ChannelResult> {
     const { ssh } = await this.connection();
-    return execute(ssh.connection as NonNullable<NodeSSH["connection"]>, argv.map((a) => quote(a)).join(" "), stdin);
+    const client = ssh.connection as NonNullable<NodeSSH["connection"]>;
+    return this.channels.through(() => execute(client, argv.map((a) => quote(a)).join(" "), stdin));
   }
 
   /** SFTP or plain commands, decided on first use. */
