@@ -5,12 +5,13 @@ import { ChannelGate, ChannelRefused } from "../../src/exec/ssh/channel.js";
 function server(max: number) {
   let open = 0;
   const seen = { most: 0, refused: 0 };
-  const channel = async () => {
+  const channel = async (opened: () => void) => {
     if (open >= max) {
       seen.refused++;
       throw new ChannelRefused("could not run a command on the cluster: (SSH) Channel open failure: open failed");
     }
     open++;
+    opened();
     seen.most = Math.max(seen.most, open);
     await new Promise((r) => setTimeout(r, 5));
     open--;
@@ -34,8 +35,8 @@ describe("channels on one SSH connection", () => {
     const all = await Promise.all(Array.from({ length: 40 }, () => gate.through(s.channel)));
     expect(all).toEqual(Array(40).fill("ok"));
     expect(s.seen.most).toBe(3);
-    // Refused only while learning, not once per command.
-    expect(s.seen.refused).toBeLessThan(10);
+    // Refused only while learning (the first burst), not once per command.
+    expect(s.seen.refused).toBeLessThanOrEqual(5);
   });
 
   it("gives up on a server that refuses every channel, with its words", async () => {

@@ -21,44 +21,54 @@ export class ChannelRefused extends ExecError {}
  * their turn. sshd refuses channels past its MaxSessions (10 unless the site
  * says otherwise, the SFTP session included) and frees a slot only a moment
  * after the client sees a channel close. So a refusal teaches the gate the
- * server's real limit (one less than it holds now), and the command waits for
- * a channel to close and tries again: a burst of commands (a folder of run
+ * server's real limit (the channels it granted and still holds), and the
+ * command waits and tries again: a burst of commands (a folder of run
  * directories read one file each) queues instead of failing.
  */
 export class ChannelGate {
-  private open = 0;
+  private queued = 0;
+  private granted = 0;
   private readonly waiting: (() => void)[] = [];
 
   constructor(private limit: number) {}
 
-  /** Run `task` once fewer than `limit` others hold a channel; again, later, when sshd refuses it. */
-  async through<T>(task: () => Promise<T>): Promise<T> {
+  /** Run `task` once fewer than `limit` others run; `task` calls `opened` when sshd grants its channel. */
+  async through<T>(task: (opened: () => void) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      if (this.open >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-      this.open++;
+      while (this.queued >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+      this.queued++;
+      let held = false;
       try {
-        return await task();
+        return await task(() => {
+          held = true;
+          this.granted++;
+        });
       } catch (e) {
         // Refused with nothing else open, many times over: not a matter of waiting.
-        if (!(e instanceof ChannelRefused) || attempt >= 40) throw e;
-        this.limit = Math.max(1, Math.min(this.limit, this.open - 1));
+        if (!(e instanceof ChannelRefused) || attempt >= 15) throw e;
+        this.limit = Math.max(1, Math.min(this.limit, this.granted));
       } finally {
-        this.open--;
+        if (held) this.granted--;
+        this.queued--;
         this.waiting.shift()?.();
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(10 * attempt, 200)));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(10 * attempt, 100)));
     }
   }
 }
 
-/** Run `command` (a line for the login shell) on `client`, with `stdin` when given (else stdin is closed at once). */
-export function execute(client: Client, command: string, stdin?: string | Buffer): Promise<ChannelResult> {
+/**
+ * Run `command` (a line for the login shell) on `client`, with `stdin` when
+ * given (else stdin is closed at once); `opened` is called once sshd grants the channel.
+ */
+export function execute(client: Client, command: string, stdin?: string | Buffer, opened?: () => void): Promise<ChannelResult> {
   return new Promise((resolve, reject) => {
     client.exec(command, (err, channel) => {
       if (err) {
         const refused = /channel open failure/i.test(err.message);
         return reject(new (refused ? ChannelRefused : ExecError)(`could not run a command on the cluster: ${err.message}`));
       }
+      opened?.();
       const out: Buffer[] = [];
       const errs: Buffer[] = [];
       let code: number | undefined;

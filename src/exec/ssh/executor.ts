@@ -123,7 +123,7 @@ export class SshExecutor implements Executor {
   private async exec(argv: readonly string[], stdin?: string | Buffer): Promise<ChannelResult> {
     const { ssh } = await this.connection();
     const client = ssh.connection as NonNullable<NodeSSH["connection"]>;
-    return this.channels.through(() => execute(client, argv.map((a) => quote(a)).join(" "), stdin));
+    return this.channels.through((opened) => execute(client, argv.map((a) => quote(a)).join(" "), stdin, opened));
   }
 
   /** SFTP or plain commands, decided on first use. */
