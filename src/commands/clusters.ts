@@ -111,6 +111,11 @@ async function checkFile(file: string, ctx: Context): Promise<{ ok: true; file: 
   return { ok: true, file, name: p.name, text };
 }
 
+/** "1 profile", "3 profiles". */
+function profiles(n: number): string {
+  return `${n} profile${n === 1 ? "" : "s"}`;
+}
+
 /**
  * Check a profile file, or every profile in a folder (what a group's shared
  * profile repository runs in CI): exit 0 when all hold, else exit 2 with one
@@ -157,11 +162,11 @@ export async function validate(target: string, flags: { json?: boolean }, ctx: C
   }
   if (broken.length > 0) {
     throw new ProfileError(
-      `${broken.length} of ${files.length} profiles in ${target} are broken; fix each line below and run hpcjob clusters validate again`,
+      `${broken.length} of ${profiles(files.length)} in ${target} ${broken.length === 1 ? "is" : "are"} broken; fix each line below and run hpcjob clusters validate again`,
       broken,
     );
   }
-  const summary = `all ${files.length} profiles in ${target} are valid`;
+  const summary = files.length === 1 ? `the 1 profile in ${target} is valid` : `all ${profiles(files.length)} in ${target} are valid`;
   return flags.json
     ? { json: { ok: true, dir: target, files: ok.map((r) => ({ file: r.file, name: r.name })) } }
     : { text: [...ok.map((r) => r.text), summary].join("\n") };

@@ -231,6 +231,13 @@ describe("clusters", () => {
     expect(r.status).toBe(2);
   });
 
+  it("validate DIR counts in words that agree", () => {
+    const dir = writeFiles(tempDir(), { "one.yaml": "name: one\nextends: vera\n" });
+    expect(runCli(["clusters", "validate", dir]).stdout).toMatch(new RegExp(`\nthe 1 profile in ${dir} is valid\n$`));
+    writeFiles(dir, { "one.yaml": "name: two\nextends: vera\n" });
+    expect(runCli(["clusters", "validate", dir]).stderr).toMatch(new RegExp(`^hpcjob: 1 of 1 profile in ${dir} is broken; `));
+  });
+
   it("an empty folder is not a valid profile repository", () => {
     const r = runCli(["clusters", "validate", tempDir()]);
     expect(r.stderr).toMatch(/^hpcjob: \S+ has no \.yaml or \.yml files; give a folder of profiles or a profile file\n$/);
