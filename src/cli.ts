@@ -57,11 +57,32 @@ function jobsOptions(cmd: Command, wanted: Wanted): Command {
   return connectionOptions(cmd.option("-c, --cluster <name>", "the cluster whose jobs to look at (from a laptop)"), wanted);
 }
 
-/** Where the user put `--`, if before the program: then the program runs as given. */
-function explicitCommand(rawArgs: readonly string[], program: string | undefined): boolean {
-  const dash = rawArgs.indexOf("--");
-  if (dash < 0 || program === undefined) return false;
-  return rawArgs.indexOf(program) < 0 || dash < rawArgs.indexOf(program);
+/**
+ * True when the user put `--` before the program: then it runs as given.
+ * Reads the command's own words (`args`, after `batch`) as commander does:
+ * an option that takes a value takes the next word, even `--`, so
+ * `--name python -- python x.py` is explicit and `--name -- x.py` is not.
+ */
+export function explicitCommand(args: readonly string[], takesValue: ReadonlySet<string>): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i] ?? "";
+    if (word === "--") return true;
+    if (word.startsWith("--")) {
+      if (!word.includes("=") && takesValue.has(word)) i++;
+    } else if (word.startsWith("-") && word.length > 1) {
+      // A cluster of short options (-fn NAME): the first that takes a value takes the rest, or the next word.
+      const at = [...word.slice(1)].findIndex((c) => takesValue.has(`-${c}`));
+      if (at >= 0 && at === word.length - 2) i++;
+    } else {
+      return false; // the program
+    }
+  }
+  return false;
+}
+
+/** The flags of a command's options that take a value (`--name`, `-n`), for explicitCommand. */
+function valueFlags(cmd: Command): Set<string> {
+  return new Set(cmd.options.filter((o) => o.required).flatMap((o) => [o.long, o.short].filter((f): f is string => Boolean(f))));
 }
 
 /** commander's "error: ...\n(Did you mean ...?)" as hpcjob's one line with the fix. */
@@ -133,7 +154,11 @@ Examples:
   hpcjob batch --cluster vera --image ~/tools.sif -- ./simulate --steps 100`,
     )
     .action((argv: string[], flags, cmd: Command) =>
-      run(async () => (await commands()).batch(argv, explicitCommand(rawArgs, argv[0]), flags, ctx), Boolean(cmd.opts().json)),
+      run(
+        async () =>
+          (await commands()).batch(argv, explicitCommand(rawArgs.slice(rawArgs.indexOf("batch") + 1), valueFlags(cmd)), flags, ctx),
+        Boolean(cmd.opts().json),
+      ),
     );
 
   jobsOptions(program.command("ps"), wanted)
@@ -192,11 +217,14 @@ Examples:
     .action((name: string, flags) => run(async () => (await commands()).show(name, flags, ctx), Boolean(flags.json)));
   clusters
     .command("validate")
-    .description("check a profile file and say exactly what is wrong")
-    .argument("<file>", "path of a profile .yaml file")
+    .description("check a profile file, or every profile in a folder, and say exactly what is wrong")
+    .argument("<file|dir>", "a profile .yaml file, or a folder of them (each checked; exit 2 if any is broken)")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nExample:\n  hpcjob clusters validate ~/.config/hpcjob/clusters/mysite.yaml")
-    .action((file: string, flags) => run(async () => (await commands()).validateFile(file, flags, ctx), Boolean(flags.json)));
+    .addHelpText(
+      "after",
+      "\nExamples:\n  hpcjob clusters validate ~/.config/hpcjob/clusters/mysite.yaml\n  hpcjob clusters validate profiles/    # a group's profile repository, e.g. in CI",
+    )
+    .action((target: string, flags) => run(async () => (await commands()).validate(target, flags, ctx), Boolean(flags.json)));
   clusters
     .command("schema")
     .description("print the JSON Schema of profiles, for editor completion")

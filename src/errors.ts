@@ -38,8 +38,8 @@ export class UsageError extends HpcjobError {
 
 /** A profile, user config or project file that is wrong: exit 2. */
 export class ProfileError extends HpcjobError {
-  constructor(message: string) {
-    super(message, 2);
+  constructor(message: string, evidence: string[] = []) {
+    super(message, 2, evidence);
   }
 }
 

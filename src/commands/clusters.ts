@@ -2,10 +2,15 @@
  * `hpcjob clusters list | show | validate | schema`: what each cluster
  * offers, and exactly what is wrong with a profile.
  */
+import { readdirSync, statSync } from "node:fs";
+import { basename, extname, join } from "node:path";
 import type { Context, Output } from "../context.js";
-import { isHpcjobError } from "../errors.js";
-import { type LoadedProfile, loadProfile, loadProfileFile, loadProfilePath, profileFiles } from "../profile/load.js";
+import { isHpcjobError, ProfileError } from "../errors.js";
+import { isProfileFileName, type LoadedProfile, loadProfile, loadProfileFile, loadProfilePath, profileFiles } from "../profile/load.js";
 import type { Profile } from "../profile/schema.js";
+import { unreadable } from "../profile/userFile.js";
+import { noteSearchPath } from "../request/sources.js";
+import { parseName } from "../request/values.js";
 
 /** Fixed-width columns for a small table. */
 export function table(rows: string[][]): string {
@@ -24,6 +29,8 @@ function originLabel(l: { origin: string; file: string }): string {
 
 /** Every profile on the search path, the first of each name, with what it offers. */
 export async function list(flags: { json?: boolean }, ctx: Context): Promise<Output> {
+  // A bad folder on the search path is reported on stderr; the profiles in the others are still listed.
+  noteSearchPath(ctx);
   const seen = new Set<string>();
   const rows: { name: string; title: string; runtime: string; gpus: string; source: string; error?: string }[] = [];
   for (const pf of profileFiles(ctx)) {
@@ -85,6 +92,8 @@ function describe(l: LoadedProfile): string {
 
 /** One profile: a summary, the resolved YAML, or the file as written. */
 export async function show(name: string, flags: { json?: boolean; yaml?: boolean; raw?: boolean }, ctx: Context): Promise<Output> {
+  parseName(name, "cluster");
+  noteSearchPath(ctx);
   if (flags.raw) {
     const pf = profileFiles(ctx).find((p) => p.name === name);
     if (pf) return { text: pf.read().trimEnd() };
@@ -95,12 +104,72 @@ export async function show(name: string, flags: { json?: boolean; yaml?: boolean
   return { text: describe(l) };
 }
 
-/** Check one profile file: schema, extends, cross-field rules. */
-export async function validateFile(file: string, flags: { json?: boolean }, ctx: Context): Promise<Output> {
-  const l = await loadProfilePath(ctx, file);
-  const p = l.profile;
-  const summary = `${file}: ok (cluster ${p.name}, ${p.container.runtime}, ${p.slurm.partitions.length} partition(s))`;
-  return flags.json ? { json: { ok: true, file, name: p.name } } : { text: summary };
+/** One profile file's check: schema, extends, cross-field rules; a summary line. */
+async function checkFile(file: string, ctx: Context): Promise<{ ok: true; file: string; name: string; text: string }> {
+  const p = (await loadProfilePath(ctx, file)).profile;
+  const text = `${file}: ok (cluster ${p.name}, ${p.container.runtime}, ${p.slurm.partitions.length} partition(s))`;
+  return { ok: true, file, name: p.name, text };
+}
+
+/** "1 profile", "3 profiles". */
+function profiles(n: number): string {
+  return `${n} profile${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * Check a profile file, or every profile in a folder (what a group's shared
+ * profile repository runs in CI): exit 0 when all hold, else exit 2 with one
+ * line per broken file.
+ */
+export async function validate(target: string, flags: { json?: boolean }, ctx: Context): Promise<Output> {
+  noteSearchPath(ctx);
+  let isDir: boolean;
+  try {
+    const st = statSync(target);
+    if (!st.isFile() && !st.isDirectory()) {
+      throw new ProfileError(`${target} is neither a file nor a folder; give a profile .yaml file or a folder of them`);
+    }
+    isDir = st.isDirectory();
+  } catch (e) {
+    if (isHpcjobError(e)) throw e;
+    const why = unreadable(target, e) ?? `${target} cannot be read (${(e as Error).message})`;
+    throw new ProfileError(`${why}; give a profile .yaml file or a folder of them`);
+  }
+  if (!isDir) {
+    const r = await checkFile(target, ctx);
+    return flags.json ? { json: { ok: true, file: r.file, name: r.name } } : { text: r.text };
+  }
+  const files = readdirSync(target).filter(isProfileFileName).sort();
+  if (files.length === 0) throw new ProfileError(`${target} has no .yaml or .yml files; give a folder of profiles or a profile file`);
+  const ok: Awaited<ReturnType<typeof checkFile>>[] = [];
+  const broken: string[] = [];
+  const byName = new Map<string, string>();
+  for (const f of files) {
+    const file = join(target, f);
+    const name = basename(f, extname(f));
+    const twin = byName.get(name);
+    byName.set(name, file);
+    if (twin) {
+      broken.push(`${file}:1 name: ${twin} is also profile ${name}, and only one of them is used; keep one`);
+      continue;
+    }
+    try {
+      ok.push(await checkFile(file, ctx));
+    } catch (e) {
+      if (!isHpcjobError(e)) throw e;
+      broken.push(e.message);
+    }
+  }
+  if (broken.length > 0) {
+    throw new ProfileError(
+      `${broken.length} of ${profiles(files.length)} in ${target} ${broken.length === 1 ? "is" : "are"} broken; fix each line below and run hpcjob clusters validate again`,
+      broken,
+    );
+  }
+  const summary = files.length === 1 ? `the 1 profile in ${target} is valid` : `all ${profiles(files.length)} in ${target} are valid`;
+  return flags.json
+    ? { json: { ok: true, dir: target, files: ok.map((r) => ({ file: r.file, name: r.name })) } }
+    : { text: [...ok.map((r) => r.text), summary].join("\n") };
 }
 
 /** `clusters schema`: the JSON Schema on stdout. */

@@ -4,7 +4,7 @@
  */
 export { makeExecutor } from "../exec/choose.js";
 export { batch } from "./batch.js";
-export { list, schema, show, validateFile } from "./clusters.js";
+export { list, schema, show, validate } from "./clusters.js";
 export { attach, cancel, logs, ps } from "./jobs.js";
 export { jupyter } from "./jupyter.js";
 export { remoteInstall } from "./remote.js";

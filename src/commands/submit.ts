@@ -11,7 +11,7 @@ import { loadProfile } from "../profile/load.js";
 import type { Profile } from "../profile/schema.js";
 import { renderScript } from "../render/render.js";
 import { buildRequest, chooseCluster, type JobRequest, type Payload, type RequestFlags } from "../request/build.js";
-import { loadProjectFile, loadUserConfig } from "../request/sources.js";
+import { loadProjectFile, loadUserConfig, noteSearchPath } from "../request/sources.js";
 import { runDirFor } from "../runs/paths.js";
 import { runRecord } from "../runs/record.js";
 import { createRunDir, runFile } from "../runs/store.js";
@@ -35,7 +35,9 @@ export async function prepareRequest(
   connect: boolean,
 ): Promise<{ req: JobRequest; exec?: Executor }> {
   const sources = { flags, user: await loadUserConfig(ctx), project: await loadProjectFile(ctx.cwd) };
-  const loaded = await loadProfile(ctx, chooseCluster(sources));
+  const cluster = chooseCluster(sources);
+  noteSearchPath(ctx);
+  const loaded = await loadProfile(ctx, cluster);
   let cwd = ctx.cwd;
   let exec: Executor | undefined;
   if (connect) {

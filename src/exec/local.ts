@@ -131,9 +131,9 @@ export class LocalExecutor implements Executor {
     return this.homeDir;
   }
 
-  /** The login name. */
+  /** The login name: $USER, else (unset or empty, as under some cron jobs and containers) the account's own. */
   async user(): Promise<string> {
-    return this.env.USER ?? userInfo().username;
+    return this.env.USER || userInfo().username;
   }
 
   /** Nothing to close locally. */

@@ -7,13 +7,15 @@
  * YAML and zod are imported only when a file has to be read: a built-in
  * profile comes already validated from the build (see prebuilt.ts).
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { basename, extname, join, resolve } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { hasAsset, listAssets, readAsset } from "../assets.js";
-import { ProfileError } from "../errors.js";
+import { isHpcjobError, ProfileError } from "../errors.js";
 import { prebuilt } from "../prebuilt.js";
+import { isName, parseName } from "../request/values.js";
 import { checkProfile } from "./rules.js";
 import type { Profile } from "./schema.js";
+import { readUserFile, unreadable } from "./userFile.js";
 import type { YamlSource } from "./yamlFile.js";
 
 /** Where hpcjob looks for things: the environment and the home folder. */
@@ -65,7 +67,56 @@ export function searchPath(e: Env): SearchDir[] {
   return dirs;
 }
 
+/**
+ * What is wrong with the folders on the search path: an HPCJOB_CLUSTERS
+ * entry that is missing or a file, a user folder that is a file. The
+ * folders themselves are skipped; commands report these as notes.
+ */
+export function searchPathProblems(e: Env): string[] {
+  const problems: string[] = [];
+  for (const sd of searchPath(e)) {
+    if (sd.origin === "builtin") continue;
+    try {
+      if (statSync(sd.dir).isDirectory()) continue;
+      problems.push(
+        sd.origin === "HPCJOB_CLUSTERS"
+          ? `HPCJOB_CLUSTERS names ${sd.dir}, which is a file, not a folder; list folders of profiles there, separated by ':'`
+          : `${sd.dir} is a file, not a folder; move it away and keep your profiles in a folder of that name`,
+      );
+    } catch (err) {
+      // The user's own folder need not exist; a folder in HPCJOB_CLUSTERS was named on purpose.
+      if (sd.origin === "user" && (err as NodeJS.ErrnoException).code === "ENOENT") continue;
+      const why = unreadable(sd.dir, err) ?? `${sd.dir} cannot be read (${(err as Error).message})`;
+      problems.push(
+        sd.origin === "HPCJOB_CLUSTERS" ? `HPCJOB_CLUSTERS names a folder that cannot be used: ${why}; fix HPCJOB_CLUSTERS` : `${why}`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** The names in a profile folder, or none when it cannot be listed (searchPathProblems says why). */
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
 const PROFILE_EXT = new Set([".yaml", ".yml"]);
+
+/** True when a file name is a profile's (NAME.yaml or NAME.yml). */
+export function isProfileFileName(file: string): boolean {
+  return PROFILE_EXT.has(extname(file));
+}
+
+const ON_PATH_FIX = "profiles on the search path must be YAML files; move it away or make it one";
+
+/** A profile file on disk, read when needed; a folder or unreadable file is a one-line ProfileError ending with `fix`. */
+function diskProfile(file: string, shown: string, origin: SearchDir["origin"], rank: number, fix = ON_PATH_FIX): ProfileFile {
+  return { name: basename(file, extname(file)), file: shown, origin, rank, read: () => readUserFile(file, fix) ?? "" };
+}
 
 /** Every profile file on the search path, in search order (shadowed ones included). */
 export function profileFiles(e: Env): ProfileFile[] {
@@ -78,11 +129,10 @@ export function profileFiles(e: Env): ProfileFile[] {
       }
       return;
     }
-    if (!existsSync(sd.dir)) return;
-    for (const f of readdirSync(sd.dir).sort()) {
-      if (!PROFILE_EXT.has(extname(f))) continue;
+    for (const f of listDir(sd.dir)) {
+      if (!isProfileFileName(f)) continue;
       const file = join(sd.dir, f);
-      out.push({ name: basename(f, extname(f)), file, origin: sd.origin, rank, read: () => readFileSync(file, "utf8") });
+      out.push(diskProfile(file, file, sd.origin, rank));
     }
   });
   return out;
@@ -91,20 +141,23 @@ export function profileFiles(e: Env): ProfileFile[] {
 /**
  * The first profile named `name` on the search path below `afterRank`. Looks
  * for NAME.yaml / NAME.yml in each folder rather than listing them: this runs
- * on every submission.
+ * on every submission. Anything but a name (`../x`, `a/b`) is never found.
  */
 function find(e: Env, name: string, afterRank = -1): ProfileFile | undefined {
+  if (!isName(name)) return undefined;
   const dirs = searchPath(e);
   for (let rank = afterRank + 1; rank < dirs.length; rank++) {
     const sd = dirs[rank] as SearchDir;
     for (const ext of PROFILE_EXT) {
       if (sd.origin === "builtin") {
         const key = `clusters/${name}${ext}`;
-        if (prebuilt?.profiles[name] || hasAsset(key)) return { name, file: key, origin: "builtin", rank, read: () => readAsset(key) };
+        // Own properties only: "constructor" is not a built-in profile.
+        if ((prebuilt && Object.hasOwn(prebuilt.profiles, name)) || hasAsset(key))
+          return { name, file: key, origin: "builtin", rank, read: () => readAsset(key) };
         continue;
       }
       const file = join(sd.dir, `${name}${ext}`);
-      if (existsSync(file)) return { name, file, origin: sd.origin, rank, read: () => readFileSync(file, "utf8") };
+      if (existsSync(file)) return diskProfile(file, file, sd.origin, rank);
     }
   }
   return undefined;
@@ -120,32 +173,44 @@ export function deepMerge(base: unknown, over: unknown): unknown {
 }
 
 /** The raw data of a profile file merged over everything it extends, child source first. */
-async function resolveChain(e: Env, pf: ProfileFile, seen: string[] = []): Promise<{ data: unknown; sources: YamlSource[] }> {
+async function resolveChain(e: Env, pf: ProfileFile, seen: ProfileFile[] = []): Promise<{ data: unknown; sources: YamlSource[] }> {
   const { locate, parseYaml } = await import("./files.js");
-  if (seen.includes(pf.file)) {
+  if (seen.some((s) => sameFile(s, pf))) {
     throw new ProfileError(
-      `${pf.file}:1 extends: the profiles extend each other in a loop (${[...seen, pf.file].join(" -> ")}); break the loop`,
+      `${pf.file}:1 extends: the profiles extend each other in a loop (${[...seen, pf].map((s) => s.file).join(" -> ")}); break the loop`,
     );
   }
   const src = parseYaml(pf.file, pf.read());
   const data = src.data as Record<string, unknown>;
   const parent = data?.extends;
   if (typeof parent !== "string") return { data, sources: [src] };
+  try {
+    parseName(parent, undefined);
+  } catch (err) {
+    if (!isHpcjobError(err)) throw err;
+    throw new ProfileError(locate([src], { path: ["extends"], message: err.message }));
+  }
   const base = parent === pf.name ? find(e, parent, pf.rank) : find(e, parent);
-  if (!base || base.file === pf.file) {
+  if (!base || sameFile(base, pf)) {
     const known = knownNames(e).join(", ");
     throw new ProfileError(
       locate([src], { path: ["extends"], message: `no profile named "${parent}" to extend; known profiles: ${known}` }),
     );
   }
-  const merged = await resolveChain(e, base, [...seen, pf.file]);
+  const merged = await resolveChain(e, base, [...seen, pf]);
   const { extends: _dropped, ...own } = data;
   return { data: deepMerge(merged.data, own), sources: [src, ...merged.sources] };
 }
 
+/** True when two profile files are the same file, however their paths were written. */
+function sameFile(a: ProfileFile, b: ProfileFile): boolean {
+  if (a.origin === "builtin" || b.origin === "builtin") return a.origin === b.origin && a.file === b.file;
+  return resolve(a.file) === resolve(b.file);
+}
+
 /** Load, merge and validate one profile file; errors name the file, line and key. */
 export async function loadProfileFile(e: Env, pf: ProfileFile): Promise<LoadedProfile> {
-  const ready = pf.origin === "builtin" ? prebuilt?.profiles[pf.name] : undefined;
+  const ready = pf.origin === "builtin" && prebuilt && Object.hasOwn(prebuilt.profiles, pf.name) ? prebuilt.profiles[pf.name] : undefined;
   if (ready) return { profile: ready, file: pf.file, origin: pf.origin, chain: [pf.file] };
   const { locate, validate, ProfileSchema } = await import("./files.js");
   const { data, sources } = await resolveChain(e, pf);
@@ -162,7 +227,7 @@ export function knownNames(e: Env): string[] {
 
 /** Load the profile called `name` from the search path. */
 export async function loadProfile(e: Env, name: string): Promise<LoadedProfile> {
-  const pf = find(e, name);
+  const pf = find(e, parseName(name, "cluster"));
   if (!pf) {
     const where = `add ${join(configDir(e), "clusters", `${name}.yaml`)} (start from: hpcjob clusters show custom) or set HPCJOB_CLUSTERS`;
     throw new ProfileError(`unknown cluster "${name}"; known clusters: ${knownNames(e).join(", ")}; to add one, ${where}`);
@@ -170,10 +235,18 @@ export async function loadProfile(e: Env, name: string): Promise<LoadedProfile> 
   return loadProfileFile(e, pf);
 }
 
-/** Load a profile from an explicit file path (for `clusters validate FILE`). */
+/**
+ * Load a profile from a file path (`clusters validate`). Its own folder is
+ * searched first for what it extends, as when that folder is on
+ * HPCJOB_CLUSTERS: a group's profile repository can be checked as it is.
+ */
 export async function loadProfilePath(e: Env, path: string): Promise<LoadedProfile> {
   const file = resolve(path);
-  if (!existsSync(file)) throw new ProfileError(`no such file: ${path}; give the path of a profile .yaml file`);
-  const name = basename(file, extname(file));
-  return loadProfileFile(e, { name, file: path, origin: "user", rank: -1, read: () => readFileSync(file, "utf8") });
+  const dir = dirname(file);
+  const onPath = searchPath(e).some((sd) => sd.dir === dir);
+  const env = onPath ? e : { ...e, env: { ...e.env, HPCJOB_CLUSTERS: [dir, e.env.HPCJOB_CLUSTERS].filter(Boolean).join(":") } };
+  const dirs = searchPath(env);
+  const rank = dirs.findIndex((sd) => sd.dir === dir);
+  const pf = diskProfile(file, path, dirs[rank]?.origin ?? "user", rank, "give the path of a profile .yaml file");
+  return loadProfileFile(env, pf);
 }

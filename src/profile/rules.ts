@@ -4,7 +4,7 @@
  * request against its partition (GPU type offered, count, time limit).
  */
 import { UsageError } from "../errors.js";
-import { formatSlurmTime, type GpuRequest, MANAGED_DIRECTIVES, parseSlurmTime } from "../request/values.js";
+import { formatSlurmTime, type GpuRequest, parseSlurmTime, subject } from "../request/values.js";
 import type { Partition, Profile } from "./schema.js";
 import type { PathIssue } from "./yamlFile.js";
 
@@ -33,30 +33,25 @@ export function checkProfile(p: Profile, fileName: string): PathIssue[] {
         issues.push({ path: ["slurm", "partitions", i, "gpus", j, "type"], message: `GPU type "${t}" is listed twice; keep one` });
     });
   });
-  p.slurm.directives.forEach((d, i) => {
-    const key = d.replace(/^--/, "").split("=")[0] ?? "";
-    if (MANAGED_DIRECTIVES[key])
-      issues.push({ path: ["slurm", "directives", i], message: `"${d}" sets an option hpcjob manages itself; remove it` });
-  });
   if (def) {
-    const max = parseSlurmTime(def.maxTime);
+    const max = parseSlurmTime(def.maxTime, undefined);
     for (const [path, t] of [
       [["defaults", "time"], p.defaults.time],
       [["jupyter", "time"], p.jupyter.time],
     ] as const) {
-      if (parseSlurmTime(t) > max)
+      if (parseSlurmTime(t, undefined) > max)
         issues.push({ path: [...path], message: `"${t}" is longer than partition ${def.name}'s limit ${def.maxTime}; shorten it` });
     }
   }
   return issues;
 }
 
-/** The partition called `name`, or a UsageError listing the ones the profile offers. */
-export function partitionOf(p: Profile, name: string): Partition {
+/** The partition called `name` (given with `from`), or a UsageError listing the ones the profile offers. */
+export function partitionOf(p: Profile, name: string, from: string): Partition {
   const part = p.slurm.partitions.find((q) => q.name === name);
   if (!part) {
     const names = p.slurm.partitions.map((q) => q.name).join(", ");
-    throw new UsageError(`partition "${name}" is not in cluster ${p.name}; use --partition with one of: ${names}`);
+    throw new UsageError(`${subject(from, name)} is not a partition of cluster ${p.name}; use one of: ${names}`);
   }
   return part;
 }
@@ -66,8 +61,8 @@ function offered(part: Partition): string {
   return part.gpus.map((g) => `${g.type} (${g.perNode} per node)`).join(", ");
 }
 
-/** Check a GPU request against a partition: the type is offered and the count fits one node. */
-export function checkGpus(p: Profile, part: Partition, gpus: GpuRequest): void {
+/** Check a GPU request (given with `from`) against a partition: the type is offered and the count fits one node. */
+export function checkGpus(p: Profile, part: Partition, gpus: GpuRequest, from: string): void {
   if (gpus.count === 0) return;
   if (part.gpus.length === 0) {
     const withGpus = p.slurm.partitions.filter((q) => q.gpus.length > 0).map((q) => q.name);
@@ -79,7 +74,7 @@ export function checkGpus(p: Profile, part: Partition, gpus: GpuRequest): void {
     if (!g) throw new UsageError(`partition ${part.name} has no GPU type "${gpus.type}"; it offers ${offered(part)}`);
     if (gpus.count > g.perNode) {
       throw new UsageError(
-        `--gpus ${g.type}:${gpus.count} is more than a ${part.name} node has (${g.perNode}); ask for at most ${g.perNode}`,
+        `${subject(from, `${g.type}:${gpus.count}`)} is more than a ${part.name} node has (${g.perNode}); ask for at most ${g.perNode}`,
       );
     }
     return;
@@ -87,17 +82,17 @@ export function checkGpus(p: Profile, part: Partition, gpus: GpuRequest): void {
   const most = Math.max(...part.gpus.map((g) => g.perNode));
   if (gpus.count > most) {
     throw new UsageError(
-      `--gpus ${gpus.count} is more than any ${part.name} node has (at most ${most}: ${offered(part)}); ask for at most ${most}`,
+      `${subject(from, String(gpus.count))} is more than any ${part.name} node has (at most ${most}: ${offered(part)}); ask for at most ${most}`,
     );
   }
 }
 
-/** Check a time limit against the partition's maximum. */
-export function checkTime(part: Partition, seconds: number): void {
-  const max = parseSlurmTime(part.maxTime);
+/** Check a time limit (given with `from`) against the partition's maximum. */
+export function checkTime(part: Partition, seconds: number, from: string): void {
+  const max = parseSlurmTime(part.maxTime, undefined);
   if (seconds > max) {
     throw new UsageError(
-      `--time ${formatSlurmTime(seconds)} is longer than partition ${part.name} allows (${part.maxTime}); ask for at most ${part.maxTime}`,
+      `${subject(from, formatSlurmTime(seconds))} is longer than partition ${part.name} allows (${part.maxTime}); ask for at most ${part.maxTime}`,
     );
   }
 }

@@ -5,34 +5,84 @@
  * project's hpcjob.yaml, which are small and share the value shapes.
  */
 import { z } from "zod";
+import { isHpcjobError } from "../errors.js";
+import { parseDirective, parseOptionName } from "../request/directives.js";
+import { envNameProblem } from "../request/env.js";
+import { MAX_COUNT, MAX_CPUS } from "../request/limits.js";
+import { NAME_PATTERN, parseAccount, parseBind, parseCount, parseGpus, parseMemory, parseName, parseSlurmTime } from "../request/values.js";
 
 // zod compiles fast paths with `new Function`, which V8's code cache cannot
 // keep; for a handful of small files per run, plain interpretation is faster.
 z.config({ jitless: true });
 
-const TIME = /^(?:(?:\d+-)?\d+(?::\d+){0,2}|unlimited|UNLIMITED|infinite|INFINITE)$/;
-const MEMORY = /^\d+[KMGTkmgt]?[Bb]?$/;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const BIND = /^\/[^,:\n]*(?::\/[^,:\n]*)?(?::(?:ro|rw))?$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What one of the CLI's parsers says about a value (its message: what is wrong, and the fix), or undefined when it holds. */
+function problemOf(parse: () => unknown): string | undefined {
+  try {
+    parse();
+    return undefined;
+  } catch (e) {
+    if (!isHpcjobError(e)) throw e;
+    return e.message;
+  }
+}
 
-const slurmTime = z.string().regex(TIME, { message: "must be a Slurm time such as 04:00:00 or 7-00:00:00" });
-const memory = z.string().regex(MEMORY, { message: "must be a Slurm size such as 32G or 8000M" });
-const bind = z.string().regex(BIND, { message: 'must be "/src", "/src:/dst" or "/src:/dst:ro" with absolute paths' });
-const envMap = z.record(z.string().regex(ENV_NAME, { message: "must be a shell variable name" }), z.string());
-const directive = z
-  .string()
-  .regex(/^--[A-Za-z][A-Za-z0-9-]*(?:=[^\n\\]*)?$/, { message: 'must be a long sbatch option such as "--constraint=MEM512"' });
+/**
+ * A zod check that runs one of the parsers the CLI uses for flags, so a
+ * value is held to the same rule in a file as on the command line. Given no
+ * flag, the parser's message starts with the value; `FILE:LINE key:` goes in front.
+ */
+function parsedBy<T>(parse: (value: T) => unknown) {
+  return (ctx: z.core.ParsePayload<T>) => {
+    const message = problemOf(() => parse(ctx.value));
+    if (message) ctx.issues.push({ code: "custom", message, input: ctx.value });
+  };
+}
+
+/** A string held to one of the CLI's parsers. */
+function parsedText(parse: (text: string, from: undefined) => unknown) {
+  return z.string().check(parsedBy((t: string) => parse(t, undefined)));
+}
+
+/** A map whose every key passes `check` (a message, or undefined when fine); each bad key is an issue at that key. */
+function keysChecked<V extends z.ZodType>(values: V, check: (key: string) => string | undefined) {
+  return z.record(z.string(), values).check((ctx) => {
+    for (const key of Object.keys(ctx.value)) {
+      const message = check(key);
+      if (message) ctx.issues.push({ code: "custom", message, input: key, path: [key] });
+    }
+  });
+}
+
+const name = (kind: string) => parsedText((t) => parseName(t, undefined, kind)).meta({ pattern: NAME_PATTERN });
+const clusterName = name("cluster");
+const slurmTime = parsedText(parseSlurmTime).describe(
+  "A Slurm time: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S or UNLIMITED, e.g. 04:00:00 or 7-00:00:00",
+);
+const memory = parsedText(parseMemory).describe("A Slurm size: a number with K, M, G or T, e.g. 32G");
+const account = parsedText(parseAccount);
+const bind = parsedText(parseBind).describe('"/src", "/src:/dst" or "/src:/dst:ro", absolute paths');
+const directive = parsedText(parseDirective).describe('An sbatch option, e.g. "--constraint=MEM512"');
+// The bounds also go into the JSON Schema, for editors.
+const count = (max: number) =>
+  z
+    .number()
+    .check(parsedBy((n: number) => parseCount(n, undefined, max)))
+    .meta({ type: "integer", minimum: 1, maximum: max });
+const envMap = keysChecked(z.string(), envNameProblem).describe("Variables exported in the job (NAME: value)");
+const gpus = z
+  .union([z.string(), z.number()])
+  .check(parsedBy((g: string | number) => parseGpus(String(g), undefined)))
+  .describe("N or TYPE:N, e.g. 1 or A40:2");
 
 /** One GPU model a partition offers, and how many a node has. */
 export const GpuSchema = z.strictObject({
-  type: z.string().regex(NAME),
-  perNode: z.int().positive(),
+  type: name("GPU type"),
+  perNode: count(MAX_COUNT),
 });
 
 /** One Slurm partition users may ask for. */
 export const PartitionSchema = z.strictObject({
-  name: z.string().regex(NAME),
+  name: name("partition"),
   maxTime: slurmTime,
   gpus: z.array(GpuSchema).default([]),
 });
@@ -41,9 +91,9 @@ export const PartitionSchema = z.strictObject({
 export const ProfileSchema = z
   .strictObject({
     $schema: z.string().optional().describe("JSON Schema location, for editors; ignored by hpcjob"),
-    name: z.string().regex(NAME).describe("Must match the file name, e.g. vera for vera.yaml"),
+    name: clusterName.describe("Must match the file name, e.g. vera for vera.yaml"),
     title: z.string().default(""),
-    extends: z.string().regex(NAME).optional().describe("Another profile whose keys this one changes"),
+    extends: clusterName.optional().describe("Another profile whose keys this one changes"),
     login: z
       .strictObject({
         host: z.string().min(1).optional().describe("ssh target: a host name or a ~/.ssh/config alias"),
@@ -52,22 +102,20 @@ export const ProfileSchema = z
       })
       .default({ port: 22 }),
     slurm: z.strictObject({
-      clusterName: z
-        .string()
-        .regex(NAME)
+      clusterName: name("Slurm cluster")
         .optional()
         .describe("Slurm's ClusterName (scontrol show config): hpcjob runs Slurm locally only on this cluster, else over SSH"),
-      partition: z.string().regex(NAME).describe("Default partition"),
+      partition: name("partition").describe("Default partition"),
       account: z
         .strictObject({
           required: z.boolean().default(false),
           hint: z.string().default(""),
-          default: z.string().optional(),
+          default: account.optional(),
         })
         .default({ required: false, hint: "" }),
       gpuDirective: z.enum(["gres", "gpus", "gpus-per-node"]).default("gres"),
       directives: z.array(directive).default([]),
-      skipDirectives: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/)).default([]),
+      skipDirectives: z.array(parsedText(parseOptionName)).default([]).describe("Long names of sbatch options never sent, e.g. mem"),
       partitions: z.array(PartitionSchema).min(1),
     }),
     environment: z
@@ -99,9 +147,9 @@ export const ProfileSchema = z
     defaults: z
       .strictObject({
         time: slurmTime.default("01:00:00"),
-        cpusPerGpu: z.int().positive().default(8),
+        cpusPerGpu: count(MAX_CPUS).default(8),
         memPerGpu: memory.optional(),
-        cpus: z.int().positive().default(1).describe("CPUs for a job without GPUs"),
+        cpus: count(MAX_CPUS).default(1).describe("CPUs for a job without GPUs"),
         mem: memory.optional().describe("Memory for a job without GPUs"),
       })
       .default({ time: "01:00:00", cpusPerGpu: 8, cpus: 1 }),
@@ -114,15 +162,15 @@ export type Profile = z.infer<typeof ProfileSchema>;
 export type Partition = z.infer<typeof PartitionSchema>;
 
 const accountAndUser = {
-  account: z.string().min(1).optional(),
+  account: account.optional(),
   user: z.string().min(1).optional(),
 };
 
 /** ~/.config/hpcjob/config.yaml: one researcher's defaults. */
 export const UserConfigSchema = z.strictObject({
-  cluster: z.string().regex(NAME).optional(),
+  cluster: clusterName.optional(),
   ...accountAndUser,
-  clusters: z.record(z.string().regex(NAME), z.strictObject(accountAndUser)).default({}),
+  clusters: keysChecked(z.strictObject(accountAndUser), (k) => problemOf(() => parseName(k, undefined))).default({}),
 });
 
 /** A validated user config. */
@@ -130,21 +178,21 @@ export type UserConfig = z.infer<typeof UserConfigSchema>;
 
 /** ./hpcjob.yaml: a project's defaults, checked in beside its code. */
 export const ProjectFileSchema = z.strictObject({
-  cluster: z.string().regex(NAME).optional(),
+  cluster: clusterName.optional(),
   image: z.string().min(1).optional(),
-  binds: z.array(z.string()).default([]),
+  binds: z.array(bind).default([]),
   env: envMap.default({}),
   resources: z
     .strictObject({
-      partition: z.string().optional(),
-      account: z.string().optional(),
-      gpus: z.union([z.string(), z.int().nonnegative()]).optional(),
-      cpus: z.int().positive().optional(),
+      partition: name("partition").optional(),
+      account: account.optional(),
+      gpus: gpus.optional(),
+      cpus: count(MAX_CPUS).optional(),
       mem: memory.optional(),
       time: slurmTime.optional(),
     })
     .default({}),
-  sbatch: z.array(z.string()).default([]),
+  sbatch: z.array(directive).default([]),
 });
 
 /** A validated project file. */

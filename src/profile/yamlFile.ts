@@ -2,9 +2,10 @@
  * YAML files with positions: parse, validate against a zod schema, and turn
  * every problem into one line `FILE:LINE key.path: what is wrong`.
  */
-import { type Document, isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import type { z } from "zod";
 import { ProfileError } from "../errors.js";
+import { closest } from "../suggest.js";
 
 /** A parsed YAML file that still knows where each key came from. */
 export interface YamlSource {
@@ -20,17 +21,46 @@ export interface PathIssue {
   message: string;
 }
 
-/** Parse YAML text; a syntax error becomes a ProfileError naming file and line. */
+/** Aliases a file may expand, in all: enough for any profile, far too few for a "billion laughs" file. */
+const MAX_ALIASES = 100;
+
+/** The line of the first alias (`*name`) in a document, or of the first one to no anchor with `unresolved`. */
+function aliasLine(doc: Document, lines: LineCounter, unresolved: boolean): number {
+  let line = 1;
+  visit(doc, {
+    Alias(_, node) {
+      if (unresolved && node.resolve(doc) !== undefined) return undefined;
+      if (node.range) line = lines.linePos(node.range[0]).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
+}
+
+/** Parse YAML text; a syntax error, an unknown alias or too many aliases becomes a ProfileError naming file and line. */
 export function parseYaml(file: string, text: string): YamlSource {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const err = doc.errors[0];
   if (err) {
-    const line = err.linePos?.[0]?.line ?? 1;
+    // An error at the end of the file (an unclosed bracket or quote) is shown on the last line with text.
+    const line = lines.linePos(Math.min(err.pos[0], Math.max(text.trimEnd().length - 1, 0))).line;
     const what = err.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "");
     throw new ProfileError(`${file}:${line} YAML syntax error: ${what}; fix the indentation or quoting there`);
   }
-  const data = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIASES }) ?? {};
+  } catch (e) {
+    // toJS throws a ReferenceError for an alias to no anchor and for an alias bomb.
+    if (!(e instanceof ReferenceError)) throw e;
+    const bomb = /Excessive alias count/.test(e.message);
+    const line = aliasLine(doc, lines, !bomb);
+    const why = bomb
+      ? `its aliases (*name) expand to too much data; write the values out instead of aliasing them`
+      : `${e.message.replace(/\.$/, "")}; define the anchor (&name) before using it`;
+    throw new ProfileError(`${file}:${line} YAML: ${why}`);
+  }
   return { file, doc, lines, data };
 }
 
@@ -81,35 +111,6 @@ export function locate(sources: readonly YamlSource[], issue: PathIssue, key?: s
   return `${where} ${formatPath(fullPath)}: ${issue.message}`;
 }
 
-/** Edit distance, for "did you mean" on misspelled keys. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j] ?? 0;
-      row[j] = Math.min(cur + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length] ?? 0;
-}
-
-/** The closest candidate to a misspelled word, when it is close enough to be a typo. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = distance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
-      best = c;
-      bestD = d;
-    }
-  }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
 interface SchemaDef {
   type: string;
   innerType?: z.ZodType;
@@ -152,12 +153,15 @@ function describe(issue: z.core.$ZodIssue, input: unknown): string {
     case "invalid_value":
       if (input === undefined) return `is required: one of ${issue.values.map((v) => String(v)).join(", ")}; add it`;
       return `must be one of ${issue.values.map((v) => String(v)).join(", ")}, not ${JSON.stringify(input)}`;
-    case "too_small":
-      return issue.origin === "array"
-        ? `must list at least ${String(issue.minimum)} item(s)`
-        : `must be at least ${String(issue.minimum)}${issue.origin === "string" ? " characters" : ""}`;
+    case "too_small": {
+      const least = issue.inclusive === false ? `more than ${String(issue.minimum)}` : `at least ${String(issue.minimum)}`;
+      return issue.origin === "array" ? `must list ${least} item(s)` : `must be ${least}${issue.origin === "string" ? " characters" : ""}`;
+    }
     case "too_big":
       return `must be at most ${String(issue.maximum)}`;
+    case "custom":
+      // A parser's own message, which already shows the value and says the fix.
+      return issue.message;
     default:
       return input === undefined ? issue.message : `${issue.message}, not ${JSON.stringify(input)}`;
   }

@@ -4,7 +4,7 @@
  * rejects, sorted by name and each value quoted.
  */
 import type { JobRequest } from "../request/build.js";
-import type { Directive } from "../request/values.js";
+import type { Directive } from "../request/directives.js";
 import { quote } from "./quote.js";
 
 /** The comment hpcjob tags its jobs with, so `ps` can find them. */
@@ -25,8 +25,8 @@ export function gpuDirective(req: JobRequest): Directive | undefined {
   }
 }
 
-/** Every sbatch option for the request, before the site's skip list and sorting. */
-function directivesOf(req: JobRequest, runDir: string): Directive[] {
+/** The options hpcjob sets itself from the request, before the site's skip list. */
+function ownDirectives(req: JobRequest, runDir: string): Directive[] {
   const out: Directive[] = [
     { key: "job-name", value: req.name },
     { key: "output", value: `${runDir}/job.log` },
@@ -42,14 +42,26 @@ function directivesOf(req: JobRequest, runDir: string): Directive[] {
   if (req.mem) out.push({ key: "mem", value: req.mem });
   const gpu = gpuDirective(req);
   if (gpu) out.push(gpu);
-  return [...out, ...req.directives];
+  return out;
 }
 
-/** The `#SBATCH` lines for a request, sorted by option name, values quoted. */
-export function sbatchLines(req: JobRequest, runDir: string): string[] {
+/** True when the site's profile lets an option through (not in slurm.skipDirectives). */
+export function sentBy(req: Pick<JobRequest, "profile">): (d: { key: string }) => boolean {
   const skip = new Set(req.profile.slurm.skipDirectives);
-  return directivesOf(req, runDir)
-    .filter((d) => !skip.has(d.key))
+  return (d) => !skip.has(d.key);
+}
+
+/** The long names of the options hpcjob itself sends for a request. */
+export function ownOptions(req: JobRequest): string[] {
+  return ownDirectives(req, "")
+    .filter(sentBy(req))
+    .map((d) => d.key);
+}
+
+/** The `#SBATCH` lines for a request: hpcjob's options, the profile's and the user's, minus the site's skip list, sorted by option name, values quoted. */
+export function sbatchLines(req: JobRequest, runDir: string): string[] {
+  return [...ownDirectives(req, runDir), ...req.directives]
+    .filter(sentBy(req))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map((d) => (d.value === undefined ? `#SBATCH --${d.key}` : `#SBATCH --${d.key}=${quote(d.value)}`));
 }

@@ -7,20 +7,25 @@ import { UsageError } from "../errors.js";
 import type { LoadedProfile } from "../profile/load.js";
 import { checkGpus, checkTime, partitionOf } from "../profile/rules.js";
 import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
+import { ownOptions, sentBy } from "../render/sbatch.js";
 import { type Runtime, resolveImage, runtimeOf } from "../runtime/index.js";
+import { conflict, type Directive, parseDirective } from "./directives.js";
+import { parseEnv } from "./env.js";
+import { MAX_COUNT, MAX_CPUS } from "./limits.js";
 import {
   type Bind,
-  type Directive,
   formatMemory,
   formatSlurmTime,
   type GpuRequest,
+  parseAccount,
   parseBind,
   parseCount,
-  parseDirective,
-  parseEnv,
   parseGpus,
+  parseJobName,
   parseMemory,
+  parseName,
   parseSlurmTime,
+  subject,
 } from "./values.js";
 
 /** Flags shared by `jupyter` and `batch`, as commander hands them over. */
@@ -51,11 +56,19 @@ export type Payload =
       explicit: boolean;
     };
 
+/** A project's hpcjob.yaml, validated, and where each of its keys is. */
+export interface ProjectSource {
+  file: string;
+  project: ProjectFile;
+  /** `FILE:LINE key:` for a key path, for messages about the value there. */
+  where(path: readonly PropertyKey[]): string;
+}
+
 /** Where the settings come from, before the profile is loaded. */
 export interface RequestSources {
   flags: RequestFlags;
   user: UserConfig;
-  project?: { file: string; project: ProjectFile };
+  project?: ProjectSource;
 }
 
 /** Everything the request is built from; the caller has read the files. */
@@ -91,8 +104,16 @@ export interface JobRequest {
   user?: string;
 }
 
-const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const ACCOUNT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** `record[key]` when the record has it as its own key ("constructor" is no cluster's settings). */
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** A value picked from the flags or hpcjob.yaml, and how messages name where it came from. */
+interface Picked<T> {
+  value: T;
+  from: string;
+}
 
 /** A safe job name from a script path: train.py -> train. */
 function nameFromScript(script: string): string {
@@ -111,7 +132,7 @@ function batchCommand(profile: Profile, argv: string[], explicit: boolean): stri
     );
   }
   if (explicit) return argv;
-  const runner = profile.batch.runners[extname(program)];
+  const runner = own(profile.batch.runners, extname(program));
   if (!runner) {
     const known = Object.keys(profile.batch.runners).join(", ");
     throw new UsageError(
@@ -123,10 +144,11 @@ function batchCommand(profile: Profile, argv: string[], explicit: boolean): stri
 
 /** The account to charge: flag, project, per-cluster user setting, user setting, profile default. */
 function pickAccount(input: RequestInput, cluster: string, profile: Profile): string | undefined {
+  // Only the flag needs checking here: the files' accounts were checked with their schemas.
   const account =
-    input.flags.account ??
+    (input.flags.account === undefined ? undefined : parseAccount(input.flags.account, "--account")) ??
     input.project?.project.resources.account ??
-    input.user.clusters[cluster]?.account ??
+    own(input.user.clusters, cluster)?.account ??
     input.user.account ??
     profile.slurm.account.default;
   if (account === undefined) {
@@ -134,14 +156,14 @@ function pickAccount(input: RequestInput, cluster: string, profile: Profile): st
     const hint = profile.slurm.account.hint ? ` (${profile.slurm.account.hint})` : "";
     throw new UsageError(`cluster ${cluster} needs an account${hint}; pass --account NAME or set account: in ~/.config/hpcjob/config.yaml`);
   }
-  if (!ACCOUNT.test(account))
-    throw new UsageError(`account "${account}" has characters Slurm accounts do not use; pass the name projinfo/sacctmgr shows`);
   return account;
 }
 
 /** The cluster to use: --cluster, then hpcjob.yaml, then the user config. */
 export function chooseCluster(s: RequestSources): string {
-  const cluster = s.flags.cluster ?? s.project?.project.cluster ?? s.user.cluster;
+  // The files' names were checked with their schemas; a flag's is checked before it names a file.
+  const cluster =
+    (s.flags.cluster === undefined ? undefined : parseName(s.flags.cluster, "--cluster")) ?? s.project?.project.cluster ?? s.user.cluster;
   if (!cluster) {
     throw new UsageError(
       "no cluster chosen; pass --cluster NAME (see hpcjob clusters list) or set cluster: in ~/.config/hpcjob/config.yaml",
@@ -156,6 +178,14 @@ export function buildRequest(input: RequestInput): JobRequest {
   const res = project?.project.resources ?? {};
   const profile = loaded.profile;
   const cluster = profile.name;
+  const inProject = (path: PropertyKey[]) => project?.where(path) ?? `hpcjob.yaml ${path.join(".")}:`;
+  /** A resource from its flag, else from hpcjob.yaml's resources. */
+  const pick = <T>(flagValue: string | undefined, flag: string, key: keyof typeof res, fileValue: T | undefined) =>
+    flagValue !== undefined
+      ? ({ value: flagValue, from: flag } as Picked<string>)
+      : fileValue !== undefined
+        ? ({ value: fileValue, from: inProject(["resources", key]) } as Picked<T>)
+        : undefined;
 
   const workdir = flags.workdir ?? input.cwd;
   if (!isAbsolute(workdir)) throw new UsageError(`--workdir "${workdir}" must be an absolute path on the cluster`);
@@ -164,63 +194,73 @@ export function buildRequest(input: RequestInput): JobRequest {
       `working directory "${workdir}" has a newline, comma or colon, which container mounts cannot take; run from another folder or pass --workdir`,
     );
 
-  const part = partitionOf(profile, flags.partition ?? res.partition ?? profile.slurm.partition);
-  const gpus = parseGpus(String(flags.gpus ?? res.gpus ?? "0"));
-  checkGpus(profile, part, gpus);
+  const partition = pick(flags.partition, "--partition", "partition", res.partition);
+  const part = partitionOf(profile, partition?.value ?? profile.slurm.partition, partition?.from ?? "slurm.partition");
+  const gpusPicked = pick(flags.gpus, "--gpus", "gpus", res.gpus);
+  const gpusFrom = gpusPicked?.from ?? "--gpus";
+  const gpus = parseGpus(String(gpusPicked?.value ?? "0"), gpusFrom);
+  checkGpus(profile, part, gpus, gpusFrom);
   if (gpus.type !== undefined) {
     // Use the profile's spelling of the type (a40 -> A40): Slurm's GRES types are case-sensitive.
     gpus.type = part.gpus.find((g) => g.type.toLowerCase() === gpus.type?.toLowerCase())?.type ?? gpus.type;
   }
 
-  const cpus =
-    flags.cpus !== undefined
-      ? parseCount(flags.cpus, "--cpus")
-      : (res.cpus ?? (gpus.count > 0 ? profile.defaults.cpusPerGpu * gpus.count : profile.defaults.cpus));
+  const cpus = flags.cpus !== undefined ? parseCount(flags.cpus, "--cpus") : (res.cpus ?? defaultCpus(profile, gpus));
 
   const skipMem = profile.slurm.skipDirectives.includes("mem");
-  const memText = flags.mem ?? res.mem;
-  if (memText !== undefined && skipMem) {
+  const memPicked = pick(flags.mem, "--mem", "mem", res.mem);
+  if (memPicked !== undefined && skipMem) {
     throw new UsageError(
-      `cluster ${cluster} does not take --mem (memory comes with the CPUs you ask for); drop --mem and ask for more --cpus instead`,
+      `${subject(memPicked.from, memPicked.value)} cannot be used: cluster ${cluster} does not take --mem (memory comes with the CPUs you ask for); drop it and ask for more --cpus instead`,
     );
   }
   let mem: string | undefined;
-  if (memText !== undefined) mem = formatMemory(parseMemory(memText, "--mem"));
-  else if (!skipMem && gpus.count > 0 && profile.defaults.memPerGpu)
-    mem = formatMemory(parseMemory(profile.defaults.memPerGpu) * gpus.count);
-  else if (!skipMem && gpus.count === 0 && profile.defaults.mem) mem = formatMemory(parseMemory(profile.defaults.mem));
+  if (memPicked !== undefined) mem = formatMemory(parseMemory(memPicked.value, memPicked.from));
+  else if (!skipMem) mem = defaultMem(profile, gpus);
 
-  const timeText = flags.time ?? res.time ?? (input.payload.kind === "jupyter" ? profile.jupyter.time : profile.defaults.time);
-  const seconds = parseSlurmTime(timeText, "--time");
-  checkTime(part, seconds);
+  const timePicked = pick(flags.time, "--time", "time", res.time);
+  const defaultTime = input.payload.kind === "jupyter" ? "jupyter.time" : "defaults.time";
+  const timeText = timePicked?.value ?? (input.payload.kind === "jupyter" ? profile.jupyter.time : profile.defaults.time);
+  const timeFrom = timePicked?.from ?? `the default time (${defaultTime} of cluster ${cluster})`;
+  const seconds = parseSlurmTime(timeText, timeFrom);
+  checkTime(part, seconds, timeFrom);
 
   const runtime = runtimeOf(profile.container.runtime);
-  const image = resolveImage(runtime, flags.image ?? project?.project.image, cluster, workdir);
+  const image: Picked<string> | undefined =
+    flags.image !== undefined
+      ? { value: flags.image, from: "--image" }
+      : project?.project.image !== undefined
+        ? { value: project.project.image, from: inProject(["image"]) }
+        : undefined;
+  const imagePath = resolveImage(runtime, image?.value, cluster, workdir, image?.from ?? "--image");
 
   const binds = [
-    ...profile.container.binds.map((b) => parseBind(b, "container.binds")),
-    ...(project?.project.binds ?? []).map((b) => parseBind(b, "hpcjob.yaml binds")),
-    ...(flags.bind ?? []).map((b) => parseBind(b)),
+    ...profile.container.binds.map((b) => parseBind(b, `cluster ${cluster}'s container.binds:`)),
+    ...(project?.project.binds ?? []).map((b, i) => parseBind(b, inProject(["binds", i]))),
+    ...(flags.bind ?? []).map((b) => parseBind(b, "--bind")),
   ];
-  const env: Record<string, string> = { ...profile.environment.env, ...(project?.project.env ?? {}) };
-  for (const pair of flags.env ?? []) {
-    const [k, v] = parseEnv(pair);
-    env[k] = v;
-  }
-  const directives = [
-    ...profile.slurm.directives.map((d) => parseDirective(d, "slurm.directives")),
-    ...(project?.project.sbatch ?? []).map((d) => parseDirective(d, "hpcjob.yaml sbatch")),
-    ...(flags.sbatch ?? []).map((d) => parseDirective(d)),
-  ];
+  // A Map, not an object: a name such as __proto__ stays a name.
+  const envMap = new Map([...Object.entries(profile.environment.env), ...Object.entries(project?.project.env ?? {})]);
+  for (const pair of flags.env ?? []) envMap.set(...parseEnv(pair));
+  const env = Object.fromEntries(envMap);
+
+  const raw = [
+    ...profile.slurm.directives.map((d) => [d, `cluster ${cluster}'s slurm.directives:`] as const),
+    ...(project?.project.sbatch ?? []).map((d, i) => [d, inProject(["sbatch", i])] as const),
+    ...(flags.sbatch ?? []).map((d) => [d, "--sbatch"] as const),
+  ].map(([text, from]) => ({ directive: parseDirective(text, from), said: subject(from, text) }));
+  const directives: Directive[] = raw.map((r) => r.directive);
 
   const payload = input.payload;
   const command = payload.kind === "jupyter" ? [...profile.jupyter.command] : batchCommand(profile, payload.argv, payload.explicit);
-  const name = flags.name ?? (payload.kind === "jupyter" ? "jupyter" : nameFromScript(payload.argv[0] ?? "batch"));
-  if (!JOB_NAME.test(name)) {
-    throw new UsageError(`--name "${name}" may only hold letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit)`);
-  }
+  const name =
+    flags.name !== undefined
+      ? parseJobName(flags.name)
+      : payload.kind === "jupyter"
+        ? "jupyter"
+        : nameFromScript(payload.argv[0] ?? "batch");
 
-  return {
+  const req: JobRequest = {
     kind: payload.kind,
     cluster,
     profile,
@@ -233,12 +273,45 @@ export function buildRequest(input: RequestInput): JobRequest {
     cpus,
     mem,
     time: formatSlurmTime(seconds),
-    image,
+    image: imagePath,
     binds,
     env,
     directives,
     command,
     workdir,
-    user: input.user.clusters[cluster]?.user ?? input.user.user ?? profile.login.user,
+    user: own(input.user.clusters, cluster)?.user ?? input.user.user ?? profile.login.user,
   };
+  // Checked against what is sent: a site's skipDirectives may drop hpcjob's --mem, and then --mem-per-cpu is fine.
+  const sent = sentBy(req);
+  const clash = conflict(
+    ownOptions(req),
+    raw.filter((r) => sent(r.directive)).map((r) => ({ key: r.directive.key, said: r.said })),
+  );
+  if (clash) throw new UsageError(clash);
+  return req;
+}
+
+/** CPUs per task when none are asked for: the profile's per GPU, or for a job without GPUs. */
+function defaultCpus(profile: Profile, gpus: GpuRequest): number {
+  if (gpus.count === 0) return profile.defaults.cpus;
+  const cpus = profile.defaults.cpusPerGpu * gpus.count;
+  if (cpus > MAX_CPUS) {
+    throw new UsageError(
+      `${gpus.count} GPUs at ${profile.defaults.cpusPerGpu} CPUs each (defaults.cpusPerGpu of cluster ${profile.name}) is more CPUs per task than Slurm takes (at most ${MAX_CPUS}); pass --cpus`,
+    );
+  }
+  return cpus;
+}
+
+/** Memory when none is asked for: the profile's per GPU, or for a job without GPUs; undefined for Slurm's default. */
+function defaultMem(profile: Profile, gpus: GpuRequest): string | undefined {
+  const per = gpus.count > 0 ? profile.defaults.memPerGpu : profile.defaults.mem;
+  if (per === undefined) return undefined;
+  const mebibytes = parseMemory(per, undefined) * Math.max(gpus.count, 1);
+  if (mebibytes > MAX_COUNT) {
+    throw new UsageError(
+      `${gpus.count} GPUs at ${per} each (defaults.memPerGpu of cluster ${profile.name}) is more memory than hpcjob can pass to Slurm; pass --mem`,
+    );
+  }
+  return formatMemory(mebibytes);
 }

@@ -3,10 +3,13 @@
  * hpcjob.yaml: optional files, read and validated with line numbers. YAML
  * and zod are imported only when such a file exists.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { configDir, type Env, loadProfile } from "../profile/load.js";
-import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
+import type { Context } from "../context.js";
+import { configDir, type Env, loadProfile, searchPathProblems } from "../profile/load.js";
+import type { Profile, UserConfig } from "../profile/schema.js";
+import { readUserFile } from "../profile/userFile.js";
+import type { ProjectSource } from "./build.js";
+import { parseName } from "./values.js";
 
 /** The user config file's path. */
 export function userConfigPath(e: Env): string {
@@ -16,23 +19,34 @@ export function userConfigPath(e: Env): string {
 /** The user config, or an empty one when the file does not exist. */
 export async function loadUserConfig(e: Env): Promise<UserConfig> {
   const file = userConfigPath(e);
-  if (!existsSync(file)) return { clusters: {} };
+  const text = readUserFile(file, "hpcjob reads your settings from a YAML file there; move it away or make it one", true);
+  if (text === undefined) return { clusters: {} };
   const { parseYaml, validate, UserConfigSchema } = await import("../profile/files.js");
-  const src = parseYaml(file, readFileSync(file, "utf8"));
+  const src = parseYaml(file, text);
   return validate(UserConfigSchema, src.data, [src], "config.yaml");
 }
 
 /** The project file `hpcjob.yaml` in `dir`, or undefined when there is none. */
-export async function loadProjectFile(dir: string): Promise<{ file: string; project: ProjectFile } | undefined> {
+export async function loadProjectFile(dir: string): Promise<ProjectSource | undefined> {
   const file = join(dir, "hpcjob.yaml");
-  if (!existsSync(file)) return undefined;
-  const { parseYaml, validate, ProjectFileSchema } = await import("../profile/files.js");
-  const src = parseYaml(file, readFileSync(file, "utf8"));
-  return { file, project: validate(ProjectFileSchema, src.data, [src], "hpcjob.yaml") };
+  const text = readUserFile(file, "hpcjob reads the project's settings from a YAML file there; rename the folder or make it one", true);
+  if (text === undefined) return undefined;
+  const { locate, parseYaml, validate, ProjectFileSchema } = await import("../profile/files.js");
+  const src = parseYaml(file, text);
+  const project = validate(ProjectFileSchema, src.data, [src], "hpcjob.yaml");
+  // locate gives "FILE:LINE key: message"; with an empty message, the place where a value was written.
+  return { file, project, where: (path) => locate([src], { path: [...path], message: "" }).trimEnd() };
+}
+
+/** Report what is wrong with the profile search path (a missing folder in HPCJOB_CLUSTERS ...) as notes; the rest is still used. */
+export function noteSearchPath(ctx: Pick<Context, "env" | "home" | "report">): void {
+  for (const text of searchPathProblems(ctx)) ctx.report({ kind: "note", text });
 }
 
 /** The profile of `cluster` (a --cluster flag), else of the user's default cluster; undefined when neither is set. */
-export async function clusterProfile(e: Env, cluster?: string): Promise<Profile | undefined> {
-  const name = cluster ?? (await loadUserConfig(e)).cluster;
-  return name ? (await loadProfile(e, name)).profile : undefined;
+export async function clusterProfile(ctx: Pick<Context, "env" | "home" | "report">, cluster?: string): Promise<Profile | undefined> {
+  const name = cluster === undefined ? (await loadUserConfig(ctx)).cluster : parseName(cluster, "--cluster");
+  if (!name) return undefined;
+  noteSearchPath(ctx);
+  return (await loadProfile(ctx, name)).profile;
 }

@@ -1,32 +1,98 @@
 /**
- * Parsers for the values a user types: Slurm times, memory sizes, GPU
- * requests, binds, environment pairs and raw sbatch options. Pure; each
- * returns a normalized value or throws a UsageError that says what a valid
- * value looks like.
+ * Parsers for the values a user types: names, counts, Slurm times, memory
+ * sizes, GPU requests, accounts, binds and durations. Pure; each returns a
+ * normalized value or throws a UsageError that says what a valid value looks
+ * like. The same functions check flags and, through the zod schemas, the
+ * values in YAML files: `from` names the flag (`--gpus`) or the place in a
+ * file (`hpcjob.yaml:3 resources.gpus:`); without it the message starts with
+ * the value, and the schema puts `FILE:LINE key:` in front.
  */
 import { UsageError } from "../errors.js";
+import { MAX_COUNT, MAX_CPUS, MAX_SECONDS } from "./limits.js";
+
+/** A value as messages show it: after where it came from, JSON-quoted so that it stays on one line. */
+export function subject(from: string | undefined, value: string | number): string {
+  const shown = typeof value === "number" ? String(value) : JSON.stringify(value);
+  return from === undefined ? shown : `${from} ${shown}`;
+}
+
+/** The characters of names and accounts: letters, digits, '.', '_' and '-', starting with a letter or digit. */
+const WORD = "[A-Za-z0-9][A-Za-z0-9_.-]*";
+const WORD_ONLY = new RegExp(`^${WORD}$`);
+
+/** The rule for names as a regular expression: a word with no ".." in it (also the JSON Schema's pattern, for editors). */
+export const NAME_PATTERN = `^(?!.*\\.\\.)${WORD}$`;
+const NAME = new RegExp(NAME_PATTERN);
+
+/** True when `text` is a name (see parseName). */
+export function isName(text: string): boolean {
+  return NAME.test(text);
+}
+
+/**
+ * A cluster, partition or GPU type name. A cluster's name is also its file's
+ * name (NAME.yaml), so no '/' and no "..": a name cannot reach outside the
+ * profile folders.
+ */
+export function parseName(text: string, from: string | undefined, kind = "cluster"): string {
+  if (!isName(text)) {
+    const more = kind === "cluster" ? " (see hpcjob clusters list)" : "";
+    throw new UsageError(
+      `${subject(from, text)} is not a ${kind} name; use letters, digits, '.', '_' and '-', starting with a letter or digit${more}`,
+    );
+  }
+  return text;
+}
+
+/** A Slurm account: the same characters as a name. */
+export function parseAccount(text: string, from: string | undefined): string {
+  if (!WORD_ONLY.test(text)) {
+    throw new UsageError(`${subject(from, text)} has characters Slurm accounts do not use; give the name projinfo or sacctmgr shows`);
+  }
+  return text;
+}
+
+/** A job name: the characters of a name, at most 64 of them. */
+export function parseJobName(text: string, from = "--name"): string {
+  if (!WORD_ONLY.test(text) || text.length > 64) {
+    throw new UsageError(
+      `${subject(from, text)} may only hold letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit)`,
+    );
+  }
+  return text;
+}
+
+/** A whole number from 1 to `max` (CPUs, GPUs per node), typed (`--cpus 8`) or from a file (`cpus: 8`). */
+export function parseCount(value: string | number, from: string | undefined, max: number = MAX_CPUS): number {
+  const n = typeof value === "number" ? value : /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${subject(from, value)} must be a whole number of at least 1, e.g. 8`);
+  if (n > max) throw new UsageError(`${subject(from, value)} is more than hpcjob can pass to Slurm; ask for at most ${max}`);
+  return n;
+}
 
 const TIME_FORMATS = "M, M:S, H:M:S, D-H, D-H:M or D-H:M:S (e.g. 90, 04:00:00, 2-00:00:00)";
 
-/** Seconds in a Slurm time string; Infinity for UNLIMITED/INFINITE. */
-export function parseSlurmTime(text: string, what = "time"): number {
+/** Seconds in a Slurm time string, Infinity for UNLIMITED/INFINITE, undefined when it is none. */
+function slurmSeconds(text: string): number | undefined {
   const t = text.trim();
   if (/^(unlimited|infinite)$/i.test(t)) return Number.POSITIVE_INFINITY;
   const m = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/.exec(t);
-  if (!m) throw new UsageError(`${what} "${text}" is not a Slurm time; use ${TIME_FORMATS}`);
+  if (!m) return undefined;
   const [, d, a, b, c] = m;
-  let seconds: number;
-  if (d !== undefined) {
-    // D-H, D-H:M, D-H:M:S
-    seconds = Number(d) * 86400 + Number(a) * 3600 + Number(b ?? 0) * 60 + Number(c ?? 0);
-  } else if (c !== undefined) {
-    seconds = Number(a) * 3600 + Number(b) * 60 + Number(c); // H:M:S
-  } else if (b !== undefined) {
-    seconds = Number(a) * 60 + Number(b); // M:S
-  } else {
-    seconds = Number(a) * 60; // M
+  if (d !== undefined) return Number(d) * 86400 + Number(a) * 3600 + Number(b ?? 0) * 60 + Number(c ?? 0); // D-H, D-H:M, D-H:M:S
+  if (c !== undefined) return Number(a) * 3600 + Number(b) * 60 + Number(c); // H:M:S
+  if (b !== undefined) return Number(a) * 60 + Number(b); // M:S
+  return Number(a) * 60; // M
+}
+
+/** Seconds in a Slurm time string; Infinity for UNLIMITED/INFINITE. */
+export function parseSlurmTime(text: string, from: string | undefined): number {
+  const seconds = slurmSeconds(text);
+  if (seconds === undefined) throw new UsageError(`${subject(from, text)} is not a Slurm time; use ${TIME_FORMATS}`);
+  if (seconds <= 0) throw new UsageError(`${subject(from, text)} must be longer than zero`);
+  if (seconds > MAX_SECONDS && Number.isFinite(seconds)) {
+    throw new UsageError(`${subject(from, text)} is longer than sbatch can read; ask for at most ${formatSlurmTime(MAX_SECONDS)}`);
   }
-  if (seconds <= 0) throw new UsageError(`${what} "${text}" must be longer than zero`);
   return seconds;
 }
 
@@ -44,12 +110,17 @@ export function formatSlurmTime(seconds: number): string {
 
 const MEM_UNITS: Record<string, number> = { K: 1 / 1024, M: 1, G: 1024, T: 1024 * 1024 };
 
-/** Mebibytes in a Slurm memory size such as 32G, 8000 (MB) or 512M. */
-export function parseMemory(text: string, what = "memory"): number {
+/** Mebibytes in a Slurm memory size such as 32G, 8000 (MB) or 512M; 0 is Slurm's "all of a node's memory". */
+export function parseMemory(text: string, from: string | undefined): number {
   const m = /^(\d+)([KMGT])?B?$/i.exec(text.trim());
-  if (!m) throw new UsageError(`${what} "${text}" is not a Slurm size; use a number with K, M, G or T, e.g. 32G`);
+  if (!m) throw new UsageError(`${subject(from, text)} is not a Slurm size; use a number with K, M, G or T, e.g. 32G`);
   const unit = (m[2] ?? "M").toUpperCase();
-  return Number(m[1]) * (MEM_UNITS[unit] ?? 1);
+  const number = Number(m[1]);
+  const mebibytes = number * (MEM_UNITS[unit] ?? 1);
+  if (number > MAX_COUNT || mebibytes > MAX_COUNT) {
+    throw new UsageError(`${subject(from, text)} is more than hpcjob can pass to Slurm; ask for at most ${MAX_COUNT}M`);
+  }
+  return mebibytes;
 }
 
 /** The shortest exact Slurm size for a number of mebibytes (64G, 1536M). */
@@ -66,19 +137,15 @@ export interface GpuRequest {
   count: number;
 }
 
-/** `N` or `TYPE:N` (e.g. 2, A40:1) as a GpuRequest. */
-export function parseGpus(text: string): GpuRequest {
-  const m = /^(?:([A-Za-z0-9][A-Za-z0-9_.-]*):)?(\d+)$/.exec(text.trim());
-  if (!m) throw new UsageError(`--gpus "${text}" is not a GPU request; use N or TYPE:N, e.g. --gpus 1 or --gpus A40:2`);
-  return m[1] ? { type: m[1], count: Number(m[2]) } : { count: Number(m[2]) };
-}
+const GPUS = new RegExp(`^(?:(${WORD}):)?(\\d+)$`);
 
-/** A positive whole number given on the command line (e.g. --cpus). */
-export function parseCount(text: string, what: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) {
-    throw new UsageError(`${what} "${text}" must be a whole number of at least 1, e.g. ${what} 8`);
-  }
-  return Number(text);
+/** `N` or `TYPE:N` (e.g. 2, A40:1) as a GpuRequest; N may be 0 (no GPUs). */
+export function parseGpus(text: string, from: string | undefined): GpuRequest {
+  const m = GPUS.exec(text.trim());
+  if (!m) throw new UsageError(`${subject(from, text)} is not a GPU request; use N or TYPE:N, e.g. 1 or A40:2`);
+  const count = Number(m[2]);
+  if (count > MAX_COUNT) throw new UsageError(`${subject(from, text)} is more GPUs than hpcjob can pass to Slurm; ask for fewer`);
+  return m[1] ? { type: m[1], count } : { count };
 }
 
 /** A host path made visible inside the container. */
@@ -89,17 +156,18 @@ export interface Bind {
 }
 
 /** `SRC[:DST[:ro|rw]]` as a Bind; SRC and DST must be absolute paths. */
-export function parseBind(text: string, what = "--bind"): Bind {
-  const parts = text.split(":");
-  const [src = "", dstPart, mode, ...extra] = parts;
-  const hint = `use ${what} SRC[:DST[:ro]] with absolute paths, e.g. ${what} /data:/data:ro`;
-  if (extra.length > 0 || (mode !== undefined && mode !== "ro" && mode !== "rw")) {
-    throw new UsageError(`${what} "${text}" has too many parts; ${hint}`);
+export function parseBind(text: string, from: string | undefined): Bind {
+  const [src = "", dstPart, mode, ...extra] = text.split(":");
+  const hint = "use SRC[:DST[:ro]] with absolute paths, e.g. /data:/data:ro";
+  if (extra.length > 0) throw new UsageError(`${subject(from, text)} has too many parts; ${hint}`);
+  if (mode !== undefined && mode !== "ro" && mode !== "rw") {
+    throw new UsageError(`${subject(from, text)} has the mode ${JSON.stringify(mode)}; the mode after the second ':' is ro or rw`);
   }
   const dst = dstPart === undefined || dstPart === "" ? src : dstPart;
   for (const p of [src, dst]) {
-    if (!p.startsWith("/")) throw new UsageError(`${what} "${text}": "${p}" is not an absolute path; ${hint}`);
-    if (/[,\n]/.test(p)) throw new UsageError(`${what} "${text}": paths may not contain commas or newlines; ${hint}`);
+    const which = p === text ? "" : `: ${JSON.stringify(p)}`;
+    if (!p.startsWith("/")) throw new UsageError(`${subject(from, text)}${which} is not an absolute path; ${hint}`);
+    if (/[,\n]/.test(p)) throw new UsageError(`${subject(from, text)}: paths may not contain commas or newlines; ${hint}`);
   }
   return { src, dst, readOnly: mode === "ro" };
 }
@@ -109,92 +177,17 @@ export function formatBind(bind: Bind): string {
   return `${bind.src}:${bind.dst}${bind.readOnly ? ":ro" : ""}`;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** `NAME=VALUE` as a pair; the value may hold anything, the name must be a shell identifier. */
-export function parseEnv(text: string): [string, string] {
-  const eq = text.indexOf("=");
-  const name = eq < 0 ? text : text.slice(0, eq);
-  if (eq < 0 || !ENV_NAME.test(name)) {
-    throw new UsageError(`--env "${text}" must be NAME=VALUE with NAME made of letters, digits and _, e.g. --env WANDB_MODE=offline`);
-  }
-  return [name, text.slice(eq + 1)];
-}
-
-/** True when a name can be exported as an environment variable. */
-export function isEnvName(name: string): boolean {
-  return ENV_NAME.test(name);
-}
-
-/** One sbatch option: `--key` or `--key=value`. */
-export interface Directive {
-  key: string;
-  value?: string;
-}
-
-/**
- * Options hpcjob writes itself from its own flags; a raw directive may not
- * set them, or the two would disagree about what was asked for.
- */
-export const MANAGED_DIRECTIVES: Record<string, string> = {
-  "job-name": "--name",
-  J: "--name",
-  output: "(hpcjob writes job.log in the run directory)",
-  o: "(hpcjob writes job.log in the run directory)",
-  error: "(hpcjob writes job.log in the run directory)",
-  e: "(hpcjob writes job.log in the run directory)",
-  chdir: "--workdir",
-  D: "--workdir",
-  time: "--time",
-  t: "--time",
-  partition: "--partition",
-  p: "--partition",
-  account: "--account",
-  A: "--account",
-  gres: "--gpus",
-  gpus: "--gpus",
-  G: "--gpus",
-  "gpus-per-node": "--gpus",
-  "cpus-per-task": "--cpus",
-  c: "--cpus",
-  mem: "--mem",
-  comment: "(hpcjob tags its jobs with --comment)",
-};
-
-/**
- * A raw sbatch option (`--constraint=MEM512`, `constraint=MEM512`,
- * `--exclusive`) as a Directive. Refuses options hpcjob manages itself and
- * characters sbatch's own line parser would mangle.
- */
-export function parseDirective(text: string, what = "--sbatch"): Directive {
-  const m = /^(?:--)?([A-Za-z][A-Za-z0-9-]*)(?:=([\s\S]*))?$/.exec(text.trim());
-  if (!m?.[1]) {
-    throw new UsageError(`${what} "${text}" is not an sbatch option; write it in long form, e.g. ${what} --constraint=MEM512`);
-  }
-  const key = m[1];
-  const value = m[2];
-  const instead = MANAGED_DIRECTIVES[key];
-  if (instead) {
-    const fix = instead.startsWith("--") ? `use hpcjob's ${instead} instead` : instead;
-    throw new UsageError(`${what} "${text}" sets --${key}, which hpcjob manages; ${fix}`);
-  }
-  if (value !== undefined && /[\n\r\\]/.test(value)) {
-    throw new UsageError(`${what} "${text}": sbatch cannot read newlines or backslashes in an option value; remove them`);
-  }
-  return value === undefined ? { key } : { key, value };
-}
-
-/** Milliseconds in a duration: 90s, 10m, 2h, 1d, or any Slurm time (04:00:00). */
-export function parseDuration(text: string, what = "--timeout"): number {
+/** Milliseconds in a duration: 90s, 10m, 2h, 1d, or a Slurm time (04:00:00); at most the longest Slurm time limit. */
+export function parseDuration(text: string, from = "--timeout"): number {
   const m = /^(\d+)\s*(s|m|h|d)$/i.exec(text.trim());
-  if (m) {
-    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? "s").toLowerCase() as "s" | "m" | "h" | "d"];
-    const seconds = Number(m[1]) * unit;
-    if (seconds > 0) return seconds * 1000;
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(m?.[2] ?? "s").toLowerCase() as "s" | "m" | "h" | "d"];
+  const seconds = m ? Number(m[1]) * unit : slurmSeconds(text);
+  if (seconds === undefined || !(seconds > 0) || !Number.isFinite(seconds)) {
+    throw new UsageError(`${subject(from, text)} is not a duration; use e.g. 90s, 10m, 2h or 01:30:00`);
   }
-  try {
-    return parseSlurmTime(text, what) * 1000;
-  } catch {
-    throw new UsageError(`${what} "${text}" is not a duration; use e.g. 90s, 10m, 2h or 01:30:00`);
+  // Waiting longer than any job can run is waiting for nothing.
+  if (seconds > MAX_SECONDS) {
+    throw new UsageError(`${subject(from, text)} is longer than any Slurm job can run; give at most ${formatSlurmTime(MAX_SECONDS)}`);
   }
+  return seconds * 1000;
 }

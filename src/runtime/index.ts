@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { UsageError } from "../errors.js";
-import { type Bind, formatBind } from "../request/values.js";
+import { type Bind, formatBind, subject } from "../request/values.js";
 
 /** Runtime names a profile may choose. */
 export type RuntimeName = "apptainer" | "singularity" | "pyxis" | "enroot" | "none";
@@ -82,13 +82,20 @@ export function runtimeOf(name: RuntimeName): Runtime {
 /**
  * The image as the runtime will be given it: a URI the runtime reads itself,
  * or an absolute path (relative paths are taken from `workdir`). Throws a
- * UsageError that says what this runtime accepts.
+ * UsageError that says what this runtime accepts, naming where the image
+ * was given (`from`: --image, or hpcjob.yaml's line).
  */
-export function resolveImage(rt: Runtime, image: string | undefined, cluster: string, workdir: string): string | undefined {
+export function resolveImage(
+  rt: Runtime,
+  image: string | undefined,
+  cluster: string,
+  workdir: string,
+  from = "--image",
+): string | undefined {
   if (rt.name === "none") {
     if (image)
       throw new UsageError(
-        `cluster ${cluster} runs jobs on the host (container.runtime: none); drop --image, or use a profile with a container runtime`,
+        `${subject(from, image)} cannot be used: cluster ${cluster} runs jobs on the host (container.runtime: none); drop it, or use a profile with a container runtime`,
       );
     return undefined;
   }
@@ -101,14 +108,14 @@ export function resolveImage(rt: Runtime, image: string | undefined, cluster: st
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(image)) {
     const accepted = rt.schemes.length ? `URIs it reads are ${rt.schemes.join(" ")}` : `it needs a ${rt.imageExt} file`;
     throw new UsageError(
-      `${rt.name} cannot run image "${image}": ${accepted}; convert the image and pass --image /abs/path/image${rt.imageExt ?? ""}`,
+      `${subject(from, image)} cannot be run by ${rt.name}: ${accepted}; convert the image and give its path, e.g. /abs/path/image${rt.imageExt ?? ""}`,
     );
   }
-  if (/[\n\r,]/.test(image)) throw new UsageError(`image path "${image}" may not contain newlines or commas; rename the file`);
+  if (/[\n\r,]/.test(image)) throw new UsageError(`${subject(from, image)} may not contain newlines or commas; rename the file`);
   const path = isAbsolute(image) ? image : resolve(workdir, image);
   if ((rt.name === "pyxis" || rt.name === "enroot") && !/\.(sqsh|squashfs)$/.test(path)) {
     throw new UsageError(
-      `${rt.name} runs squashfs images: --image must be a .sqsh file (make one with: enroot import -o /abs/path/image.sqsh docker://REF), not "${image}"`,
+      `${subject(from, image)} is not a squashfs image: ${rt.name} runs .sqsh files (make one with: enroot import -o /abs/path/image.sqsh docker://REF)`,
     );
   }
   return path;

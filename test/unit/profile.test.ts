@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ProfileError } from "../../src/errors.js";
-import { deepMerge, knownNames, loadProfile, loadProfilePath, profileFiles } from "../../src/profile/load.js";
+import { deepMerge, knownNames, loadProfile, loadProfilePath, profileFiles, searchPathProblems } from "../../src/profile/load.js";
 import { profileJsonSchema } from "../../src/profile/schema.js";
 import { BUILTIN_ONLY, ROOT, tempDir, writeFiles } from "../helpers.js";
 
@@ -91,6 +91,66 @@ describe("search path", () => {
   });
 });
 
+describe("names and the search path", () => {
+  it.each(["constructor", "toString", "hasOwnProperty", "valueOf"])("%s is no built-in profile, however objects are made", async (name) => {
+    await expect(loadProfile(BUILTIN_ONLY, name)).rejects.toThrow(`unknown cluster "${name}"; known clusters: custom, penn, vera`);
+  });
+
+  it.each(["__proto__", "../vera", "a/b", "..", "/etc/passwd"])("%j is not looked up at all", async (name) => {
+    await expect(loadProfile(BUILTIN_ONLY, name)).rejects.toThrow(/is not a cluster name/);
+  });
+
+  it("an HPCJOB_CLUSTERS entry that is a file or missing is reported, and the other folders are still searched", async () => {
+    const file = join(writeFiles(tempDir(), { "x.yaml": "name: x\n" }), "x.yaml");
+    const good = writeFiles(tempDir(), { "mini.yaml": MINIMAL });
+    const e = { env: { HPCJOB_CLUSTERS: `${file}:/nonexistent/p:${good}` }, home: tempDir() };
+    expect(searchPathProblems(e)).toEqual([
+      `HPCJOB_CLUSTERS names ${file}, which is a file, not a folder; list folders of profiles there, separated by ':'`,
+      "HPCJOB_CLUSTERS names a folder that cannot be used: /nonexistent/p does not exist; fix HPCJOB_CLUSTERS",
+    ]);
+    expect(knownNames(e)).toEqual(["custom", "mini", "penn", "vera"]);
+    await expect(loadProfile(e, "mini")).resolves.toMatchObject({ profile: { name: "mini" } });
+  });
+
+  it("a missing user folder is fine, one that is a file is reported", () => {
+    const home = tempDir();
+    expect(searchPathProblems({ env: {}, home })).toEqual([]);
+    mkdirSync(join(home, ".config", "hpcjob"), { recursive: true });
+    writeFiles(join(home, ".config", "hpcjob"), { clusters: "oops" });
+    expect(searchPathProblems({ env: {}, home })).toEqual([
+      `${join(home, ".config", "hpcjob", "clusters")} is a file, not a folder; move it away and keep your profiles in a folder of that name`,
+    ]);
+    expect(knownNames({ env: {}, home })).toEqual(["custom", "penn", "vera"]);
+  });
+
+  it("a profile that is a folder is a one-line error", async () => {
+    const { dir, e } = withProfiles({});
+    mkdirSync(join(dir, "odd.yaml"));
+    await expect(loadProfile(e, "odd")).rejects.toThrow(
+      `${join(dir, "odd.yaml")} is a folder, not a file; profiles on the search path must be YAML files; move it away or make it one`,
+    );
+  });
+});
+
+describe("validating a profile by its path", () => {
+  it("what it extends is looked for in its own folder first", async () => {
+    const dir = writeFiles(tempDir(), {
+      "base.yaml": MINIMAL.replace("name: mini", "name: base"),
+      "kid.yaml": "name: kid\nextends: base\n",
+    });
+    const l = await loadProfilePath(BUILTIN_ONLY, join(dir, "kid.yaml"));
+    expect(l.profile.slurm.partition).toBe("gpu");
+    expect(l.chain).toEqual([join(dir, "kid.yaml"), join(dir, "base.yaml")]);
+  });
+
+  it("a file on the search path that extends the profile of its own name finds the next one down", async () => {
+    const { dir, e } = withProfiles({ "vera.yaml": "name: vera\nextends: vera\ntitle: Mine\n" });
+    const l = await loadProfilePath(e, join(dir, "vera.yaml"));
+    expect(l.profile.title).toBe("Mine");
+    expect(l.chain).toEqual([join(dir, "vera.yaml"), "clusters/vera.yaml"]);
+  });
+});
+
 describe("extends", () => {
   it("merges maps key by key and replaces lists", () => {
     expect(deepMerge({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] } })).toEqual({ a: { b: 1, c: [3] }, d: 1 });
@@ -132,7 +192,7 @@ describe("broken profiles say file, line and key", () => {
     [
       "a YAML syntax error",
       "name: mini\nslurm:\n  partition: [gpu\n",
-      /mini\.yaml:\d+ YAML syntax error: .*; fix the indentation or quoting there/,
+      /mini\.yaml:3 YAML syntax error: .*; fix the indentation or quoting there/,
     ],
     [
       "a misspelled key",
@@ -157,7 +217,7 @@ describe("broken profiles say file, line and key", () => {
     [
       "a malformed time",
       MINIMAL.replace('"1-00:00:00"', "forever"),
-      /mini\.yaml:6 slurm\.partitions\[0\]\.maxTime: must be a Slurm time such as 04:00:00 or 7-00:00:00, not "forever"/,
+      /mini\.yaml:6 slurm\.partitions\[0\]\.maxTime: "forever" is not a Slurm time; use M, M:S, H:M:S/,
     ],
     [
       "a GPU count in words",
@@ -167,7 +227,7 @@ describe("broken profiles say file, line and key", () => {
     [
       "a negative GPU count",
       MINIMAL.replace("perNode: 2", "perNode: -1"),
-      /mini\.yaml:7 slurm\.partitions\[0\]\.gpus\[0\]\.perNode: must be at least/,
+      /mini\.yaml:7 slurm\.partitions\[0\]\.gpus\[0\]\.perNode: -1 must be a whole number of at least 1/,
     ],
     ["a fractional CPU count", `${MINIMAL}defaults: {cpusPerGpu: 1.5}\n`, /mini\.yaml:10 defaults\.cpusPerGpu: .*whole number|int/],
     [
@@ -193,12 +253,77 @@ describe("broken profiles say file, line and key", () => {
     [
       "a relative bind",
       MINIMAL.replace("  runtime: apptainer", "  runtime: apptainer\n  binds: [data]"),
-      /mini\.yaml:10 container\.binds\[0\]: must be "\/src"/,
+      /mini\.yaml:10 container\.binds\[0\]: "data" is not an absolute path; use SRC\[:DST\[:ro\]\]/,
     ],
     [
       "a directive hpcjob manages",
       MINIMAL.replace("  partition: gpu", "  partition: gpu\n  directives: [--time=1:00:00]"),
-      /mini\.yaml:4 slurm\.directives\[0\]: "--time=1:00:00" sets an option hpcjob manages itself; remove it/,
+      /mini\.yaml:4 slurm\.directives\[0\]: "--time=1:00:00" sets --time, which hpcjob manages; use hpcjob's --time instead/,
+    ],
+    [
+      "no GPUs per node",
+      MINIMAL.replace("perNode: 2", "perNode: 0"),
+      /mini\.yaml:7 slurm\.partitions\[0\]\.gpus\[0\]\.perNode: 0 must be a whole number of at least 1, e\.g\. 8/,
+    ],
+    [
+      "more CPUs per GPU than Slurm takes",
+      `${MINIMAL}defaults: {cpusPerGpu: 70000}\n`,
+      /mini\.yaml:10 defaults\.cpusPerGpu: 70000 is more than hpcjob can pass to Slurm; ask for at most 65533/,
+    ],
+    [
+      "a time limit sbatch cannot read",
+      MINIMAL.replace('"1-00:00:00"', '"30000-00:00:00"'),
+      /mini\.yaml:6 slurm\.partitions\[0\]\.maxTime: "30000-00:00:00" is longer than sbatch can read; ask for at most 24855-03:13:08/,
+    ],
+    [
+      "a directive spelled as sbatch's prefix of a managed one",
+      MINIMAL.replace("  partition: gpu", "  partition: gpu\n  directives: [-t 60]"),
+      /mini\.yaml:4 slurm\.directives\[0\]: "-t 60" sets --time, which hpcjob manages/,
+    ],
+    [
+      "an ambiguous directive",
+      MINIMAL.replace("  partition: gpu", "  partition: gpu\n  directives: [--mem-per=1G]"),
+      /mini\.yaml:4 slurm\.directives\[0\]: "--mem-per=1G": --mem-per could be --mem-per-cpu, --mem-per-gpu; write the option in full/,
+    ],
+    [
+      "a skipped option that is not an option's long name",
+      MINIMAL.replace("  partition: gpu", "  partition: gpu\n  skipDirectives: [--mem]"),
+      /mini\.yaml:4 slurm\.skipDirectives\[0\]: "--mem" is not the long name of an sbatch option; did you mean mem\?/,
+    ],
+    [
+      "a reserved variable",
+      `${MINIMAL}environment:\n  env:\n    OK: fine\n    JUPYTER_TOKEN: letmein\n`,
+      /mini\.yaml:13 environment\.env\.JUPYTER_TOKEN: JUPYTER_TOKEN is reserved: .*; remove it/,
+    ],
+    [
+      "an account Slurm would not have",
+      MINIMAL.replace("  partition: gpu", "  partition: gpu\n  account: {default: 'my account'}"),
+      /mini\.yaml:4 slurm\.account\.default: "my account" has characters Slurm accounts do not use/,
+    ],
+    [
+      "a partition name with a slash",
+      MINIMAL.replace("    - name: gpu", "    - name: gpu/a"),
+      /mini\.yaml:5 slurm\.partitions\[0\]\.name: "gpu\/a" is not a partition name/,
+    ],
+    ["extends with a path", "name: mini\nextends: ../vera\n", /mini\.yaml:2 extends: "\.\.\/vera" is not a cluster name/],
+    [
+      "a YAML syntax error on its real line",
+      `${MINIMAL}jupyter:\n\tcommand: [jupyter]\n`,
+      /mini\.yaml:11 YAML syntax error: Tabs are not allowed as indentation/,
+    ],
+    ["a duplicated key on its real line", `${MINIMAL}title: a\ntitle: b\n`, /mini\.yaml:11 YAML syntax error: Map keys must be unique/],
+    [
+      "an alias bomb",
+      `a: &a [x, x, x, x, x, x, x, x, x, x]\n${"bcdefghij"
+        .split("")
+        .map((c, i) => `${c}: &${c} [${Array(10).fill(`*${"abcdefghij"[i]}`).join(", ")}]`)
+        .join("\n")}\n`,
+      /mini\.yaml:2 YAML: its aliases \(\*name\) expand to too much data; write the values out instead of aliasing them/,
+    ],
+    [
+      "an alias to no anchor",
+      `${MINIMAL}title: &t x\njupyter: {command: [*t]}\nbatch: {runners: {".py": [*nothing]}}\n`,
+      /mini\.yaml:12 YAML: Unresolved alias \(the anchor must be set before the alias\): nothing; define the anchor \(&name\) before using it/,
     ],
     [
       "a duplicated partition",
@@ -218,7 +343,7 @@ describe("broken profiles say file, line and key", () => {
     const dir = writeFiles(tempDir(), { "site.yaml": MINIMAL.replace("name: mini", "name: site") });
     await expect(loadProfilePath(BUILTIN_ONLY, join(dir, "site.yaml"))).resolves.toMatchObject({ profile: { name: "site" } });
     await expect(loadProfilePath(BUILTIN_ONLY, join(dir, "missing.yaml"))).rejects.toThrow(
-      /no such file: .*missing\.yaml; give the path of a profile \.yaml file/,
+      /missing\.yaml does not exist; give the path of a profile \.yaml file/,
     );
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import type { ProjectFile } from "../../src/profile/schema.js";
-import { buildRequest, chooseCluster, type RequestFlags } from "../../src/request/build.js";
+import { buildRequest, chooseCluster, type ProjectSource, type RequestFlags } from "../../src/request/build.js";
 import { builtin, requestFor } from "../helpers.js";
 
 const JUPYTER = { kind: "jupyter" } as const;
@@ -12,8 +12,9 @@ async function vera(flags: RequestFlags, payload: Parameters<typeof requestFor>[
   return requestFor(await builtin("vera"), { ...VERA, ...flags }, payload);
 }
 
-function project(p: Partial<ProjectFile>): { file: string; project: ProjectFile } {
-  return { file: "/home/alice/project/hpcjob.yaml", project: { binds: [], env: {}, resources: {}, sbatch: [], ...p } };
+function project(p: Partial<ProjectFile>): ProjectSource {
+  const file = "/home/alice/project/hpcjob.yaml";
+  return { file, project: { binds: [], env: {}, resources: {}, sbatch: [], ...p }, where: (path) => `${file}:9 ${path.join(".")}:` };
 }
 
 describe("resources", () => {
@@ -34,7 +35,9 @@ describe("resources", () => {
   });
 
   it("refuses --mem where the site gives memory with CPUs, saying what to do", async () => {
-    await expect(vera({ mem: "64G" })).rejects.toThrow(/cluster vera does not take --mem .*ask for more --cpus/);
+    await expect(vera({ mem: "64G" })).rejects.toThrow(
+      /--mem "64G" cannot be used: cluster vera does not take --mem .*ask for more --cpus/,
+    );
   });
 
   it("uses Jupyter's own default time for notebooks and the profile's for batch jobs", async () => {
@@ -59,10 +62,10 @@ describe("checks against the partition", () => {
     await expect(vera({ gpus: "9" })).rejects.toThrow(/more than any vera node has \(at most 4/);
   });
   it("a time past the partition's limit", async () => {
-    await expect(vera({ time: "8-00:00:00" })).rejects.toThrow(/--time 8-00:00:00 is longer than partition vera allows \(7-00:00:00\)/);
+    await expect(vera({ time: "8-00:00:00" })).rejects.toThrow(/--time "8-00:00:00" is longer than partition vera allows \(7-00:00:00\)/);
   });
   it("an unknown partition lists the cluster's partitions", async () => {
-    await expect(vera({ partition: "gpu" })).rejects.toThrow(/partition "gpu" is not in cluster vera; use --partition with one of: vera/);
+    await expect(vera({ partition: "gpu" })).rejects.toThrow(/--partition "gpu" is not a partition of cluster vera; use one of: vera/);
   });
   it("GPUs on a partition without any point to one that has them", async () => {
     const penn = await builtin("penn");
@@ -87,10 +90,10 @@ describe("images per runtime", () => {
     const penn = await builtin("penn");
     expect(requestFor(penn, { account: "lab", image: "imgs/t.sqsh" }, JUPYTER).image).toBe("/home/alice/project/imgs/t.sqsh");
     expect(() => requestFor(penn, { account: "lab", image: "/x.sif" }, JUPYTER)).toThrow(
-      /pyxis runs squashfs images: --image must be a \.sqsh file \(make one with: enroot import/,
+      /--image "\/x\.sif" is not a squashfs image: pyxis runs \.sqsh files \(make one with: enroot import/,
     );
     expect(() => requestFor(penn, { account: "lab", image: "docker://ubuntu" }, JUPYTER)).toThrow(
-      /pyxis cannot run image "docker:\/\/ubuntu"/,
+      /--image "docker:\/\/ubuntu" cannot be run by pyxis/,
     );
   });
   it("a container cluster without an image says how to give one", async () => {
@@ -154,5 +157,102 @@ describe("the merge: profile < user config < project file < flags", () => {
   it("raw sbatch options come from the profile, the project and --sbatch", async () => {
     const r = await vera({ sbatch: ["--constraint=MEM512", "--exclusive"] });
     expect(r.directives).toEqual([{ key: "constraint", value: "MEM512" }, { key: "exclusive" }]);
+  });
+});
+
+describe("a value from hpcjob.yaml names the file and key, not a flag", () => {
+  const fromProject = async (p: Partial<ProjectFile>, flags: RequestFlags = {}) =>
+    buildRequest({
+      flags: { ...VERA, ...flags },
+      user: { clusters: {} },
+      project: project(p),
+      payload: JUPYTER,
+      loaded: await builtin("vera"),
+      cwd: "/w",
+    });
+
+  it.each([
+    [{ resources: { gpus: "A40:8" } }, /^\/home\/alice\/project\/hpcjob\.yaml:9 resources\.gpus: "A40:8" is more than a vera node has/],
+    [{ resources: { time: "9-00:00:00" } }, /hpcjob\.yaml:9 resources\.time: "9-00:00:00" is longer than partition vera allows/],
+    [{ resources: { partition: "gpu" } }, /hpcjob\.yaml:9 resources\.partition: "gpu" is not a partition of cluster vera/],
+    [{ resources: { mem: "64G" } }, /hpcjob\.yaml:9 resources\.mem: "64G" cannot be used: cluster vera does not take --mem/],
+    [{ binds: ["rel"] }, /hpcjob\.yaml:9 binds\.0: "rel" is not an absolute path/],
+    [{ sbatch: ["--cpus-per-gpu=2"] }, /hpcjob\.yaml:9 sbatch\.0: "--cpus-per-gpu=2" cannot go with the --cpus-per-task hpcjob sets/],
+  ] as const)("%j", async (p, expected) => {
+    const err = await fromProject(p as Partial<ProjectFile>).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(expected);
+    expect((err as Error).message).not.toMatch(/--gpus|--time "|--partition "|--mem "|--bind|--sbatch/);
+  });
+
+  it("an image from hpcjob.yaml is named there too", async () => {
+    const loaded = await builtin("penn");
+    const build = () =>
+      buildRequest({
+        flags: { account: "lab" },
+        user: { clusters: {} },
+        project: project({ image: "/x.sif" }),
+        payload: JUPYTER,
+        loaded,
+        cwd: "/w",
+      });
+    expect(build).toThrow(/hpcjob\.yaml:9 image: "\/x\.sif" is not a squashfs image/);
+  });
+
+  it("the flag still wins, and is what a message then names", async () => {
+    await expect(fromProject({ resources: { gpus: "A40:1" } }, { gpus: "A40:9" })).rejects.toThrow(/^--gpus "A40:9" is more than/);
+  });
+});
+
+describe("raw sbatch options against what hpcjob sends", () => {
+  it("refuses --mem-per-cpu where hpcjob sends --mem", async () => {
+    const penn = await builtin("penn");
+    expect(() => requestFor(penn, { account: "lab", image: "/x.sqsh", gpus: "1", sbatch: ["--mem-per-cpu=4G"] }, JUPYTER)).toThrow(
+      /cannot go with the --mem hpcjob sets/,
+    );
+  });
+  it("takes it where the site skips --mem (Vera), since sbatch then sees no --mem", async () => {
+    expect((await vera({ sbatch: ["--mem-per-cpu=4G"] })).directives).toEqual([{ key: "mem-per-cpu", value: "4G" }]);
+  });
+  it("keeps the long name of any spelling", async () => {
+    expect((await vera({ sbatch: ["-C MEM512", "--exclus"] })).directives).toEqual([
+      { key: "constraint", value: "MEM512" },
+      { key: "exclusive" },
+    ]);
+  });
+});
+
+describe("names are looked up as the records' own", () => {
+  it("a cluster called constructor has no per-cluster settings it did not set", async () => {
+    const loaded = await builtin("vera");
+    const user = { clusters: {} as Record<string, { account?: string }> };
+    const r = buildRequest({
+      flags: { image: "/x.sif", account: "a" },
+      user,
+      payload: JUPYTER,
+      loaded: { ...loaded, profile: { ...loaded.profile, name: "constructor" } },
+      cwd: "/w",
+    });
+    expect(r.account).toBe("a");
+    expect(r.user).toBeUndefined();
+  });
+  it("--cluster is a name before it names a file", () => {
+    expect(() => chooseCluster({ flags: { cluster: "../etc" }, user: { clusters: {} } })).toThrow(
+      /--cluster "\.\.\/etc" is not a cluster name/,
+    );
+  });
+  it("a program's extension is a runner only when the profile lists it", async () => {
+    await expect(vera({}, batch("x.constructor"))).rejects.toThrow(/put the command after --/);
+  });
+});
+
+describe("computed values stay within what Slurm takes", () => {
+  it("CPUs per GPU times GPUs past 16 bits asks for --cpus", async () => {
+    const loaded = await builtin("penn");
+    const big = { ...loaded, profile: { ...loaded.profile, defaults: { ...loaded.profile.defaults, cpusPerGpu: 65533 } } };
+    expect(() => requestFor(big, { account: "lab", image: "/x.sqsh", gpus: "2" }, JUPYTER)).toThrow(
+      /2 GPUs at 65533 CPUs each \(defaults\.cpusPerGpu of cluster penn\) is more CPUs per task than Slurm takes \(at most 65533\); pass --cpus/,
+    );
+    expect(requestFor(big, { account: "lab", image: "/x.sqsh", gpus: "2", cpus: "8" }, JUPYTER).cpus).toBe(8);
   });
 });
