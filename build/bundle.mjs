@@ -74,18 +74,20 @@ async function validatedProfiles() {
   }
 }
 
-/** src/prebuilt.ts with the build's data in place of `undefined`. */
-async function prebuiltModule() {
-  return `export const prebuilt = {\ntemplates: ${compiledTemplates()},\nprofiles: ${JSON.stringify(await validatedProfiles())}\n};\n`;
-}
+/** The modules whose `undefined` the build replaces with its data, and that data. */
+const buildData = {
+  "src/render/compiled.ts": `export const compiledTemplates = ${compiledTemplates()};\n`,
+  "src/profile/builtin.ts": `export const builtinProfiles = ${JSON.stringify(await validatedProfiles())};\n`,
+};
 
-const prebuiltSource = await prebuiltModule();
-
-/** Swap the empty prebuilt.ts for the build's data. */
+/** Swap render/compiled.ts and profile/builtin.ts for the build's data. */
 const prebuiltPlugin = {
   name: "prebuilt",
   setup(b) {
-    b.onLoad({ filter: /src[\\/]prebuilt\.ts$/ }, () => ({ contents: prebuiltSource, loader: "js" }));
+    b.onLoad({ filter: /src[\\/](render[\\/]compiled|profile[\\/]builtin)\.ts$/ }, (args) => {
+      const key = Object.keys(buildData).find((k) => args.path.endsWith(k));
+      return { contents: buildData[key], loader: "js" };
+    });
   },
 };
 
@@ -150,20 +152,28 @@ const slimNunjucksPlugin = {
  */
 const CHUNKS = {
   hpcjob: { entry: "src/main.ts" },
-  commands: { entry: "src/commands/index.ts", from: /^\.\/commands\/index\.js$/ },
-  files: { entry: "src/profile/files.ts", from: /^(\.\.\/profile|\.)\/files\.js$/ },
-  ssh: { entry: "src/exec/ssh/executor.ts", from: /^\.\/ssh\/executor\.js$/ },
+  commands: { entry: "src/commands/index.ts" },
+  files: { entry: "src/profile/files.ts" },
+  ssh: { entry: "src/exec/ssh/executor.ts" },
 };
+
+/** The chunk whose entry a relative import resolves to (by the file it names, not how it is spelled). */
+function chunkOf(args) {
+  if (!args.path.startsWith(".")) return undefined;
+  const file = join(args.resolveDir, args.path).replace(/\.js$/, ".ts");
+  const rel = relative(new URL("..", import.meta.url).pathname, file);
+  return Object.keys(CHUNKS).find((name) => CHUNKS[name].entry === rel);
+}
 
 /** Route imports of other chunks' entries to the chunk loader. */
 function chunkPlugin(self) {
   return {
     name: "chunks",
     setup(b) {
-      for (const [name, chunk] of Object.entries(CHUNKS)) {
-        if (name === self || !chunk.from) continue;
-        b.onResolve({ filter: chunk.from }, () => ({ path: name, namespace: "chunk" }));
-      }
+      b.onResolve({ filter: /^\./ }, (args) => {
+        const name = chunkOf(args);
+        return name && name !== self ? { path: name, namespace: "chunk" } : undefined;
+      });
       b.onLoad({ filter: /.*/, namespace: "chunk" }, (args) => ({
         // Without the launcher (node dist/hpcjob.cjs), the chunk is required from beside this one.
         contents: `const load = globalThis.__hpcjobLoadChunk ?? ((n) => require(require("node:path").join(__dirname, n + ".cjs")));\nmodule.exports = load(${JSON.stringify(args.path)});`,

@@ -6,12 +6,12 @@
 import { writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
-import type { Context, Output } from "./context.js";
-import { isHpcjobError } from "./errors.js";
+import type { Context, Output } from "./commands/context.js";
+import { isHpcjobError } from "./core/errors.js";
+import { describeEvent, type Reporter } from "./core/events.js";
+import { versionText } from "./core/version.js";
 import type { Executor } from "./exec/executor.js";
 import type { Prompter } from "./exec/prompt.js";
-import { describeEvent, type Reporter } from "./session/events.js";
-import { versionText } from "./version.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 

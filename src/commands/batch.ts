@@ -1,9 +1,10 @@
 /**
  * `hpcjob batch`: a script or program in the container, as a batch job.
  */
-import type { Context, Output } from "../context.js";
+
 import { runFile } from "../runs/store.js";
 import { followLog } from "../session/follow.js";
+import type { Context, Output } from "./context.js";
 import { dryRunScript, prepareRequest, type SubmitFlags, submit } from "./submit.js";
 
 /** Flags of `hpcjob batch`. */

@@ -4,13 +4,13 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { basename, extname, join } from "node:path";
-import type { Context, Output } from "../context.js";
-import { isHpcjobError, ProfileError } from "../errors.js";
+import { isHpcjobError, ProfileError } from "../core/errors.js";
+import { parseName } from "../core/values.js";
 import { isProfileFileName, type LoadedProfile, loadProfile, loadProfileFile, loadProfilePath, profileFiles } from "../profile/load.js";
 import type { Profile } from "../profile/schema.js";
 import { unreadable } from "../profile/userFile.js";
 import { noteSearchPath } from "../request/sources.js";
-import { parseName } from "../request/values.js";
+import type { Context, Output } from "./context.js";
 
 /** Fixed-width columns for a small table. */
 export function table(rows: string[][]): string {

@@ -2,13 +2,15 @@
  * Waiting for a Jupyter job and presenting the connection: shared by
  * `jupyter` (after submitting) and `attach` (a job submitted earlier).
  */
-import type { Context, Output } from "../context.js";
-import { HpcjobError } from "../errors.js";
+
+import { HpcjobError } from "../core/errors.js";
+import type { LoginTarget } from "../core/login.js";
 import type { Executor } from "../exec/executor.js";
 import { type Connection, runFile } from "../runs/store.js";
-import { type LoginTarget, tunnelFor } from "../session/tunnel.js";
+import { tunnelFor } from "../session/tunnel.js";
 import { WaitStopped, waitForJupyter } from "../session/wait.js";
 import { scancelArgv } from "../slurm/index.js";
+import type { Context, Output } from "./context.js";
 
 /**
  * Wait for the job's Jupyter. On Ctrl-C or timeout the job is cancelled and

@@ -2,19 +2,19 @@
  * The daily loop around submitted jobs: `ps`, `logs`, `cancel`, `attach`.
  */
 import { posix } from "node:path";
-import type { Context, Output } from "../context.js";
-import { SlurmError, UsageError } from "../errors.js";
+import { SlurmError, UsageError } from "../core/errors.js";
+import { parseDuration } from "../core/values.js";
 import type { ConnectionFlags } from "../exec/choose.js";
 import type { Executor } from "../exec/executor.js";
-import { JOB_COMMENT } from "../render/sbatch.js";
+import { JOB_COMMENT } from "../request/sbatch.js";
 import { clusterProfile } from "../request/sources.js";
-import { parseDuration } from "../request/values.js";
 import type { RunRecord } from "../runs/record.js";
 import { findRun, RUN_FILES, runFile } from "../runs/store.js";
 import { followLog } from "../session/follow.js";
 import { parseSqueue, scancelArgv, squeueUserArgv } from "../slurm/index.js";
 import { table } from "./clusters.js";
 import { awaitJupyter, connectionOutput } from "./connect.js";
+import type { Context, Output } from "./context.js";
 
 /** Flags of the commands that look at jobs: which cluster, and how to reach it. */
 export interface JobsFlags extends ConnectionFlags {

@@ -2,14 +2,15 @@
  * `hpcjob jupyter`: Jupyter on a compute node; prints the tunnel and URL, or
  * with --tunnel opens the tunnel itself and keeps it up until Ctrl-C.
  */
-import type { Context, Output } from "../context.js";
-import { UsageError } from "../errors.js";
+
+import { UsageError } from "../core/errors.js";
+import { parseDuration } from "../core/values.js";
 import { openBrowser } from "../exec/browser.js";
 import type { Executor } from "../exec/executor.js";
 import type { SshExecutor } from "../exec/ssh/executor.js";
-import { parseDuration } from "../request/values.js";
 import type { Connection } from "../runs/store.js";
 import { awaitJupyter, cancelJob, connectionOutput } from "./connect.js";
+import type { Context, Output } from "./context.js";
 import { dryRunScript, prepareRequest, type SubmitFlags, submit } from "./submit.js";
 
 /** Flags of `hpcjob jupyter`. */

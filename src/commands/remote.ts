@@ -6,11 +6,11 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { posix } from "node:path";
-import type { Context, Output } from "../context.js";
-import { ExecError, UsageError } from "../errors.js";
+import { ExecError, UsageError } from "../core/errors.js";
+import { quote } from "../core/quote.js";
 import type { ConnectionFlags } from "../exec/choose.js";
-import { quote } from "../render/quote.js";
 import { clusterProfile } from "../request/sources.js";
+import type { Context, Output } from "./context.js";
 
 /** Flags of `hpcjob remote install`. */
 export interface RemoteInstallFlags extends ConnectionFlags {

@@ -3,8 +3,9 @@
  * rendered script and, when asked, a submitted job: the part both commands share.
  */
 import { hostname } from "node:os";
-import type { Context } from "../context.js";
-import { SlurmError, UsageError } from "../errors.js";
+import { SlurmError, UsageError } from "../core/errors.js";
+import type { LoginTarget } from "../core/login.js";
+import { versionText } from "../core/version.js";
 import { type ConnectionFlags, executorKind, needsLocalClusterName } from "../exec/choose.js";
 import type { Executor } from "../exec/executor.js";
 import { loadProfile } from "../profile/load.js";
@@ -15,10 +16,9 @@ import { loadProjectFile, loadUserConfig, noteSearchPath } from "../request/sour
 import { runDirFor } from "../runs/paths.js";
 import { runRecord } from "../runs/record.js";
 import { createRunDir, runFile } from "../runs/store.js";
-import type { LoginTarget } from "../session/tunnel.js";
 import { tail } from "../session/wait.js";
 import { parseSbatch, sbatchArgv } from "../slurm/index.js";
-import { versionText } from "../version.js";
+import type { Context } from "./context.js";
 
 /** Flags of a command that submits: the request's and the connection's. */
 export type SubmitFlags = RequestFlags & ConnectionFlags;

@@ -6,9 +6,9 @@
  */
 import { accessSync, constants } from "node:fs";
 import { join } from "node:path";
-import { SlurmError, UsageError } from "../errors.js";
+import { SlurmError, UsageError } from "../core/errors.js";
+import type { Reporter } from "../core/events.js";
 import type { Profile } from "../profile/schema.js";
-import type { Reporter } from "../session/events.js";
 import { parseShowConfig, scontrolShowConfigArgv } from "../slurm/config.js";
 import type { Executor } from "./executor.js";
 import type { LocalExecutor } from "./local.js";

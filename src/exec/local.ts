@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { chmod, mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
-import { ExecError } from "../errors.js";
+import { ExecError } from "../core/errors.js";
 import type { Executor, FileStat, RunResult } from "./executor.js";
 
 /** True for the "no such file" family of errors. */

@@ -5,14 +5,14 @@
  * OTHER (maps merged, lists replaced); a profile may extend one of the same
  * name further down the path (a user's vera.yaml over the built-in vera).
  * YAML and zod are imported only when a file has to be read: a built-in
- * profile comes already validated from the build (see prebuilt.ts).
+ * profile comes already validated from the build (see builtin.ts).
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { hasAsset, listAssets, readAsset } from "../assets.js";
-import { isHpcjobError, ProfileError } from "../errors.js";
-import { prebuilt } from "../prebuilt.js";
-import { isName, parseName } from "../request/values.js";
+import { hasAsset, listAssets, readAsset } from "../core/assets.js";
+import { isHpcjobError, ProfileError } from "../core/errors.js";
+import { isName, parseName } from "../core/values.js";
+import { builtinProfiles } from "./builtin.js";
 import { checkProfile } from "./rules.js";
 import type { Profile } from "./schema.js";
 import { readUserFile, unreadable } from "./userFile.js";
@@ -152,7 +152,7 @@ function find(e: Env, name: string, afterRank = -1): ProfileFile | undefined {
       if (sd.origin === "builtin") {
         const key = `clusters/${name}${ext}`;
         // Own properties only: "constructor" is not a built-in profile.
-        if ((prebuilt && Object.hasOwn(prebuilt.profiles, name)) || hasAsset(key))
+        if ((builtinProfiles && Object.hasOwn(builtinProfiles, name)) || hasAsset(key))
           return { name, file: key, origin: "builtin", rank, read: () => readAsset(key) };
         continue;
       }
@@ -210,7 +210,8 @@ function sameFile(a: ProfileFile, b: ProfileFile): boolean {
 
 /** Load, merge and validate one profile file; errors name the file, line and key. */
 export async function loadProfileFile(e: Env, pf: ProfileFile): Promise<LoadedProfile> {
-  const ready = pf.origin === "builtin" && prebuilt && Object.hasOwn(prebuilt.profiles, pf.name) ? prebuilt.profiles[pf.name] : undefined;
+  const ready =
+    pf.origin === "builtin" && builtinProfiles && Object.hasOwn(builtinProfiles, pf.name) ? builtinProfiles[pf.name] : undefined;
   if (ready) return { profile: ready, file: pf.file, origin: pf.origin, chain: [pf.file] };
   const { locate, validate, ProfileSchema } = await import("./files.js");
   const { data, sources } = await resolveChain(e, pf);

@@ -3,8 +3,8 @@
  * names are unique, default times fit the partition. And the checks of a
  * request against its partition (GPU type offered, count, time limit).
  */
-import { UsageError } from "../errors.js";
-import { formatSlurmTime, type GpuRequest, parseSlurmTime, subject } from "../request/values.js";
+import { UsageError } from "../core/errors.js";
+import { formatSlurmTime, type GpuRequest, parseSlurmTime, subject } from "../core/values.js";
 import type { Partition, Profile } from "./schema.js";
 import type { PathIssue } from "./yamlFile.js";
 

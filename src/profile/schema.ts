@@ -5,11 +5,11 @@
  * project's hpcjob.yaml, which are small and share the value shapes.
  */
 import { z } from "zod";
-import { isHpcjobError } from "../errors.js";
-import { parseDirective, parseOptionName } from "../request/directives.js";
-import { envNameProblem } from "../request/env.js";
-import { MAX_COUNT, MAX_CPUS } from "../request/limits.js";
-import { NAME_PATTERN, parseAccount, parseBind, parseCount, parseGpus, parseMemory, parseName, parseSlurmTime } from "../request/values.js";
+import { envNameProblem } from "../core/env.js";
+import { isHpcjobError } from "../core/errors.js";
+import { MAX_COUNT, MAX_CPUS } from "../core/limits.js";
+import { NAME_PATTERN, parseAccount, parseBind, parseCount, parseGpus, parseMemory, parseName, parseSlurmTime } from "../core/values.js";
+import { parseDirective, parseOptionName } from "../slurm/directives.js";
 
 // zod compiles fast paths with `new Function`, which V8's code cache cannot
 // keep; for a handful of small files per run, plain interpretation is faster.

@@ -4,7 +4,7 @@
  * one-line ProfileErrors that say what to do.
  */
 import { readFileSync } from "node:fs";
-import { ProfileError } from "../errors.js";
+import { ProfileError } from "../core/errors.js";
 
 /** Why a path cannot be read, in words, from the error reading it; undefined for errors that are not about the path. */
 export function unreadable(path: string, e: unknown): string | undefined {

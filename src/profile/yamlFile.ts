@@ -4,8 +4,8 @@
  */
 import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import type { z } from "zod";
-import { ProfileError } from "../errors.js";
-import { closest } from "../suggest.js";
+import { ProfileError } from "../core/errors.js";
+import { closest } from "../core/suggest.js";
 
 /** A parsed YAML file that still knows where each key came from. */
 export interface YamlSource {

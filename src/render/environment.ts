@@ -5,9 +5,9 @@
  * are errors, and `quote` is the only filter that turns values into words.
  */
 import nunjucks from "nunjucks";
-import { readAsset } from "../assets.js";
-import { prebuilt } from "../prebuilt.js";
-import { quote } from "./quote.js";
+import { readAsset } from "../core/assets.js";
+import { quote } from "../core/quote.js";
+import { compiledTemplates } from "./compiled.js";
 
 /** Loads templates from templates/ in the package or the executable. */
 class AssetLoader extends nunjucks.Loader {
@@ -23,7 +23,7 @@ let env: nunjucks.Environment | undefined;
 export function templates(): nunjucks.Environment {
   if (!env) {
     // PrecompiledLoader takes a map of name -> compiled template (its typings say array).
-    const loader = prebuilt ? new nunjucks.PrecompiledLoader(prebuilt.templates as unknown as []) : new AssetLoader();
+    const loader = compiledTemplates ? new nunjucks.PrecompiledLoader(compiledTemplates as unknown as []) : new AssetLoader();
     env = new nunjucks.Environment(loader, { autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true });
     env.addFilter("quote", (v: string | number) => quote(v));
     // A list of values as shell words, each quoted: the argv of a command.

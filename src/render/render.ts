@@ -23,7 +23,7 @@ export function templateContext(req: JobRequest, target: RenderTarget): Record<s
   return {
     cluster: req.cluster,
     name: req.name,
-    directives: sbatchLines(req, target.runDir),
+    directives: sbatchLines(req, { runDir: target.runDir, workdir: req.workdir }),
     runDir: target.runDir,
     workdir: req.workdir,
     modules: req.profile.environment.modules,

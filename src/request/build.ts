@@ -3,15 +3,9 @@
  * validated once. Everything after this trusts a JobRequest.
  */
 import { basename, extname, isAbsolute } from "node:path";
-import { UsageError } from "../errors.js";
-import type { LoadedProfile } from "../profile/load.js";
-import { checkGpus, checkTime, partitionOf } from "../profile/rules.js";
-import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
-import { ownOptions, sentBy } from "../render/sbatch.js";
-import { type Runtime, resolveImage, runtimeOf } from "../runtime/index.js";
-import { conflict, type Directive, parseDirective } from "./directives.js";
-import { parseEnv } from "./env.js";
-import { MAX_COUNT, MAX_CPUS } from "./limits.js";
+import { parseEnv } from "../core/env.js";
+import { UsageError } from "../core/errors.js";
+import { MAX_COUNT, MAX_CPUS } from "../core/limits.js";
 import {
   type Bind,
   formatMemory,
@@ -26,7 +20,13 @@ import {
   parseName,
   parseSlurmTime,
   subject,
-} from "./values.js";
+} from "../core/values.js";
+import type { LoadedProfile } from "../profile/load.js";
+import { checkGpus, checkTime, partitionOf } from "../profile/rules.js";
+import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
+import { type Runtime, resolveImage, runtimeOf } from "../runtime/index.js";
+import { conflict, type Directive, parseDirective } from "../slurm/directives.js";
+import { ownOptions, sentBy } from "./sbatch.js";
 
 /** Flags shared by `jupyter` and `batch`, as commander hands them over. */
 export interface RequestFlags {

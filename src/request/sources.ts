@@ -4,12 +4,12 @@
  * and zod are imported only when such a file exists.
  */
 import { join } from "node:path";
-import type { Context } from "../context.js";
+import type { Reporter } from "../core/events.js";
+import { parseName } from "../core/values.js";
 import { configDir, type Env, loadProfile, searchPathProblems } from "../profile/load.js";
 import type { Profile, UserConfig } from "../profile/schema.js";
 import { readUserFile } from "../profile/userFile.js";
 import type { ProjectSource } from "./build.js";
-import { parseName } from "./values.js";
 
 /** The user config file's path. */
 export function userConfigPath(e: Env): string {
@@ -39,12 +39,12 @@ export async function loadProjectFile(dir: string): Promise<ProjectSource | unde
 }
 
 /** Report what is wrong with the profile search path (a missing folder in HPCJOB_CLUSTERS ...) as notes; the rest is still used. */
-export function noteSearchPath(ctx: Pick<Context, "env" | "home" | "report">): void {
+export function noteSearchPath(ctx: Env & { report: Reporter }): void {
   for (const text of searchPathProblems(ctx)) ctx.report({ kind: "note", text });
 }
 
 /** The profile of `cluster` (a --cluster flag), else of the user's default cluster; undefined when neither is set. */
-export async function clusterProfile(ctx: Pick<Context, "env" | "home" | "report">, cluster?: string): Promise<Profile | undefined> {
+export async function clusterProfile(ctx: Env & { report: Reporter }, cluster?: string): Promise<Profile | undefined> {
   const name = cluster === undefined ? (await loadUserConfig(ctx)).cluster : parseName(cluster, "--cluster");
   if (!name) return undefined;
   noteSearchPath(ctx);

@@ -2,9 +2,10 @@
  * request.json: the resolved request as submitted, so a run can be
  * understood, reproduced and re-attached later (from another computer too).
  */
+
+import type { LoginTarget } from "../core/login.js";
+import { formatBind } from "../core/values.js";
 import type { JobRequest } from "../request/build.js";
-import { formatBind } from "../request/values.js";
-import type { LoginTarget } from "../session/tunnel.js";
 
 /** What request.json holds. */
 export interface RunRecord {

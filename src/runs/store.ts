@@ -5,7 +5,7 @@
  * works on the login node and over SSH.
  */
 import { posix } from "node:path";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../core/errors.js";
 import type { Executor } from "../exec/executor.js";
 import { runsRoot } from "./paths.js";
 
@@ -65,37 +65,47 @@ export async function readConnection(exec: Executor, dir: string): Promise<Conne
   }
 }
 
-/** Every run directory, newest first, with its job id where one was recorded. */
-export async function listRuns(exec: Executor, home: string): Promise<Run[]> {
-  const root = runsRoot(home);
-  const names = (await exec.list(root))
+/** Names of the run directories, newest first. */
+async function runNames(exec: Executor, home: string): Promise<string[]> {
+  return (await exec.list(runsRoot(home)))
     .filter((n) => /^\d{8}-\d{6}-/.test(n))
     .sort()
     .reverse();
-  return Promise.all(
-    names.map(async (name) => {
-      const dir = posix.join(root, name);
-      const jobId = (await exec.readFile(runFile(dir, "jobId")))?.trim();
-      return jobId ? { dir, name, jobId } : { dir, name };
-    }),
-  );
 }
+
+/** A run directory and the job id it recorded, if any. */
+async function runAt(exec: Executor, dir: string): Promise<Run> {
+  const jobId = (await exec.readFile(runFile(dir, "jobId")))?.trim();
+  return jobId ? { dir, name: posix.basename(dir), jobId } : { dir, name: posix.basename(dir) };
+}
+
+// Job ids read at once while looking for one: a few round trips over SSH, and
+// within a login node's MaxSessions where each read is a command of its own.
+const LOOKUP_BATCH = 8;
 
 /**
  * The run a user means by `ref`: a job id, a run directory's name, or its
- * path. A UsageError says how to find the right one.
+ * path. A job id is looked for newest run first, a few at a time, and the
+ * search stops at the first match: the run asked for is nearly always recent,
+ * and a home may hold thousands. A UsageError says how to find the right one.
  */
 export async function findRun(exec: Executor, home: string, ref: string): Promise<Run> {
+  const missing = () => new UsageError(`no hpcjob run for "${ref}" in ${runsRoot(home)}; give a job id or run name from hpcjob ps`);
   if (ref.includes("/")) {
     const dir = posix.resolve(ref);
     if (!(await exec.stat(dir))) throw new UsageError(`no run directory ${ref}; see hpcjob ps`);
-    const jobId = (await exec.readFile(runFile(dir, "jobId")))?.trim();
-    return jobId ? { dir, name: posix.basename(dir), jobId } : { dir, name: posix.basename(dir) };
+    return runAt(exec, dir);
   }
-  const runs = await listRuns(exec, home);
-  const found = /^\d+$/.test(ref) ? runs.find((r) => r.jobId === ref) : runs.find((r) => r.name === ref);
-  if (!found) {
-    throw new UsageError(`no hpcjob run for "${ref}" in ${runsRoot(home)}; give a job id or run name from hpcjob ps`);
+  const names = await runNames(exec, home);
+  const dirOf = (name: string) => posix.join(runsRoot(home), name);
+  if (!/^\d+$/.test(ref)) {
+    if (!names.includes(ref)) throw missing();
+    return runAt(exec, dirOf(ref));
   }
-  return found;
+  for (let i = 0; i < names.length; i += LOOKUP_BATCH) {
+    const runs = await Promise.all(names.slice(i, i + LOOKUP_BATCH).map((n) => runAt(exec, dirOf(n))));
+    const found = runs.find((r) => r.jobId === ref);
+    if (found) return found;
+  }
+  throw missing();
 }

@@ -4,8 +4,8 @@
  * environment crosses into the container. No I/O.
  */
 import { isAbsolute, resolve } from "node:path";
-import { UsageError } from "../errors.js";
-import { type Bind, formatBind, subject } from "../request/values.js";
+import { UsageError } from "../core/errors.js";
+import { type Bind, formatBind, subject } from "../core/values.js";
 
 /** Runtime names a profile may choose. */
 export type RuntimeName = "apptainer" | "singularity" | "pyxis" | "enroot" | "none";

@@ -3,12 +3,12 @@
  * exit code. squeue is asked at most every 2 s; the log is read every 0.5 s.
  */
 
-import { JobFailedError } from "../errors.js";
+import { JobFailedError } from "../core/errors.js";
+import type { Reporter } from "../core/events.js";
 import type { Executor } from "../exec/executor.js";
 import { runFile } from "../runs/store.js";
 import { isHopeless, isPending, isTerminal } from "../slurm/index.js";
 import { type Clock, realClock } from "./clock.js";
-import type { Reporter } from "./events.js";
 import { endState, MIN_POLL_MS, neverStarts, pendingEvent, queueState } from "./wait.js";
 
 /** How often the log is read while following. */

@@ -1,15 +1,9 @@
 /**
  * The ssh tunnel command and the browser URL for a running Jupyter.
  */
-import { quote } from "../render/quote.js";
+import type { LoginTarget } from "../core/login.js";
+import { quote } from "../core/quote.js";
 import type { Connection } from "../runs/store.js";
-
-/** How the user's laptop reaches the login node. */
-export interface LoginTarget {
-  host: string;
-  port: number;
-  user?: string;
-}
 
 /** What to run on the laptop, and what to open. */
 export interface Tunnel {

@@ -6,7 +6,8 @@
  * squeue is the only source of state while the job is listed; after that,
  * scontrol (while Slurm remembers the job) and the run directory's files.
  */
-import { HpcjobError, JobFailedError, SlurmError } from "../errors.js";
+import { HpcjobError, JobFailedError, SlurmError } from "../core/errors.js";
+import type { Reporter, WaitEvent } from "../core/events.js";
 import type { Executor } from "../exec/executor.js";
 import { type Connection, readConnection, runFile } from "../runs/store.js";
 import {
@@ -24,7 +25,6 @@ import {
   squeueArgv,
 } from "../slurm/index.js";
 import { type Clock, realClock } from "./clock.js";
-import type { Reporter, WaitEvent } from "./events.js";
 
 /** Shortest time between two squeue calls. */
 export const MIN_POLL_MS = 2000;

@@ -4,7 +4,7 @@
  * names, comments and script paths may hold `|`, spaces or even newlines,
  * but no one types these two control characters, so a split never guesses.
  */
-import { SlurmError } from "../errors.js";
+import { SlurmError } from "../core/errors.js";
 
 /** Between two fields of one record (ASCII US). */
 export const FIELD_SEP = "\x1f";

@@ -3,7 +3,7 @@
  * cancel 123`), and scancel takes its ids as bare words, so "--user=me" must
  * never get there: only whole ids and array tasks pass.
  */
-import { UsageError } from "../errors.js";
+import { UsageError } from "../core/errors.js";
 
 const JOB_ID = /^\d+(?:_\d+)?$/;
 

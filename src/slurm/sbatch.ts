@@ -2,7 +2,7 @@
  * Submitting: the sbatch command line and the job id it prints. Everything
  * else about the job is in the script's #SBATCH lines, so the argv is fixed.
  */
-import { SlurmError } from "../errors.js";
+import { SlurmError } from "../core/errors.js";
 
 /** `sbatch --parsable SCRIPT`: prints only "ID" (or "ID;CLUSTER" on a multi-cluster site). */
 export function sbatchArgv(scriptPath: string): string[] {

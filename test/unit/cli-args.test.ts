@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildProgram, explicitCommand } from "../../src/cli.js";
-import type { Context } from "../../src/context.js";
+import type { Context } from "../../src/commands/context.js";
 
 /** The flags of `hpcjob batch` that take a value. */
 const BATCH_VALUES = new Set(

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ProfileError, UsageError } from "../../src/errors.js";
+import { ProfileError, UsageError } from "../../src/core/errors.js";
 import { DEFAULT_IDENTITY_FILES, targetFromConfigText } from "../../src/exec/ssh/configFile.js";
 import { expandHome, parseDestination } from "../../src/exec/ssh/destination.js";
 import type { LocalAccount, SshTarget } from "../../src/exec/ssh/target.js";

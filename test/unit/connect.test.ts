@@ -5,7 +5,7 @@
  * through the test sshd: test/e2e/remote.e2e.test.ts, "ProxyJump".)
  */
 import { describe, expect, it } from "vitest";
-import { ProfileError } from "../../src/errors.js";
+import { ProfileError } from "../../src/core/errors.js";
 import { describeTarget, route } from "../../src/exec/ssh/connect.js";
 import type { SshTarget } from "../../src/exec/ssh/target.js";
 

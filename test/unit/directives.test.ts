@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { conflict, parseDirective, parseOptionName } from "../../src/request/directives.js";
+import { conflict, parseDirective, parseOptionName } from "../../src/slurm/directives.js";
 import { exclusive, longOption, longOptionNames, shortOption } from "../../src/slurm/options.js";
 import { ROOT } from "../helpers.js";
 

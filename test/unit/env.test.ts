@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { envNameProblem, parseEnv } from "../../src/request/env.js";
+import { envNameProblem, parseEnv } from "../../src/core/env.js";
 
 describe("environment pairs", () => {
   it("keeps everything after the first = as the value", () => {

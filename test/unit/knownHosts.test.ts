@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ExecError } from "../../src/errors.js";
+import { ExecError } from "../../src/core/errors.js";
 import {
   algorithmKeyType,
   appendText,

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ProfileError } from "../../src/errors.js";
+import { ProfileError } from "../../src/core/errors.js";
 import { deepMerge, knownNames, loadProfile, loadProfilePath, profileFiles, searchPathProblems } from "../../src/profile/load.js";
 import { profileJsonSchema } from "../../src/profile/schema.js";
 import { BUILTIN_ONLY, ROOT, tempDir, writeFiles } from "../helpers.js";

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { quote } from "../../src/render/quote.js";
+import { quote } from "../../src/core/quote.js";
 
 /** What bash makes of a word: the string printf '%s' receives. */
 function bashSees(word: string): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../src/errors.js";
+import { UsageError } from "../../src/core/errors.js";
 import type { ProjectFile } from "../../src/profile/schema.js";
 import { buildRequest, chooseCluster, type ProjectSource, type RequestFlags } from "../../src/request/build.js";
 import { builtin, requestFor } from "../helpers.js";

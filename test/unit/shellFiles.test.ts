@@ -8,11 +8,11 @@ import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ExecError } from "../../src/errors.js";
+import { ExecError } from "../../src/core/errors.js";
+import { quote } from "../../src/core/quote.js";
 import type { ChannelResult } from "../../src/exec/ssh/channel.js";
 import type { Runner } from "../../src/exec/ssh/remoteFiles.js";
 import { ShellFiles } from "../../src/exec/ssh/shellFiles.js";
-import { quote } from "../../src/render/quote.js";
 import { tempDir } from "../helpers.js";
 
 /**

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isHpcjobError, SlurmError, UsageError } from "../../src/errors.js";
+import { isHpcjobError, SlurmError, UsageError } from "../../src/core/errors.js";
 import {
   baseState,
   describeReason,

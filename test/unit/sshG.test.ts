@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ProfileError, UsageError } from "../../src/errors.js";
+import { ProfileError, UsageError } from "../../src/core/errors.js";
 import { parseSshG, sshGArgs, sshGConfig, targetFromSshG } from "../../src/exec/ssh/sshG.js";
 import { type LocalAccount, resolveTarget } from "../../src/exec/ssh/target.js";
 import { tempDir } from "../helpers.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../src/errors.js";
-import { MAX_CPUS, MAX_SECONDS } from "../../src/request/limits.js";
+import { UsageError } from "../../src/core/errors.js";
+import { MAX_CPUS, MAX_SECONDS } from "../../src/core/limits.js";
 import {
   formatMemory,
   formatSlurmTime,
@@ -15,7 +15,7 @@ import {
   parseName,
   parseSlurmTime,
   subject,
-} from "../../src/request/values.js";
+} from "../../src/core/values.js";
 
 describe("how messages name a value", () => {
   it("after its flag, after its place in a file, or alone for a schema to place", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { JobFailedError } from "../../src/errors.js";
-import type { WaitEvent } from "../../src/session/events.js";
+import { JobFailedError } from "../../src/core/errors.js";
+import type { WaitEvent } from "../../src/core/events.js";
 import { followLog, loggedExitCode } from "../../src/session/follow.js";
 import { MAX_POLL_MS, MIN_POLL_MS, WaitStopped, waitForJupyter } from "../../src/session/wait.js";
 import { FakeClock, FakeExecutor, fail, ok, squeueRow } from "../fakes.js";

@@ -4,7 +4,7 @@
  * decoded once at the end (a character split across packets stays whole).
  */
 import type { Client } from "ssh2";
-import { ExecError } from "../../errors.js";
+import { ExecError } from "../../core/errors.js";
 
 /** What a finished remote command printed and how it ended. */
 export interface ChannelResult {

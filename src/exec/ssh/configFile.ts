@@ -19,7 +19,7 @@
  * HostName. /etc/ssh/ssh_config is not read.
  */
 import SSHConfig from "ssh-config";
-import { ProfileError } from "../../errors.js";
+import { ProfileError } from "../../core/errors.js";
 import { jumpHops, parseDestination } from "./destination.js";
 import { globMatch } from "./knownHosts.js";
 import { configPath, STRICT_WORDS, sshTokens } from "./sshG.js";

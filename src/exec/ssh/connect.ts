@@ -11,7 +11,7 @@
 import { createServer, type Server } from "node:net";
 import type { Duplex } from "node:stream";
 import { NodeSSH } from "node-ssh";
-import { ExecError, ProfileError } from "../../errors.js";
+import { ExecError, ProfileError } from "../../core/errors.js";
 import type { Prompter } from "../prompt.js";
 import { authHandler } from "./auth.js";
 import { type HostKeyVerdict, hostKeyAlgorithms, readKnownHosts, verifyHostKey } from "./hostKeys.js";

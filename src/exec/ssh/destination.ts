@@ -3,7 +3,7 @@
  * alias, a ProxyJump hop) and the expansions ssh applies to paths and
  * commands from its config: `~` and the `%` tokens. Pure.
  */
-import { UsageError } from "../../errors.js";
+import { UsageError } from "../../core/errors.js";
 
 /** A destination split into its parts; user and port only when written. */
 export interface Destination {

@@ -8,9 +8,9 @@
  */
 import type { Server } from "node:net";
 import type { NodeSSH } from "node-ssh";
-import { ExecError } from "../../errors.js";
-import { quote } from "../../render/quote.js";
-import type { Reporter } from "../../session/events.js";
+import { ExecError } from "../../core/errors.js";
+import type { Reporter } from "../../core/events.js";
+import { quote } from "../../core/quote.js";
 import type { Executor, FileStat, RunResult } from "../executor.js";
 import type { Prompter } from "../prompt.js";
 import { ChannelGate, type ChannelResult, execute } from "./channel.js";

@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { quote } from "../../render/quote.js";
+import { quote } from "../../core/quote.js";
 import {
   appendText,
   checkHostKey,

@@ -11,7 +11,7 @@
  * `bits exponent modulus` lines (skipped like any malformed line).
  */
 import { createHash, createHmac } from "node:crypto";
-import { ExecError } from "../../errors.js";
+import { ExecError } from "../../core/errors.js";
 
 /** One usable line of a known_hosts file. */
 export interface KnownHostEntry {

@@ -2,7 +2,7 @@
  * The login node's files through the SFTP subsystem of the connection.
  */
 import type { SFTPWrapper } from "ssh2";
-import { ExecError } from "../../errors.js";
+import { ExecError } from "../../core/errors.js";
 import type { FileStat } from "../executor.js";
 import { folderChain, type RemoteFiles } from "./remoteFiles.js";
 

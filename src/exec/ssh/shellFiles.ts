@@ -8,7 +8,7 @@
  * Needs GNU coreutils and findutils (stat -c, find -printf), as Linux login
  * nodes have.
  */
-import { ExecError } from "../../errors.js";
+import { ExecError } from "../../core/errors.js";
 import type { FileStat } from "../executor.js";
 import type { ChannelResult } from "./channel.js";
 import { folderChain, type RemoteFiles, type Runner } from "./remoteFiles.js";

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { ExecError, ProfileError } from "../../errors.js";
+import { ExecError, ProfileError } from "../../core/errors.js";
 import { targetFromConfigText } from "./configFile.js";
 import { type Destination, parseDestination, validUser } from "./destination.js";
 import { parseSshG, sshGArgs, sshGConfig, targetFromSshG } from "./sshG.js";

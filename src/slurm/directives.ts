@@ -5,10 +5,10 @@
  * when hpcjob sets the option itself, when it would stop hpcjob's submission,
  * or when sbatch refuses it next to another option of the job.
  */
-import { UsageError } from "../errors.js";
-import { exclusive, longOption, longOptionNames, type OptionArg, shortOption } from "../slurm/options.js";
-import { closest } from "../suggest.js";
-import { subject } from "./values.js";
+import { UsageError } from "../core/errors.js";
+import { closest } from "../core/suggest.js";
+import { subject } from "../core/values.js";
+import { exclusive, longOption, longOptionNames, type OptionArg, shortOption } from "./options.js";
 
 /** One sbatch option by its long name: `--key` or `--key=value`. */
 export interface Directive {

@@ -7,7 +7,7 @@
  * file (`hpcjob.yaml:3 resources.gpus:`); without it the message starts with
  * the value, and the schema puts `FILE:LINE key:` in front.
  */
-import { UsageError } from "../errors.js";
+import { UsageError } from "./errors.js";
 import { MAX_COUNT, MAX_CPUS, MAX_SECONDS } from "./limits.js";
 
 /** A value as messages show it: after where it came from, JSON-quoted so that it stays on one line. */

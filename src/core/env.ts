@@ -4,7 +4,7 @@
  * script, Slurm or the container runtime rely on. This list is the one
  * place that says which names are reserved and why.
  */
-import { UsageError } from "../errors.js";
+import { UsageError } from "./errors.js";
 import { subject } from "./values.js";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

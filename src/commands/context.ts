@@ -2,12 +2,13 @@
  * What a command may know about the world it runs in, gathered once by the
  * CLI and passed down, so commands stay testable without touching globals.
  */
-import type { ConnectionFlags } from "./exec/choose.js";
-import type { Executor } from "./exec/executor.js";
-import type { Prompter } from "./exec/prompt.js";
-import type { Env } from "./profile/load.js";
-import type { Profile } from "./profile/schema.js";
-import type { Reporter } from "./session/events.js";
+
+import type { Reporter } from "../core/events.js";
+import type { ConnectionFlags } from "../exec/choose.js";
+import type { Executor } from "../exec/executor.js";
+import type { Prompter } from "../exec/prompt.js";
+import type { Env } from "../profile/load.js";
+import type { Profile } from "../profile/schema.js";
 
 /** The environment, home and working directory of this invocation, and its outlets. */
 export interface Context extends Env {

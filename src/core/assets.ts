@@ -16,8 +16,18 @@ interface SeaModule {
   getAsset(key: string, encoding: string): string;
 }
 
-// Both src/assets.ts and the bundle dist/hpcjob.cjs sit one level below the package root.
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+/** The package folder: the nearest folder up from this module (src/core/, or the bundle's dist/) with a package.json. */
+function findPackageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+let root: string | undefined;
+const packageRoot = () => {
+  root ??= findPackageRoot();
+  return root;
+};
 
 let sea: SeaModule | null | undefined;
 function seaModule(): SeaModule | null {
@@ -37,14 +47,14 @@ function seaModule(): SeaModule | null {
 export function readAsset(key: string): string {
   const s = seaModule();
   if (s) return s.getAsset(key, "utf8");
-  return readFileSync(join(packageRoot, key), "utf8");
+  return readFileSync(join(packageRoot(), key), "utf8");
 }
 
 /** True when a built-in file exists. */
 export function hasAsset(key: string): boolean {
   const s = seaModule();
   if (s) return (JSON.parse(s.getAsset(MANIFEST_ASSET, "utf8")) as string[]).includes(key);
-  return existsSync(join(packageRoot, key));
+  return existsSync(join(packageRoot(), key));
 }
 
 /** Paths of the built-in files in one folder (e.g. "clusters"), sorted. */
@@ -54,12 +64,12 @@ export function listAssets(folder: string): string[] {
     const all = JSON.parse(s.getAsset(MANIFEST_ASSET, "utf8")) as string[];
     return all.filter((k) => dirname(k) === folder).sort();
   }
-  return readdirSync(join(packageRoot, folder))
+  return readdirSync(join(packageRoot(), folder))
     .map((f) => `${folder}/${f}`)
     .sort();
 }
 
 /** Where built-in files live on disk when not embedded; for messages and tests. */
 export function assetRoot(): string {
-  return packageRoot;
+  return packageRoot();
 }

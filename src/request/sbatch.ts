@@ -1,0 +1,73 @@
+/**
+ * The sbatch options hpcjob sets for a request: its own (name, log, time,
+ * partition, CPUs, memory, GPUs in the site's form ...) and the profile's
+ * and user's raw ones, minus the ones the site rejects. Decided here, once;
+ * render/ only writes them out.
+ */
+
+import type { Directive } from "../slurm/directives.js";
+import type { JobRequest } from "./build.js";
+
+/** Where a job's files and work are on the cluster: known once hpcjob has connected. */
+export interface JobSite {
+  /** Absolute run directory on the cluster (~/.hpcjob/runs/STAMP-NAME). */
+  runDir: string;
+  /** The folder the job runs in. */
+  workdir: string;
+}
+
+/** The comment hpcjob tags its jobs with, so `ps` can find them. */
+export const JOB_COMMENT = "hpcjob";
+
+/** The GPU request spelled the way this cluster wants it, or undefined for none. */
+export function gpuDirective(req: JobRequest): Directive | undefined {
+  const { count, type } = req.gpus;
+  if (count === 0) return undefined;
+  const n = type ? `${type}:${count}` : String(count);
+  switch (req.profile.slurm.gpuDirective) {
+    case "gres":
+      return { key: "gres", value: `gpu:${n}` };
+    case "gpus":
+      return { key: "gpus", value: n };
+    case "gpus-per-node":
+      return { key: "gpus-per-node", value: n };
+  }
+}
+
+/** The options hpcjob sets itself from the request, before the site's skip list. */
+function ownDirectives(req: JobRequest, site: JobSite): Directive[] {
+  const out: Directive[] = [
+    { key: "job-name", value: req.name },
+    { key: "output", value: `${site.runDir}/job.log` },
+    // Append, so a requeued (preempted) job keeps the log of its earlier runs.
+    { key: "open-mode", value: "append" },
+    { key: "chdir", value: site.workdir },
+    { key: "partition", value: req.partition },
+    { key: "time", value: req.time },
+    { key: "cpus-per-task", value: String(req.cpus) },
+    { key: "comment", value: JOB_COMMENT },
+  ];
+  if (req.account) out.push({ key: "account", value: req.account });
+  if (req.mem) out.push({ key: "mem", value: req.mem });
+  const gpu = gpuDirective(req);
+  if (gpu) out.push(gpu);
+  return out;
+}
+
+/** True when the site's profile lets an option through (not in slurm.skipDirectives). */
+export function sentBy(req: Pick<JobRequest, "profile">): (d: { key: string }) => boolean {
+  const skip = new Set(req.profile.slurm.skipDirectives);
+  return (d) => !skip.has(d.key);
+}
+
+/** The long names of the options hpcjob itself sends for a request. */
+export function ownOptions(req: JobRequest): string[] {
+  return ownDirectives(req, { runDir: "", workdir: "" })
+    .filter(sentBy(req))
+    .map((d) => d.key);
+}
+
+/** Every option the job is submitted with, in no particular order: hpcjob's, then the raw ones, minus the site's skip list. */
+export function jobDirectives(req: JobRequest, site: JobSite): Directive[] {
+  return [...ownDirectives(req, site), ...req.directives].filter(sentBy(req));
+}
