@@ -3,7 +3,7 @@
 // mechanism runs only CommonJS; few files because resolving hundreds of
 // modules is most of a cold start.
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { build } from "esbuild";
 import nunjucks from "nunjucks";
@@ -182,6 +182,14 @@ function chunkPlugin(self) {
     },
   };
 }
+
+// V8 accepts a code cache whose source has the same length as the one it
+// was made from, so a cache left from an earlier build beside a chunk that
+// kept its size (code moved, none added) would run the old functions' byte
+// offsets against the new text. Every build starts without caches;
+// build/codecache.mjs makes them afresh.
+const distDir = new URL("../dist/", import.meta.url);
+for (const f of existsSync(distDir) ? readdirSync(distDir).filter((n) => n.endsWith(".cache")) : []) rmSync(new URL(f, distDir));
 
 for (const [name, chunk] of Object.entries(CHUNKS)) {
   await build({

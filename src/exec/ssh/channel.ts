@@ -20,17 +20,23 @@ export class ChannelRefused extends ExecError {}
  * At most `limit` channels open at once on one connection; the rest wait
  * their turn. sshd refuses channels past its MaxSessions (10 unless the site
  * says otherwise, the SFTP session included) and frees a slot only a moment
- * after the client sees a channel close. So a refusal teaches the gate the
- * server's real limit (the channels it granted and still holds), and the
- * command waits and tries again: a burst of commands (a folder of run
- * directories read one file each) queues instead of failing.
+ * after the client sees a channel close. So a refusal cuts the limit to the
+ * channels sshd granted and still holds, and the command waits and tries
+ * again; each run of successes twice as long as the limit lets it grow by one
+ * again, up to where it started. A burst of commands (a folder of run
+ * directories read one file each) queues instead of failing, and a moment of
+ * lag does not leave the connection one command at a time.
  */
 export class ChannelGate {
   private queued = 0;
   private granted = 0;
+  private succeeded = 0;
+  private limit: number;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private limit: number) {}
+  constructor(private readonly ceiling: number) {
+    this.limit = ceiling;
+  }
 
   /** Run `task` once fewer than `limit` others run; `task` calls `opened` when sshd grants its channel. */
   async through<T>(task: (opened: () => void) => Promise<T>): Promise<T> {
@@ -39,14 +45,21 @@ export class ChannelGate {
       this.queued++;
       let held = false;
       try {
-        return await task(() => {
+        const result = await task(() => {
           held = true;
           this.granted++;
         });
+        if (++this.succeeded >= 2 * this.limit && this.limit < this.ceiling) {
+          this.limit++;
+          this.succeeded = 0;
+          this.waiting.shift()?.();
+        }
+        return result;
       } catch (e) {
         // Refused with nothing else open, many times over: not a matter of waiting.
         if (!(e instanceof ChannelRefused) || attempt >= 15) throw e;
         this.limit = Math.max(1, Math.min(this.limit, this.granted));
+        this.succeeded = 0;
       } finally {
         if (held) this.granted--;
         this.queued--;
