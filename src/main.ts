@@ -1,4 +1,4 @@
 /** Entry point of the bundle and the single executable. */
-import { main } from "./cli.js";
+import { main } from "./cli/index.js";
 
 void main();

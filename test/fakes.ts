@@ -3,6 +3,7 @@
  * each command by its name from a handler (like submitit's fake scheduler),
  * keeps files in memory, and a clock that advances only when slept on.
  */
+import type { LoginTarget } from "../src/core/login.js";
 import type { Executor, FileStat, RunResult } from "../src/exec/executor.js";
 import type { Clock } from "../src/session/clock.js";
 import { FIELD_SEP, RECORD_END } from "../src/slurm/index.js";
@@ -38,7 +39,7 @@ export type Handler = (argv: readonly string[]) => RunResult;
 
 /** An Executor with in-memory files and scripted commands; records every call with its time. */
 export class FakeExecutor implements Executor {
-  readonly kind = "local";
+  readonly remote = false;
   readonly files = new Map<string, string>();
   readonly calls: { at: number; argv: readonly string[] }[] = [];
 
@@ -97,8 +98,12 @@ export class FakeExecutor implements Executor {
     return "/home/alice";
   }
 
-  async user(): Promise<string> {
-    return "alice";
+  async defaultWorkdir(): Promise<string> {
+    return "/home/alice/work";
+  }
+
+  async login(): Promise<LoginTarget> {
+    return { host: "login.example.org", user: "alice" };
   }
 
   async dispose(): Promise<void> {}

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LoadedProfile, loadProfile } from "../src/profile/load.js";
-import { buildRequest, type JobRequest, type Payload, type RequestFlags } from "../src/request/build.js";
+import { atSite, buildRequest, type Payload, type RequestFlags, type SitedRequest } from "../src/request/build.js";
 
 /** The repository root. */
 export const ROOT = join(import.meta.dirname, "..");
@@ -53,7 +53,7 @@ export function builtin(name: string): Promise<LoadedProfile> {
   return loadProfile(BUILTIN_ONLY, name);
 }
 
-/** A request for `loaded` from flags, as the CLI would build it with no user or project file. */
-export function requestFor(loaded: LoadedProfile, flags: RequestFlags, payload: Payload, cwd = "/home/alice/project"): JobRequest {
-  return buildRequest({ flags, user: { clusters: {} }, payload, loaded, cwd });
+/** A request for `loaded` from flags, as the CLI would build it on a login node (at `cwd`) with no user or project file. */
+export function requestFor(loaded: LoadedProfile, flags: RequestFlags, payload: Payload, cwd = "/home/alice/project"): SitedRequest {
+  return atSite(buildRequest({ flags, user: { clusters: {} }, payload, loaded, workdir: cwd }), cwd);
 }

@@ -10,13 +10,7 @@ import { isProfileFileName, type LoadedProfile, loadProfile, loadProfileFile, lo
 import type { Profile } from "../profile/schema.js";
 import { unreadable } from "../profile/userFile.js";
 import { noteSearchPath } from "../request/sources.js";
-import type { Context, Output } from "./context.js";
-
-/** Fixed-width columns for a small table. */
-export function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ")).join("\n");
-}
+import type { Context, Done } from "./context.js";
 
 function gpuTypes(p: Profile): string {
   const types = new Set(p.slurm.partitions.flatMap((q) => q.gpus.map((g) => g.type)));
@@ -27,12 +21,22 @@ function originLabel(l: { origin: string; file: string }): string {
   return l.origin === "builtin" ? "built-in" : l.file;
 }
 
+/** One profile on the search path as `clusters list` gives it; `error` when it does not load. */
+export interface ClusterRow {
+  name: string;
+  title: string;
+  runtime: string;
+  gpus: string;
+  source: string;
+  error?: string;
+}
+
 /** Every profile on the search path, the first of each name, with what it offers. */
-export async function list(flags: { json?: boolean }, ctx: Context): Promise<Output> {
+export async function list(ctx: Context): Promise<Done<ClusterRow[]>> {
   // A bad folder on the search path is reported on stderr; the profiles in the others are still listed.
   noteSearchPath(ctx);
   const seen = new Set<string>();
-  const rows: { name: string; title: string; runtime: string; gpus: string; source: string; error?: string }[] = [];
+  const rows: ClusterRow[] = [];
   for (const pf of profileFiles(ctx)) {
     if (seen.has(pf.name)) continue;
     seen.add(pf.name);
@@ -57,58 +61,37 @@ export async function list(flags: { json?: boolean }, ctx: Context): Promise<Out
       });
     }
   }
-  if (flags.json) return { json: rows };
-  const lines = rows.map((r) => [r.name, r.runtime, r.gpus, r.source, r.error ? `INVALID: ${r.error}` : r.title]);
-  return { text: table([["NAME", "RUNTIME", "GPUS", "SOURCE", "TITLE"], ...lines]) };
+  return { data: rows };
 }
 
-function describe(l: LoadedProfile): string {
-  const p = l.profile;
-  const s = p.slurm;
-  const parts = s.partitions.map((q) => {
-    const gpus = q.gpus.length ? q.gpus.map((g) => `${g.type} x${g.perNode}`).join(", ") : "none";
-    return [`    ${q.name}${q.name === s.partition ? " (default)" : ""}`, `max ${q.maxTime}`, `GPUs per node: ${gpus}`];
-  });
-  const gpuSyntax = { gres: "--gres=gpu:TYPE:N", gpus: "--gpus=TYPE:N", "gpus-per-node": "--gpus-per-node=TYPE:N" }[s.gpuDirective];
-  const mem = s.skipDirectives.includes("mem")
-    ? "not requested (the site gives memory with CPUs)"
-    : (p.defaults.memPerGpu ?? "site default");
-  const lines = [
-    `${p.name}: ${p.title}`,
-    `  file:       ${l.chain.join(" extends ")}${l.origin === "builtin" ? " (built-in)" : ""}`,
-    `  login:      ${p.login.host ? `${p.login.user ? `${p.login.user}@` : ""}${p.login.host}:${p.login.port}` : "(none: use --remote from a laptop)"}`,
-    `  runtime:    ${p.container.runtime}, images in ${p.container.imageDir}`,
-    `  account:    ${s.account.required ? "required" : "optional"}${s.account.hint ? ` (${s.account.hint})` : ""}`,
-    `  GPUs:       ${gpuSyntax}`,
-    `  defaults:   time ${p.defaults.time}, ${p.defaults.cpusPerGpu} CPUs per GPU, memory per GPU ${mem}`,
-    `  jupyter:    ${p.jupyter.command.join(" ")}, time ${p.jupyter.time}`,
-  ];
-  if (p.container.binds.length) lines.push(`  binds:      ${p.container.binds.join(" ")}`);
-  if (s.directives.length) lines.push(`  sbatch:     ${s.directives.join(" ")}`);
-  if (s.skipDirectives.length) lines.push(`  never sent: ${s.skipDirectives.map((d) => `--${d}`).join(" ")}`);
-  lines.push("  partitions:", table(parts));
-  return lines.join("\n");
-}
+/** A profile as `clusters show` gives it: the file as written (--raw), or loaded (and as YAML with --yaml). */
+export type ShownProfile = { raw: string } | (LoadedProfile & { yaml?: string });
 
-/** One profile: a summary, the resolved YAML, or the file as written. */
-export async function show(name: string, flags: { json?: boolean; yaml?: boolean; raw?: boolean }, ctx: Context): Promise<Output> {
+/** One profile, resolved; with --yaml also as YAML; with --raw the file as written (even when it does not load). */
+export async function show(name: string, flags: { yaml?: boolean; raw?: boolean }, ctx: Context): Promise<Done<ShownProfile>> {
   parseName(name, "cluster");
   noteSearchPath(ctx);
   if (flags.raw) {
     const pf = profileFiles(ctx).find((p) => p.name === name);
-    if (pf) return { text: pf.read().trimEnd() };
+    if (pf) return { data: { raw: pf.read() } };
   }
   const l = await loadProfile(ctx, name);
-  if (flags.json) return { json: { ...l.profile, file: l.file, origin: l.origin } };
-  if (flags.yaml) return { text: (await import("../profile/files.js")).toYaml(l.profile).trimEnd() };
-  return { text: describe(l) };
+  if (flags.yaml) return { data: { ...l, yaml: (await import("../profile/files.js")).toYaml(l.profile) } };
+  return { data: l };
 }
 
-/** One profile file's check: schema, extends, cross-field rules; a summary line. */
-async function checkFile(file: string, ctx: Context): Promise<{ ok: true; file: string; name: string; text: string }> {
+/** A profile file that holds: its name, runtime and partitions. */
+export interface ValidProfile {
+  file: string;
+  name: string;
+  runtime: string;
+  partitions: number;
+}
+
+/** One profile file's check: schema, extends, cross-field rules. */
+async function checkFile(file: string, ctx: Context): Promise<ValidProfile> {
   const p = (await loadProfilePath(ctx, file)).profile;
-  const text = `${file}: ok (cluster ${p.name}, ${p.container.runtime}, ${p.slurm.partitions.length} partition(s))`;
-  return { ok: true, file, name: p.name, text };
+  return { file, name: p.name, runtime: p.container.runtime, partitions: p.slurm.partitions.length };
 }
 
 /** "1 profile", "3 profiles". */
@@ -121,7 +104,10 @@ function profiles(n: number): string {
  * profile repository runs in CI): exit 0 when all hold, else exit 2 with one
  * line per broken file.
  */
-export async function validate(target: string, flags: { json?: boolean }, ctx: Context): Promise<Output> {
+/** What `clusters validate` found: one file, or every file of a folder, all valid (a broken one is an error). */
+export type Validated = { file: ValidProfile } | { dir: string; files: ValidProfile[] };
+
+export async function validate(target: string, ctx: Context): Promise<Done<Validated>> {
   noteSearchPath(ctx);
   let isDir: boolean;
   try {
@@ -135,13 +121,10 @@ export async function validate(target: string, flags: { json?: boolean }, ctx: C
     const why = unreadable(target, e) ?? `${target} cannot be read (${(e as Error).message})`;
     throw new ProfileError(`${why}; give a profile .yaml file or a folder of them`);
   }
-  if (!isDir) {
-    const r = await checkFile(target, ctx);
-    return flags.json ? { json: { ok: true, file: r.file, name: r.name } } : { text: r.text };
-  }
+  if (!isDir) return { data: { file: await checkFile(target, ctx) } };
   const files = readdirSync(target).filter(isProfileFileName).sort();
   if (files.length === 0) throw new ProfileError(`${target} has no .yaml or .yml files; give a folder of profiles or a profile file`);
-  const ok: Awaited<ReturnType<typeof checkFile>>[] = [];
+  const ok: ValidProfile[] = [];
   const broken: string[] = [];
   const byName = new Map<string, string>();
   for (const f of files) {
@@ -166,14 +149,11 @@ export async function validate(target: string, flags: { json?: boolean }, ctx: C
       broken,
     );
   }
-  const summary = files.length === 1 ? `the 1 profile in ${target} is valid` : `all ${profiles(files.length)} in ${target} are valid`;
-  return flags.json
-    ? { json: { ok: true, dir: target, files: ok.map((r) => ({ file: r.file, name: r.name })) } }
-    : { text: [...ok.map((r) => r.text), summary].join("\n") };
+  return { data: { dir: target, files: ok } };
 }
 
-/** `clusters schema`: the JSON Schema on stdout. */
-export async function schema(): Promise<Output> {
+/** `clusters schema`: the JSON Schema of profiles. */
+export async function schema(): Promise<Done<Record<string, unknown>>> {
   const { profileJsonSchema } = await import("../profile/files.js");
-  return { text: JSON.stringify(profileJsonSchema(), null, 2) };
+  return { data: profileJsonSchema() };
 }

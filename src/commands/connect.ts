@@ -10,7 +10,7 @@ import { type Connection, runFile } from "../runs/store.js";
 import { tunnelFor } from "../session/tunnel.js";
 import { WaitStopped, waitForJupyter } from "../session/wait.js";
 import { scancelArgv } from "../slurm/index.js";
-import type { Context, Output } from "./context.js";
+import type { Context } from "./context.js";
 
 /**
  * Wait for the job's Jupyter. On Ctrl-C or timeout the job is cancelled and
@@ -39,22 +39,27 @@ export async function cancelJob(exec: Executor, jobId: string): Promise<string> 
   return r.code === 0 ? `cancelled job ${jobId}` : `could not cancel job ${jobId} (${r.stderr.trim()}); cancel it with scancel ${jobId}`;
 }
 
-/** What `jupyter` and `attach` print: the tunnel, the URL, and how to stop. */
-export function connectionOutput(
+/** A running Jupyter as `jupyter` and `attach` give it: where it runs, the tunnel and URL (for `localPort`), its files. */
+export interface JupyterConnection {
+  jobId: string;
+  cluster: string;
+  node: string;
+  port: number;
+  token: string;
+  url: string;
+  tunnel: string;
+  runDir: string;
+  log: string;
+}
+
+/** The connection to a job's Jupyter, with the tunnel and URL for a local port (Jupyter's own by default). */
+export function jupyterConnection(
   conn: Connection,
   info: { jobId: string; cluster: string; runDir: string; login: LoginTarget; command: readonly string[] },
   localPort = conn.port,
-): Output {
+): JupyterConnection {
   const t = tunnelFor(conn, info.login, info.command, localPort);
-  const text = [
-    `Jupyter is running on ${conn.node} (job ${info.jobId} on ${info.cluster}; files in ${info.runDir}).`,
-    "On your computer, open the tunnel:",
-    `  ${t.command}`,
-    "then open:",
-    `  ${t.url}`,
-    `Stop it with: hpcjob cancel ${info.jobId}`,
-  ].join("\n");
-  const json = {
+  return {
     jobId: info.jobId,
     cluster: info.cluster,
     node: conn.node,
@@ -65,5 +70,4 @@ export function connectionOutput(
     runDir: info.runDir,
     log: runFile(info.runDir, "log"),
   };
-  return { text, json };
 }

@@ -1,8 +1,9 @@
 /**
  * Every command, in one module the CLI loads on first use. In the bundle this
- * is a chunk of its own, so `hpcjob --version` never loads it.
+ * is a chunk of its own, so `hpcjob --version` never loads it. The executors
+ * are made here too, so the CLI's context reaches them without loading them.
  */
-export { makeExecutor } from "../exec/choose.js";
+export { localClusterName, makeExecutor } from "../exec/placement.js";
 export { batch } from "./batch.js";
 export { list, schema, show, validate } from "./clusters.js";
 export { attach, cancel, logs, ps } from "./jobs.js";

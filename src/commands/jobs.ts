@@ -4,17 +4,17 @@
 import { posix } from "node:path";
 import { SlurmError, UsageError } from "../core/errors.js";
 import { parseDuration } from "../core/values.js";
-import type { ConnectionFlags } from "../exec/choose.js";
 import type { Executor } from "../exec/executor.js";
+import type { ConnectionFlags } from "../exec/placement.js";
 import { JOB_COMMENT } from "../request/sbatch.js";
 import { clusterProfile } from "../request/sources.js";
 import type { RunRecord } from "../runs/record.js";
 import { findRun, RUN_FILES, runFile } from "../runs/store.js";
 import { followLog } from "../session/follow.js";
 import { parseSqueue, scancelArgv, squeueUserArgv } from "../slurm/index.js";
-import { table } from "./clusters.js";
-import { awaitJupyter, connectionOutput } from "./connect.js";
-import type { Context, Output } from "./context.js";
+import { awaitJupyter, type JupyterConnection, jupyterConnection } from "./connect.js";
+import type { Context, Done } from "./context.js";
+import { placementFor } from "./where.js";
 
 /** Flags of the commands that look at jobs: which cluster, and how to reach it. */
 export interface JobsFlags extends ConnectionFlags {
@@ -26,14 +26,25 @@ export interface JobsFlags extends ConnectionFlags {
  * the default cluster's, or no cluster is chosen), else that cluster's login node.
  */
 async function jobsExecutor(flags: JobsFlags, ctx: Context): Promise<Executor> {
-  if (flags.local || flags.remote) return ctx.executor(undefined, flags);
-  return ctx.executor(await clusterProfile(ctx, flags.cluster), flags);
+  const { profile, user } = await clusterProfile(ctx, flags.cluster);
+  return ctx.connect(await placementFor(flags, profile, user, ctx));
+}
+
+/** One hpcjob job as `ps` lists it. */
+export interface JobRow {
+  jobId: string;
+  name: string;
+  state: string;
+  time: string;
+  /** The node, or the pending reason in parentheses. */
+  where: string;
+  runDir?: string;
 }
 
 /** The jobs hpcjob started that Slurm still lists, with their run directories. */
-export async function ps(flags: JobsFlags & { json?: boolean }, ctx: Context): Promise<Output> {
+export async function ps(flags: JobsFlags, ctx: Context): Promise<Done<JobRow[]>> {
   const exec = await jobsExecutor(flags, ctx);
-  const r = await exec.run(squeueUserArgv(await exec.user()));
+  const r = await exec.run(squeueUserArgv((await exec.login()).user ?? ""));
   if (r.code !== 0) throw new SlurmError(`squeue failed (exit ${r.code})`, r.stderr.trim().split("\n"));
   const jobs = parseSqueue(r.stdout)
     .filter((j) => j.comment === JOB_COMMENT)
@@ -45,14 +56,11 @@ export async function ps(flags: JobsFlags & { json?: boolean }, ctx: Context): P
       where: j.node ?? `(${j.reason})`,
       runDir: j.script?.endsWith(`/${RUN_FILES.script}`) ? posix.dirname(j.script) : undefined,
     }));
-  if (flags.json) return { json: jobs };
-  if (jobs.length === 0) return { text: "no hpcjob jobs in the queue" };
-  const rows = jobs.map((j) => [j.jobId, j.name, j.state, j.time, j.where, j.runDir ?? "-"]);
-  return { text: table([["JOBID", "NAME", "STATE", "TIME", "NODE", "RUN DIRECTORY"], ...rows]) };
+  return { data: jobs };
 }
 
-/** A job's log: printed, or followed until the job ends (-f). */
-export async function logs(ref: string, flags: JobsFlags & { follow?: boolean }, ctx: Context): Promise<Output> {
+/** A job's log: streamed as it is, or followed until the job ends (-f) and ended with its exit code. */
+export async function logs(ref: string, flags: JobsFlags & { follow?: boolean }, ctx: Context): Promise<Done<undefined>> {
   const exec = await jobsExecutor(flags, ctx);
   const run = await findRun(exec, await exec.home(), ref);
   const log = runFile(run.dir, "log");
@@ -60,38 +68,47 @@ export async function logs(ref: string, flags: JobsFlags & { follow?: boolean },
     const text = await exec.readFile(log);
     if (text === undefined) throw new UsageError(`${log} does not exist yet: the job has not started; hpcjob logs -f ${ref} waits for it`);
     ctx.stream(text);
-    return {};
+    return { data: undefined };
   }
   if (!run.jobId) throw new UsageError(`${run.dir} has no job id: it was never submitted`);
   const end = await followLog(exec, run.jobId, run.dir, { write: ctx.stream, report: ctx.report, signal: ctx.signal });
-  return end.detached ? {} : { exitCode: end.exitCode };
+  return end.detached ? { data: undefined } : { data: undefined, exitCode: end.exitCode };
+}
+
+/** A job hpcjob cancelled. */
+export interface Cancelled {
+  jobId: string;
+  runDir: string;
+  cancelled: true;
 }
 
 /** Cancel a job hpcjob started. */
-export async function cancel(ref: string, flags: JobsFlags, ctx: Context): Promise<Output> {
+export async function cancel(ref: string, flags: JobsFlags, ctx: Context): Promise<Done<Cancelled>> {
   const exec = await jobsExecutor(flags, ctx);
   const run = await findRun(exec, await exec.home(), ref);
   if (!run.jobId) throw new UsageError(`${run.dir} has no job id: it was never submitted`);
   const r = await exec.run(scancelArgv([run.jobId]));
   if (r.code !== 0) throw new SlurmError(`scancel ${run.jobId} failed (exit ${r.code})`, r.stderr.trim().split("\n"));
-  return { text: `cancelled job ${run.jobId} (${run.dir})`, json: { jobId: run.jobId, runDir: run.dir, cancelled: true } };
+  return { data: { jobId: run.jobId, runDir: run.dir, cancelled: true } };
 }
 
 /** The tunnel and URL of a Jupyter job submitted earlier, waiting if it is not ready yet. */
-export async function attach(ref: string, flags: JobsFlags & { timeout?: string }, ctx: Context): Promise<Output> {
+export async function attach(ref: string, flags: JobsFlags & { timeout?: string }, ctx: Context): Promise<Done<JupyterConnection>> {
+  const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
   const exec = await jobsExecutor(flags, ctx);
   const run = await findRun(exec, await exec.home(), ref);
   const text = await exec.readFile(runFile(run.dir, "request"));
   const record = text ? (JSON.parse(text) as RunRecord) : undefined;
   if (!record || !run.jobId) throw new UsageError(`${run.dir} is not a submitted hpcjob job (no request.json or job.id)`);
   if (record.kind !== "jupyter") throw new UsageError(`job ${run.jobId} is a batch job; see its output with hpcjob logs ${run.jobId}`);
-  const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
   const conn = await awaitJupyter(exec, run.jobId, run.dir, { timeoutMs, keep: true, ctx });
-  return connectionOutput(conn, {
-    jobId: run.jobId,
-    cluster: record.cluster,
-    runDir: run.dir,
-    login: record.login,
-    command: record.command,
-  });
+  return {
+    data: jupyterConnection(conn, {
+      jobId: run.jobId,
+      cluster: record.cluster,
+      runDir: run.dir,
+      login: record.login,
+      command: record.command,
+    }),
+  };
 }

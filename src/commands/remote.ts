@@ -7,10 +7,10 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { posix } from "node:path";
 import { ExecError, UsageError } from "../core/errors.js";
-import { quote } from "../core/quote.js";
-import type { ConnectionFlags } from "../exec/choose.js";
+import type { ConnectionFlags } from "../exec/placement.js";
 import { clusterProfile } from "../request/sources.js";
-import type { Context, Output } from "./context.js";
+import type { Context, Done } from "./context.js";
+import { placementFor } from "./where.js";
 
 /** Flags of `hpcjob remote install`. */
 export interface RemoteInstallFlags extends ConnectionFlags {
@@ -39,8 +39,17 @@ async function remoteSha256(run: (argv: string[]) => Promise<{ code: number; std
   return r.code === 0 ? r.stdout.trim().split(/\s+/)[0] : undefined;
 }
 
+/** What `remote install` did: installed (and whether its folder is on PATH there), or found the same file (made executable if it was not). */
+export interface Installed {
+  path: string;
+  sha256: string;
+  installed: boolean;
+  modeFixed?: true;
+  onPath?: boolean;
+}
+
 /** Copy the executable to the login node (mode 0755), verify it there, skip an identical copy. */
-export async function remoteInstall(flags: RemoteInstallFlags, ctx: Context): Promise<Output> {
+export async function remoteInstall(flags: RemoteInstallFlags, ctx: Context): Promise<Done<Installed>> {
   const file = sourceBinary(flags);
   let data: Buffer;
   try {
@@ -49,27 +58,23 @@ export async function remoteInstall(flags: RemoteInstallFlags, ctx: Context): Pr
     throw new UsageError(`cannot read ${file}: ${(e as Error).message}; pass --binary with the executable's path`);
   }
   const sha = createHash("sha256").update(data).digest("hex");
-  const exec = await ctx.executor(await clusterProfile(ctx, flags.cluster), flags);
-  if (exec.kind !== "ssh")
+  const { profile, user } = await clusterProfile(ctx, flags.cluster);
+  const exec = await ctx.connect(await placementFor(flags, profile, user, ctx));
+  if (!exec.remote)
     throw new UsageError("remote install copies hpcjob from your computer to a login node; pass --cluster NAME or --remote HOST");
   const home = await exec.home();
   const target = flags.path.startsWith("~/") ? posix.join(home, flags.path.slice(2)) : flags.path;
   if (!target.startsWith("/")) throw new UsageError(`--path "${flags.path}" must be absolute or start with ~/`);
   const run = (argv: string[]) => exec.run(argv);
 
-  const result = { path: target, sha256: sha, installed: false };
+  const same: Installed = { path: target, sha256: sha, installed: false };
   if ((await remoteSha256(run, target)) === sha) {
     const mode = (await exec.stat(target))?.mode ?? 0;
-    if ((mode & 0o755) === 0o755) {
-      return { text: `${target} is already this hpcjob (sha256 ${sha.slice(0, 16)}…); nothing copied`, json: result };
-    }
+    if ((mode & 0o755) === 0o755) return { data: same };
     // The same bytes without the execute bits (copied by hand, or a umask): make it runnable, copy nothing.
     const chmod = await run(["chmod", "0755", target]);
     if (chmod.code !== 0) throw new ExecError(`${target} is this hpcjob but not executable, and chmod failed`, [chmod.stderr.trim()]);
-    return {
-      text: `${target} is already this hpcjob; made it executable (mode 0755), nothing copied`,
-      json: { ...result, modeFixed: true },
-    };
+    return { data: { ...same, modeFixed: true } };
   }
   // Only the folders it creates get 0755: an existing ~/.local/bin or home keeps its mode.
   await exec.mkdir(posix.dirname(target), 0o755);
@@ -83,11 +88,6 @@ export async function remoteInstall(flags: RemoteInstallFlags, ctx: Context): Pr
   }
   const mv = await run(["mv", "-f", partial, target]);
   if (mv.code !== 0) throw new ExecError(`could not move ${partial} to ${target}`, [mv.stderr.trim()]);
-  result.installed = true;
   const path = (await run(["printenv", "PATH"])).stdout.trim().split(":");
-  const dir = posix.dirname(target);
-  // The line for ~/.bashrc and the command that appends it, each word through the one quoting function.
-  const line = `export PATH=${quote(dir)}:"$PATH"`;
-  const hint = path.includes(dir) ? "" : `\n${dir} is not on PATH there; add it: echo ${quote(line)} >> ~/.bashrc`;
-  return { text: `installed ${target} (sha256 ${sha}, verified on the cluster)${hint}`, json: { ...result, onPath: path.includes(dir) } };
+  return { data: { path: target, sha256: sha, installed: true, onPath: path.includes(posix.dirname(target)) } };
 }

@@ -1,17 +1,26 @@
 /**
- * Turning the parsed flags of `jupyter` and `batch` into a JobRequest, its
- * rendered script and, when asked, a submitted job: the part both commands share.
+ * The stages `jupyter` and `batch` share, each a function of the one before:
+ * options → plan (the request and where it goes, decided once) → the script
+ * at its site → the submission. A dry run stops after the script and opens
+ * nothing; a real one connects once, after everything the user typed has
+ * been checked.
  */
-import { hostname } from "node:os";
 import { SlurmError, UsageError } from "../core/errors.js";
 import type { LoginTarget } from "../core/login.js";
 import { versionText } from "../core/version.js";
-import { type ConnectionFlags, executorKind, needsLocalClusterName } from "../exec/choose.js";
 import type { Executor } from "../exec/executor.js";
+import type { ConnectionFlags, Placement } from "../exec/placement.js";
 import { loadProfile } from "../profile/load.js";
-import type { Profile } from "../profile/schema.js";
 import { renderScript } from "../render/render.js";
-import { buildRequest, chooseCluster, type JobRequest, type Payload, type RequestFlags } from "../request/build.js";
+import {
+  atSite,
+  buildRequest,
+  chooseCluster,
+  type JobRequest,
+  type Payload,
+  type RequestFlags,
+  type SitedRequest,
+} from "../request/build.js";
 import { loadProjectFile, loadUserConfig, noteSearchPath } from "../request/sources.js";
 import { runDirFor } from "../runs/paths.js";
 import { runRecord } from "../runs/record.js";
@@ -19,58 +28,44 @@ import { createRunDir, runFile } from "../runs/store.js";
 import { tail } from "../session/wait.js";
 import { parseSbatch, sbatchArgv } from "../slurm/index.js";
 import type { Context } from "./context.js";
+import { assumedPlacement, placementFor } from "./where.js";
 
 /** Flags of a command that submits: the request's and the connection's. */
 export type SubmitFlags = RequestFlags & ConnectionFlags;
 
+/** A job planned: its checked request and where it goes (undefined for a dry run that could go nowhere). */
+export interface Plan {
+  req: JobRequest;
+  placement?: Placement;
+}
+
 /**
- * Build and check a request from flags (reads config files, submits nothing).
- * With `connect`, also opens the executor; over SSH the job runs in the
- * cluster home unless --workdir says otherwise.
+ * Options → request and placement, each decided once. Reads the user's files
+ * and asks the cluster nothing but, on a login node whose profile names its
+ * Slurm cluster, which cluster this is (a dry run assumes it instead).
  */
-export async function prepareRequest(
-  flags: SubmitFlags,
-  payload: Payload,
-  ctx: Context,
-  connect: boolean,
-): Promise<{ req: JobRequest; exec?: Executor }> {
-  const sources = { flags, user: await loadUserConfig(ctx), project: await loadProjectFile(ctx.cwd) };
+export async function plan(flags: SubmitFlags, payload: Payload, ctx: Context, dryRun: boolean): Promise<Plan> {
+  const user = await loadUserConfig(ctx);
+  const sources = { flags, user, project: await loadProjectFile(ctx.cwd) };
   const cluster = chooseCluster(sources);
   noteSearchPath(ctx);
   const loaded = await loadProfile(ctx, cluster);
-  let cwd = ctx.cwd;
-  let exec: Executor | undefined;
-  if (connect) {
-    exec = await ctx.executor(loaded.profile, flags);
-    if (exec.kind === "ssh" && flags.workdir === undefined) cwd = await exec.home();
-  } else if (flags.workdir === undefined && wouldUseSsh(flags, loaded.profile, ctx.env)) {
+  const placement = dryRun ? assumedPlacement(flags, loaded.profile, user, ctx) : await placementFor(flags, loaded.profile, user, ctx);
+  // Here, a job runs where hpcjob was started; over SSH, in the cluster home (known once connected).
+  const workdir = placement?.where === "ssh" ? undefined : ctx.cwd;
+  return { req: buildRequest({ ...sources, payload, loaded, workdir }), placement };
+}
+
+/** The script a dry run prints: rendered for the run directory it would get, with this computer's paths. */
+export function dryRunScript(p: Plan, ctx: Context): string {
+  if (p.req.workdir === undefined) {
     ctx.report({
       kind: "note",
       text: "dry run on a computer without Slurm: paths are this computer's; a real submission runs in your cluster home (or --workdir)",
     });
   }
-  return { req: buildRequest({ ...sources, payload, loaded, cwd }), exec };
-}
-
-/** True when a real submission would go over SSH; a dry run needs no cluster and asks none, so no error either way. */
-function wouldUseSsh(flags: ConnectionFlags, profile: Profile, env: Record<string, string | undefined>): boolean {
-  if (needsLocalClusterName(flags, profile, env)) return false;
-  try {
-    return executorKind(flags, profile, env).kind === "ssh";
-  } catch {
-    return false;
-  }
-}
-
-/** The script a dry run prints: rendered for the run directory it would get. */
-export function dryRunScript(req: JobRequest, ctx: Context): string {
-  return renderScript(req, { runDir: runDirFor(ctx.home, req.name, ctx.now()) });
-}
-
-/** How the user reaches the login node, for the tunnel command. */
-export async function loginTarget(exec: Executor, req: JobRequest): Promise<LoginTarget> {
-  const host = req.profile.login.host ?? hostname();
-  return { host, port: req.profile.login.port, user: req.user ?? (await exec.user()) };
+  const req = atSite(p.req, ctx.cwd);
+  return renderScript(req, runDirFor(ctx.home, req.name, ctx.now()));
 }
 
 /** The project's git commit and whether it has changes, where the workdir is a repository. */
@@ -86,32 +81,41 @@ async function gitState(exec: Executor, workdir: string): Promise<{ commit: stri
 }
 
 /** Checks on the cluster before anything is submitted: the image file exists. */
-async function checkOnCluster(exec: Executor, req: JobRequest): Promise<void> {
+async function checkOnCluster(exec: Executor, req: SitedRequest): Promise<void> {
   if (req.image?.startsWith("/") && !(await exec.stat(req.image))) {
     throw new UsageError(`image ${req.image} does not exist on the cluster; convert or copy it there first, or fix --image`);
   }
 }
 
-/** A submitted job: its id and run directory. */
+/** A submitted job: where it runs, its id, its run directory and how the user's computer reaches its login node. */
 export interface Submitted {
+  exec: Executor;
+  req: SitedRequest;
   jobId: string;
   runDir: string;
   login: LoginTarget;
 }
 
+/** The executor a plan goes to; a dry run's plan that could go nowhere is not submitted. */
+export function executorFor(p: Plan, ctx: Context): Promise<Executor> {
+  if (!p.placement) throw new Error("a plan without a placement is for dry runs only");
+  return ctx.connect(p.placement);
+}
+
 /**
- * Create the run directory, write job.sbatch and request.json, sbatch the
- * script and record the job id. On a refusal the script stays in the run
- * directory and the error says where.
+ * Bind the request to its site, create the run directory, write job.sbatch
+ * and request.json, sbatch the script and record the job id. On a refusal
+ * the script stays in the run directory and the error says where.
  */
-export async function submit(exec: Executor, req: JobRequest, ctx: Context): Promise<Submitted> {
+export async function submit(p: Plan, ctx: Context): Promise<Submitted> {
+  const exec = await executorFor(p, ctx);
+  const req = atSite(p.req, await exec.defaultWorkdir());
   await checkOnCluster(exec, req);
-  const home = await exec.home();
   const now = ctx.now();
-  const runDir = await createRunDir(exec, runDirFor(home, req.name, now));
+  const runDir = await createRunDir(exec, runDirFor(await exec.home(), req.name, now));
   const script = runFile(runDir, "script");
-  const login = await loginTarget(exec, req);
-  await exec.writeFile(script, renderScript(req, { runDir }), 0o600);
+  const login = await exec.login();
+  await exec.writeFile(script, renderScript(req, runDir), 0o600);
   const record = runRecord(req, login, versionText(), now, await gitState(exec, req.workdir));
   await exec.writeFile(runFile(runDir, "request"), `${JSON.stringify(record, null, 2)}\n`, 0o600);
   const r = await exec.run(sbatchArgv(script));
@@ -121,5 +125,5 @@ export async function submit(exec: Executor, req: JobRequest, ctx: Context): Pro
   }
   const jobId = parseSbatch(r.stdout);
   await exec.writeFile(runFile(runDir, "jobId"), `${jobId}\n`, 0o600);
-  return { jobId, runDir, login };
+  return { exec, req, jobId, runDir, login };
 }

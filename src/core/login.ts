@@ -6,6 +6,7 @@
 /** A login node as `ssh [-p PORT] [USER@]HOST` reaches it. */
 export interface LoginTarget {
   host: string;
-  port: number;
+  /** Said with -p when not 22; absent when ssh's own config chooses it (an alias). */
+  port?: number;
   user?: string;
 }

@@ -191,3 +191,18 @@ export function parseDuration(text: string, from = "--timeout"): number {
   }
   return seconds * 1000;
 }
+
+/**
+ * The folder a job runs in, on the cluster: absolute, and without a newline,
+ * comma or colon (container mounts are written as SRC:DST lists). `from` names
+ * where it came from (--workdir, or the folder hpcjob was started in).
+ */
+export function parseWorkdir(text: string, from: string | undefined): string {
+  if (!text.startsWith("/")) throw new UsageError(`${subject(from, text)} must be an absolute path on the cluster`);
+  if (/[\n\r,:]/.test(text)) {
+    throw new UsageError(
+      `${subject(from, text)} has a newline, comma or colon, which container mounts cannot take; run from another folder or pass --workdir`,
+    );
+  }
+  return text;
+}

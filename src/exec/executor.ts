@@ -1,9 +1,10 @@
 /**
  * THE seam between hpcjob and the machine where Slurm lives. Commands get an
- * Executor and never ask which kind: local (on the login node) or SSH (from a
- * laptop). Only implementations of this interface spawn processes or touch
- * the cluster's files.
+ * Executor and never ask which kind it is (local on the login node, SSH from
+ * a laptop): it says what it can do. Only implementations of this interface
+ * spawn processes or touch the cluster's files.
  */
+import type { LoginTarget } from "../core/login.js";
 
 /** What a finished program printed and how it ended. */
 export interface RunResult {
@@ -19,11 +20,18 @@ export interface FileStat {
   mtimeMs: number;
 }
 
+/** A local port forwarded to host:port on the far side of the login node. */
+export interface Forward {
+  port: number;
+  close(): Promise<void>;
+}
+
 /** Running programs and reading and writing files where Slurm runs. */
 export interface Executor {
-  readonly kind: "local" | "ssh";
+  /** True when the commands run on another machine than hpcjob (a login node over SSH): files can be copied there. */
+  readonly remote: boolean;
   /** Run a program (argv, never through a shell) and collect its output. */
-  run(argv: readonly string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  run(argv: readonly string[]): Promise<RunResult>;
   /** A file's text, or undefined when it does not exist. */
   readFile(path: string): Promise<string | undefined>;
   /** Bytes of a file from `offset` on, or undefined when it does not exist. */
@@ -47,8 +55,12 @@ export interface Executor {
   list(dir: string): Promise<string[]>;
   /** The user's home folder where Slurm runs. */
   home(): Promise<string>;
-  /** The user's login name where Slurm runs. */
-  user(): Promise<string>;
+  /** The folder a job runs in when the user names none: the current one on the login node, the cluster home over SSH. */
+  defaultWorkdir(): Promise<string>;
+  /** How the user's own computer reaches the machine the commands run on (the printed tunnel's target), with the user name there. */
+  login(): Promise<LoginTarget>;
+  /** Listen on 127.0.0.1:`localPort` (another free port if taken) and forward to host:port beyond the login node; only an executor on another machine can. */
+  forward?(localPort: number, host: string, port: number): Promise<Forward>;
   /** Close connections; safe to call twice. */
   dispose(): Promise<void>;
 }

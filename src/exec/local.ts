@@ -4,9 +4,10 @@
  */
 import { spawn } from "node:child_process";
 import { chmod, mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { userInfo } from "node:os";
+import { hostname, userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
 import { ExecError } from "../core/errors.js";
+import type { LoginTarget } from "../core/login.js";
 import type { Executor, FileStat, RunResult } from "./executor.js";
 
 /** True for the "no such file" family of errors. */
@@ -15,21 +16,33 @@ function missing(e: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR";
 }
 
+/** Where the local executor runs: this machine's environment, and how the user's computer reaches it. */
+export interface LocalSetting {
+  env: Record<string, string | undefined>;
+  /** The home folder (run directories live under it); $HOME, else the account's. */
+  home?: string;
+  /** Where jobs run when the user names no folder. */
+  cwd?: string;
+  /** The login node's name as the user's computer reaches it (the profile's login.host), else this machine's name. */
+  loginHost?: string;
+  loginPort?: number;
+}
+
 /** An Executor for the machine hpcjob runs on. */
 export class LocalExecutor implements Executor {
-  readonly kind = "local";
+  readonly remote = false;
+  private readonly env: NodeJS.ProcessEnv;
 
-  constructor(
-    private readonly env: NodeJS.ProcessEnv = process.env,
-    private readonly homeDir = process.env.HOME ?? userInfo().homedir,
-  ) {}
+  constructor(private readonly setting: LocalSetting) {
+    this.env = setting.env as NodeJS.ProcessEnv;
+  }
 
   /** Run argv without a shell; a program that cannot start is an ExecError. */
-  run(argv: readonly string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  run(argv: readonly string[]): Promise<RunResult> {
     const [file, ...args] = argv;
     if (!file) return Promise.reject(new ExecError("nothing to run"));
     return new Promise((resolve, reject) => {
-      const child = spawn(file, args, { env: this.env, stdio: ["ignore", "pipe", "pipe"], timeout: opts.timeoutMs });
+      const child = spawn(file, args, { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on("data", (d: Buffer) => out.push(d));
@@ -126,14 +139,19 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  /** The home folder. */
+  /** The home folder: $HOME, else the account's. */
   async home(): Promise<string> {
-    return this.homeDir;
+    return this.setting.home || this.env.HOME || userInfo().homedir;
   }
 
-  /** The login name: $USER, else (unset or empty, as under some cron jobs and containers) the account's own. */
-  async user(): Promise<string> {
-    return this.env.USER || userInfo().username;
+  /** Where hpcjob was started. */
+  async defaultWorkdir(): Promise<string> {
+    return this.setting.cwd ?? process.cwd();
+  }
+
+  /** The login node as the user's computer reaches it; the user is $USER, else (unset or empty, as under cron and some containers) the account's. */
+  async login(): Promise<LoginTarget> {
+    return { host: this.setting.loginHost ?? hostname(), port: this.setting.loginPort ?? 22, user: this.env.USER || userInfo().username };
   }
 
   /** Nothing to close locally. */

@@ -1,15 +1,9 @@
 /**
  * Rendering a JobRequest into the sbatch script, through the templates.
  */
-import type { JobRequest } from "../request/build.js";
+import type { JobRequest, SitedRequest } from "../request/build.js";
 import { templates } from "./environment.js";
 import { sbatchLines } from "./sbatch.js";
-
-/** Where the job keeps its files, and where it was rendered from. */
-export interface RenderTarget {
-  /** Absolute run directory on the cluster (~/.hpcjob/runs/STAMP-NAME). */
-  runDir: string;
-}
 
 /** Names of the variables the job passes into the container by name. */
 export function envNames(req: JobRequest): string[] {
@@ -18,13 +12,13 @@ export function envNames(req: JobRequest): string[] {
 }
 
 /** The data the templates see; every user value is still raw here and quoted in the template. */
-export function templateContext(req: JobRequest, target: RenderTarget): Record<string, unknown> {
+export function templateContext(req: SitedRequest, runDir: string): Record<string, unknown> {
   const rt = req.runtime;
   return {
     cluster: req.cluster,
     name: req.name,
-    directives: sbatchLines(req, { runDir: target.runDir, workdir: req.workdir }),
-    runDir: target.runDir,
+    directives: sbatchLines(req, runDir),
+    runDir,
     workdir: req.workdir,
     modules: req.profile.environment.modules,
     setup: req.profile.environment.setup,
@@ -44,6 +38,6 @@ export function templateContext(req: JobRequest, target: RenderTarget): Record<s
 }
 
 /** The complete sbatch script for a request. */
-export function renderScript(req: JobRequest, target: RenderTarget): string {
-  return templates().render(`${req.kind}.sbatch.njk`, templateContext(req, target));
+export function renderScript(req: SitedRequest, runDir: string): string {
+  return templates().render(`${req.kind}.sbatch.njk`, templateContext(req, runDir));
 }

@@ -3,12 +3,12 @@
  * decided (request/sbatch.ts), sorted by name, each value quoted.
  */
 import { quote } from "../core/quote.js";
-import type { JobRequest } from "../request/build.js";
-import { type JobSite, jobDirectives } from "../request/sbatch.js";
+import type { SitedRequest } from "../request/build.js";
+import { jobDirectives } from "../request/sbatch.js";
 
-/** The `#SBATCH` lines for a request at its site, sorted by option name, values quoted. */
-export function sbatchLines(req: JobRequest, site: JobSite): string[] {
-  return jobDirectives(req, site)
+/** The `#SBATCH` lines for a request at its site (its log in `runDir`), sorted by option name, values quoted. */
+export function sbatchLines(req: SitedRequest, runDir: string): string[] {
+  return jobDirectives(req, runDir)
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map((d) => (d.value === undefined ? `#SBATCH --${d.key}` : `#SBATCH --${d.key}=${quote(d.value)}`));
 }

@@ -2,7 +2,7 @@
  * The one merge: built-in profile < user config < project file < flags,
  * validated once. Everything after this trusts a JobRequest.
  */
-import { basename, extname, isAbsolute } from "node:path";
+import { basename, extname } from "node:path";
 import { parseEnv } from "../core/env.js";
 import { UsageError } from "../core/errors.js";
 import { MAX_COUNT, MAX_CPUS } from "../core/limits.js";
@@ -19,12 +19,13 @@ import {
   parseMemory,
   parseName,
   parseSlurmTime,
+  parseWorkdir,
   subject,
 } from "../core/values.js";
 import type { LoadedProfile } from "../profile/load.js";
 import { checkGpus, checkTime, partitionOf } from "../profile/rules.js";
 import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
-import { type Runtime, resolveImage, runtimeOf } from "../runtime/index.js";
+import { imagePathAt, type Runtime, resolveImage, runtimeOf } from "../runtime/index.js";
 import { conflict, type Directive, parseDirective } from "../slurm/directives.js";
 import { ownOptions, sentBy } from "./sbatch.js";
 
@@ -76,7 +77,8 @@ export interface RequestInput extends RequestSources {
   payload: Payload;
   /** The profile of the cluster `chooseCluster` named. */
   loaded: LoadedProfile;
-  cwd: string;
+  /** Where the job runs when --workdir names no folder: here (on the login node), or undefined for the cluster home (over SSH). */
+  workdir?: string;
 }
 
 /** A complete, validated job: everything the renderer and submitter need. */
@@ -99,10 +101,12 @@ export interface JobRequest {
   directives: Directive[];
   /** The program's argv inside the container (batch) or Jupyter's command. */
   command: string[];
-  workdir: string;
-  /** The user name on the login node, for the tunnel command. */
-  user?: string;
+  /** The folder the job runs in; undefined until the site is known (over SSH without --workdir: the cluster home). */
+  workdir?: string;
 }
+
+/** A request bound to its site: the folder it runs in, and an absolute image path. */
+export type SitedRequest = JobRequest & { workdir: string };
 
 /** `record[key]` when the record has it as its own key ("constructor" is no cluster's settings). */
 function own<T>(record: Record<string, T>, key: string): T | undefined {
@@ -187,12 +191,13 @@ export function buildRequest(input: RequestInput): JobRequest {
         ? ({ value: fileValue, from: inProject(["resources", key]) } as Picked<T>)
         : undefined;
 
-  const workdir = flags.workdir ?? input.cwd;
-  if (!isAbsolute(workdir)) throw new UsageError(`--workdir "${workdir}" must be an absolute path on the cluster`);
-  if (/[\n\r,:]/.test(workdir))
-    throw new UsageError(
-      `working directory "${workdir}" has a newline, comma or colon, which container mounts cannot take; run from another folder or pass --workdir`,
-    );
+  // Undefined over SSH without --workdir: the cluster home, known once connected (see atSite).
+  const workdir =
+    flags.workdir !== undefined
+      ? parseWorkdir(flags.workdir, "--workdir")
+      : input.workdir === undefined
+        ? undefined
+        : parseWorkdir(input.workdir, "the folder hpcjob runs in");
 
   const partition = pick(flags.partition, "--partition", "partition", res.partition);
   const part = partitionOf(profile, partition?.value ?? profile.slurm.partition, partition?.from ?? "slurm.partition");
@@ -279,7 +284,6 @@ export function buildRequest(input: RequestInput): JobRequest {
     directives,
     command,
     workdir,
-    user: own(input.user.clusters, cluster)?.user ?? input.user.user ?? profile.login.user,
   };
   // Checked against what is sent: a site's skipDirectives may drop hpcjob's --mem, and then --mem-per-cpu is fine.
   const sent = sentBy(req);
@@ -314,4 +318,14 @@ function defaultMem(profile: Profile, gpus: GpuRequest): string | undefined {
     );
   }
   return formatMemory(mebibytes);
+}
+
+/**
+ * The request bound to its site, once the executor says where jobs run when
+ * no folder is named (the cluster home over SSH): the folder, checked like
+ * any other, and the image path from it.
+ */
+export function atSite(req: JobRequest, defaultWorkdir: string): SitedRequest {
+  const workdir = req.workdir ?? parseWorkdir(defaultWorkdir, "your cluster home");
+  return { ...req, workdir, image: imagePathAt(req.runtime, req.image, workdir) };
 }

@@ -4,17 +4,8 @@
  * and user's raw ones, minus the ones the site rejects. Decided here, once;
  * render/ only writes them out.
  */
-
 import type { Directive } from "../slurm/directives.js";
-import type { JobRequest } from "./build.js";
-
-/** Where a job's files and work are on the cluster: known once hpcjob has connected. */
-export interface JobSite {
-  /** Absolute run directory on the cluster (~/.hpcjob/runs/STAMP-NAME). */
-  runDir: string;
-  /** The folder the job runs in. */
-  workdir: string;
-}
+import type { JobRequest, SitedRequest } from "./build.js";
 
 /** The comment hpcjob tags its jobs with, so `ps` can find them. */
 export const JOB_COMMENT = "hpcjob";
@@ -35,13 +26,13 @@ export function gpuDirective(req: JobRequest): Directive | undefined {
 }
 
 /** The options hpcjob sets itself from the request, before the site's skip list. */
-function ownDirectives(req: JobRequest, site: JobSite): Directive[] {
+function ownDirectives(req: JobRequest, runDir: string): Directive[] {
   const out: Directive[] = [
     { key: "job-name", value: req.name },
-    { key: "output", value: `${site.runDir}/job.log` },
+    { key: "output", value: `${runDir}/job.log` },
     // Append, so a requeued (preempted) job keeps the log of its earlier runs.
     { key: "open-mode", value: "append" },
-    { key: "chdir", value: site.workdir },
+    { key: "chdir", value: req.workdir ?? "" },
     { key: "partition", value: req.partition },
     { key: "time", value: req.time },
     { key: "cpus-per-task", value: String(req.cpus) },
@@ -62,12 +53,12 @@ export function sentBy(req: Pick<JobRequest, "profile">): (d: { key: string }) =
 
 /** The long names of the options hpcjob itself sends for a request. */
 export function ownOptions(req: JobRequest): string[] {
-  return ownDirectives(req, { runDir: "", workdir: "" })
+  return ownDirectives(req, "")
     .filter(sentBy(req))
     .map((d) => d.key);
 }
 
-/** Every option the job is submitted with, in no particular order: hpcjob's, then the raw ones, minus the site's skip list. */
-export function jobDirectives(req: JobRequest, site: JobSite): Directive[] {
-  return [...ownDirectives(req, site), ...req.directives].filter(sentBy(req));
+/** Every option the job is submitted with (its log in `runDir`), in no particular order: hpcjob's, then the raw ones, minus the site's skip list. */
+export function jobDirectives(req: SitedRequest, runDir: string): Directive[] {
+  return [...ownDirectives(req, runDir), ...req.directives].filter(sentBy(req));
 }

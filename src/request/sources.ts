@@ -38,15 +38,22 @@ export async function loadProjectFile(dir: string): Promise<ProjectSource | unde
   return { file, project, where: (path) => locate([src], { path: [...path], message: "" }).trimEnd() };
 }
 
+/** The user name on `profile`'s cluster: config.yaml's for that cluster, else its global one, else the profile's login.user. */
+export function loginUser(user: UserConfig, profile: Profile | undefined): string | undefined {
+  const perCluster = profile && Object.hasOwn(user.clusters, profile.name) ? user.clusters[profile.name]?.user : undefined;
+  return perCluster ?? user.user ?? profile?.login.user;
+}
+
 /** Report what is wrong with the profile search path (a missing folder in HPCJOB_CLUSTERS ...) as notes; the rest is still used. */
 export function noteSearchPath(ctx: Env & { report: Reporter }): void {
   for (const text of searchPathProblems(ctx)) ctx.report({ kind: "note", text });
 }
 
-/** The profile of `cluster` (a --cluster flag), else of the user's default cluster; undefined when neither is set. */
-export async function clusterProfile(ctx: Env & { report: Reporter }, cluster?: string): Promise<Profile | undefined> {
-  const name = cluster === undefined ? (await loadUserConfig(ctx)).cluster : parseName(cluster, "--cluster");
-  if (!name) return undefined;
+/** The profile of `cluster` (a --cluster flag), else of the user's default cluster (undefined when neither is set), and the user's settings. */
+export async function clusterProfile(ctx: Env & { report: Reporter }, cluster?: string): Promise<{ profile?: Profile; user: UserConfig }> {
+  const user = await loadUserConfig(ctx);
+  const name = cluster === undefined ? user.cluster : parseName(cluster, "--cluster");
+  if (!name) return { user };
   noteSearchPath(ctx);
-  return (await loadProfile(ctx, name)).profile;
+  return { profile: (await loadProfile(ctx, name)).profile, user };
 }

@@ -5,7 +5,7 @@
 
 import type { LoginTarget } from "../core/login.js";
 import { formatBind } from "../core/values.js";
-import type { JobRequest } from "../request/build.js";
+import type { SitedRequest } from "../request/build.js";
 
 /** What request.json holds. */
 export interface RunRecord {
@@ -34,7 +34,7 @@ export interface RunRecord {
 }
 
 /** The record of a request submitted at `now` by hpcjob `version`. */
-export function runRecord(req: JobRequest, login: LoginTarget, version: string, now: Date, git?: RunRecord["git"]): RunRecord {
+export function runRecord(req: SitedRequest, login: LoginTarget, version: string, now: Date, git?: RunRecord["git"]): RunRecord {
   const g = req.gpus;
   return {
     hpcjob: version,

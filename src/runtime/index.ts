@@ -89,7 +89,7 @@ export function resolveImage(
   rt: Runtime,
   image: string | undefined,
   cluster: string,
-  workdir: string,
+  workdir: string | undefined,
   from = "--image",
 ): string | undefined {
   if (rt.name === "none") {
@@ -112,11 +112,18 @@ export function resolveImage(
     );
   }
   if (/[\n\r,]/.test(image)) throw new UsageError(`${subject(from, image)} may not contain newlines or commas; rename the file`);
-  const path = isAbsolute(image) ? image : resolve(workdir, image);
+  // A relative path with no folder known yet (over SSH, the cluster home) stays relative until the site is (imagePathAt).
+  const path = isAbsolute(image) || workdir === undefined ? image : resolve(workdir, image);
   if ((rt.name === "pyxis" || rt.name === "enroot") && !/\.(sqsh|squashfs)$/.test(path)) {
     throw new UsageError(
       `${subject(from, image)} is not a squashfs image: ${rt.name} runs .sqsh files (make one with: enroot import -o /abs/path/image.sqsh docker://REF)`,
     );
   }
   return path;
+}
+
+/** The image as the job at `workdir` is given it: a URI or absolute path as it is, a relative path from `workdir`. */
+export function imagePathAt(rt: Runtime, image: string | undefined, workdir: string): string | undefined {
+  if (image === undefined || isAbsolute(image) || rt.schemes.some((s) => image.startsWith(s))) return image;
+  return resolve(workdir, image);
 }

@@ -20,7 +20,7 @@ export function uiPath(jupyterCommand: readonly string[]): string {
 /** `ssh -N -L PORT:NODE:PORT [-p P] USER@LOGIN` and `http://localhost:PORT/lab?token=...`. */
 export function tunnelFor(conn: Connection, login: LoginTarget, jupyterCommand: readonly string[], localPort = conn.port): Tunnel {
   const words = ["ssh", "-N", "-L", `${localPort}:${conn.node}:${conn.port}`];
-  if (login.port !== 22) words.push("-p", String(login.port));
+  if (login.port !== undefined && login.port !== 22) words.push("-p", String(login.port));
   words.push(login.user ? `${login.user}@${login.host}` : login.host);
   return {
     localPort,

@@ -84,7 +84,7 @@ describe("dry runs", () => {
       { kind: "jupyter" },
       home,
     );
-    const fromSource = renderScript(req, { runDir: `${home}/.hpcjob/runs/STAMP-jupyter` });
+    const fromSource = renderScript(req, `${home}/.hpcjob/runs/STAMP-jupyter`);
     expect(r.stdout.replace(STAMP, "STAMP")).toBe(fromSource.replace(STAMP, "STAMP"));
   });
 

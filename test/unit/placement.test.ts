@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { executorKind, hasLocalSlurm, needsLocalClusterName } from "../../src/exec/choose.js";
+import { hasLocalSlurm, needsLocalClusterName, place } from "../../src/exec/placement.js";
 import { parseShowConfig } from "../../src/slurm/index.js";
 import { builtin, ROOT, tempDir } from "../helpers.js";
 
@@ -15,35 +15,47 @@ function pathWithSbatch(): string {
 }
 
 describe("choosing where Slurm runs", () => {
+  it("over SSH carries the user and port to fall back on; here, how the user's computer reaches this login node", async () => {
+    const vera = (await builtin("vera")).profile;
+    expect(place({ acceptNewHost: true }, vera, { env: { PATH: tempDir() }, user: "cid" })).toEqual({
+      where: "ssh",
+      destination: "vera2.c3se.chalmers.se",
+      defaultUser: "cid",
+      defaultPort: 22,
+      acceptNewHost: true,
+    });
+    expect(place({ local: true }, vera, { env: {} })).toEqual({ where: "here", loginHost: "vera2.c3se.chalmers.se", loginPort: 22 });
+  });
+
   it("is local on a machine with sbatch on PATH (the login node) when the profile names no Slurm cluster", async () => {
     const env = { PATH: pathWithSbatch() };
     expect(hasLocalSlurm(env)).toBe(true);
-    expect(executorKind({}, (await builtin("custom")).profile, env)).toEqual({ kind: "local" });
+    expect(place({}, (await builtin("custom")).profile, { env: env })).toMatchObject({ where: "here" });
   });
 
   it("is SSH to the profile's login host elsewhere (a laptop)", async () => {
     const env = { PATH: tempDir() };
     expect(hasLocalSlurm(env)).toBe(false);
-    expect(executorKind({}, (await builtin("vera")).profile, env)).toEqual({ kind: "ssh", destination: "vera2.c3se.chalmers.se" });
+    expect(place({}, (await builtin("vera")).profile, { env: env })).toMatchObject({ where: "ssh", destination: "vera2.c3se.chalmers.se" });
   });
 
   it("--local and --remote force either", async () => {
     const vera = (await builtin("vera")).profile;
-    expect(executorKind({ local: true }, vera, { PATH: "" })).toEqual({ kind: "local" });
-    expect(executorKind({ remote: "cid@vera1.c3se.chalmers.se" }, vera, { PATH: pathWithSbatch() })).toEqual({
-      kind: "ssh",
+    expect(place({ local: true }, vera, { env: { PATH: "" } })).toMatchObject({ where: "here" });
+    expect(place({ remote: "cid@vera1.c3se.chalmers.se" }, vera, { env: { PATH: pathWithSbatch() } })).toMatchObject({
+      where: "ssh",
       destination: "cid@vera1.c3se.chalmers.se",
     });
-    expect(() => executorKind({ local: true, remote: "x" }, vera, {})).toThrow(/contradict/);
+    expect(() => place({ local: true, remote: "x" }, vera, { env: {} })).toThrow(/contradict/);
   });
 
   it("says what to do when neither works", async () => {
     const vera = (await builtin("vera")).profile;
     const noLogin = { ...vera, login: { port: 22 } };
-    expect(() => executorKind({}, noLogin, { PATH: "" })).toThrow(
+    expect(() => place({}, noLogin, { env: { PATH: "" } })).toThrow(
       /not on this computer and cluster vera has no login.host; pass --remote USER@LOGIN-HOST/,
     );
-    expect(() => executorKind({}, undefined, { PATH: "" })).toThrow(/no cluster was chosen/);
+    expect(() => place({}, undefined, { env: { PATH: "" } })).toThrow(/no cluster was chosen/);
   });
 });
 
@@ -53,17 +65,20 @@ describe("the right Slurm: a profile that names its cluster", () => {
   it("is local only when this machine's Slurm is that cluster", async () => {
     const env = { PATH: pathWithSbatch() };
     expect(needsLocalClusterName({}, await vera(), env)).toBe(true);
-    expect(executorKind({}, await vera(), env, "vera")).toEqual({ kind: "local" });
+    expect(place({}, await vera(), { env: env, localCluster: "vera" })).toMatchObject({ where: "here" });
   });
 
   it("goes over SSH to the login host from another cluster's login node", async () => {
     const env = { PATH: pathWithSbatch() };
-    expect(executorKind({}, await vera(), env, "alvis")).toEqual({ kind: "ssh", destination: "vera2.c3se.chalmers.se" });
+    expect(place({}, await vera(), { env: env, localCluster: "alvis" })).toMatchObject({
+      where: "ssh",
+      destination: "vera2.c3se.chalmers.se",
+    });
   });
 
   it("says what to do on another cluster's login node when the profile has no login host", async () => {
     const noLogin = { ...(await vera()), login: { port: 22 } };
-    expect(() => executorKind({}, noLogin, { PATH: pathWithSbatch() }, "alvis")).toThrow(
+    expect(() => place({}, noLogin, { env: { PATH: pathWithSbatch() }, localCluster: "alvis" })).toThrow(
       /this computer's Slurm is cluster alvis, not vera .*pass --remote USER@LOGIN-HOST, or --local/,
     );
   });

@@ -1,0 +1,232 @@
+/**
+ * Every command of hpcjob as data: its words, arguments, options, help,
+ * what it runs (from the commands chunk, loaded on first use) and how its
+ * result reads as text and as --json. program.ts turns this into commander.
+ */
+import type { Context, Done } from "../commands/context.js";
+import * as views from "./views.js";
+
+/** One option: commander's spelling of its flags, its help, and how it takes values. */
+export interface OptionSpec {
+  flags: string;
+  help: string;
+  /** Given several times, the values add up (--bind, --env, --sbatch). */
+  repeatable?: boolean;
+  default?: string;
+}
+
+/** The parsed words of one command line. */
+export interface Invocation {
+  /** Positional arguments, a variadic one spread out (batch's program and its words). */
+  args: string[];
+  // biome-ignore lint/suspicious/noExplicitAny: commander's parsed options, each command reads its own.
+  flags: Record<string, any>;
+  /** True when `--` came before the program (batch runs it as given). */
+  explicit: boolean;
+}
+
+/** The commands module, loaded on first use (a chunk of its own in the bundle). */
+export type Commands = typeof import("../commands/index.js");
+
+/** One command: where it sits, what it takes, what it does and how its result reads. */
+export interface CommandSpec<T = unknown> {
+  /** ["jupyter"], or ["clusters", "list"] for a subcommand. */
+  path: string[];
+  description: string;
+  /** commander's argument specs with their help: ["<job>", "job id or run directory name"]. */
+  args?: [string, string][];
+  options: OptionSpec[];
+  /** Help after the options: notes, then examples. */
+  help: string;
+  /** The words after the program go to it unchanged (batch). */
+  passThrough?: boolean;
+  run: (commands: Commands, input: Invocation, ctx: Context) => Promise<Done<T>>;
+  /** The result as text; undefined prints nothing (a followed log was the output). */
+  text: (data: T) => string | undefined;
+  /** The result for --json; the data as it is unless given; undefined falls back to the text. */
+  json?: (data: T) => unknown;
+}
+
+/** A spec with its result type checked against its views. */
+function command<T>(spec: CommandSpec<T>): CommandSpec {
+  return spec as unknown as CommandSpec;
+}
+
+const JSON_OUT: OptionSpec = { flags: "--json", help: "print the result as JSON (progress goes to stderr)" };
+
+/** The options every job-submitting command takes. */
+const REQUEST: OptionSpec[] = [
+  { flags: "-c, --cluster <name>", help: "cluster profile (see: hpcjob clusters list)" },
+  { flags: "-g, --gpus <n|type:n>", help: "GPUs: a count (1) or type and count (A40:2)" },
+  { flags: "--cpus <n>", help: "CPUs per task (default: the profile's CPUs per GPU x GPUs)" },
+  { flags: "--mem <size>", help: "memory, in Slurm units (32G, 8000M)" },
+  { flags: "-t, --time <limit>", help: "time limit: M, H:M:S, D-H, D-H:M:S ..." },
+  { flags: "-p, --partition <name>", help: "partition (default: the profile's)" },
+  { flags: "-A, --account <name>", help: "account to charge" },
+  { flags: "-i, --image <image>", help: "container image (.sif, .sqsh, or docker:// for Apptainer)" },
+  { flags: "--bind <src[:dst[:ro]]>", help: "bind a host path into the container (repeatable)", repeatable: true },
+  { flags: "-e, --env <NAME=VALUE>", help: "set a variable in the job (repeatable)", repeatable: true },
+  { flags: "--sbatch <option>", help: "add a raw sbatch option, e.g. --sbatch=--constraint=MEM512 (repeatable)", repeatable: true },
+  { flags: "-n, --name <name>", help: "job name (letters, digits, . _ -)" },
+  { flags: "--workdir <dir>", help: "where the job runs on the cluster (default: here on a login node, your cluster home from a laptop)" },
+  { flags: "--dry-run", help: "print the sbatch script and submit nothing" },
+];
+
+/** How a command reaches the cluster: decided by itself unless forced. */
+const CONNECTION: OptionSpec[] = [
+  { flags: "--local", help: "run Slurm's commands on this machine (the login node)" },
+  { flags: "--remote <[user@]host>", help: "reach the cluster over SSH through this host or ~/.ssh/config alias" },
+  { flags: "--accept-new-host", help: "add an unknown login node's host key to ~/.ssh/known_hosts (never a changed one)" },
+];
+
+/** The options of commands that look at jobs: which cluster, and how to reach it. */
+const JOBS: OptionSpec[] = [{ flags: "-c, --cluster <name>", help: "the cluster whose jobs to look at (from a laptop)" }, ...CONNECTION];
+
+/** The words of a subcommand's parent, and what it is for. */
+export const GROUPS: Record<string, string> = {
+  remote: "set up hpcjob on a cluster's login node",
+  clusters: "list, show and check cluster profiles",
+};
+
+/** Every command, in the order `hpcjob --help` lists them. */
+export const COMMANDS: CommandSpec[] = [
+  command({
+    path: ["jupyter"],
+    description: "start Jupyter on a compute node and print the ssh tunnel and URL",
+    options: [
+      ...REQUEST,
+      ...CONNECTION,
+      { flags: "--timeout <duration>", help: "give up (and cancel the job) if Jupyter is not ready in time: 90s, 10m, 2h" },
+      { flags: "--keep", help: "on Ctrl-C or --timeout leave the job running (reconnect with hpcjob attach)" },
+      { flags: "--tunnel", help: "from your computer: open the tunnel through hpcjob's SSH connection and hold it until Ctrl-C" },
+      { flags: "--open", help: "with --tunnel: open Jupyter in the browser" },
+      JSON_OUT,
+    ],
+    help: `
+Examples:
+  hpcjob jupyter --cluster vera --gpus 1 --account C3SE2024-1-2 --image ~/pytorch.sif
+  hpcjob jupyter --gpus A40:1 --time 8:00:00 --timeout 30m --keep
+  hpcjob jupyter --cluster vera --gpus 1 --tunnel --open       # from your laptop
+  hpcjob jupyter --cluster penn --gpus B200:1 --image /vast/projects/lab/me/torch.sqsh --dry-run`,
+    run: (c, { flags }, ctx) => c.jupyter(flags, ctx),
+    text: (data) => (data === undefined ? undefined : views.jupyterResultText(data)),
+    json: (data) => (data === undefined ? undefined : views.jupyterResultJson(data)),
+  }),
+  command({
+    path: ["batch"],
+    description: "run a script or program in the container as a batch job",
+    args: [["<program...>", "a .py or .sh script and its arguments, or -- COMMAND ARGS..."]],
+    options: [
+      ...REQUEST,
+      ...CONNECTION,
+      { flags: "-f, --follow", help: "stream the job's log and exit with its exit code" },
+      { flags: "--json", help: "print the result as JSON" },
+    ],
+    passThrough: true,
+    help: `
+Options go before the program; everything after it is passed to it unchanged.
+A .py script runs with python, a .sh script with bash; anything else goes after --.
+
+Examples:
+  hpcjob batch --cluster vera --gpus A40:2 --image ~/pytorch.sif train.py --lr 3e-4
+  hpcjob batch --gpus 1 --follow train.py --epochs 1
+  hpcjob batch --cluster penn --gpus 1 --image /abs/img.sqsh --dry-run train.py --epochs 3
+  hpcjob batch --cluster vera --image ~/tools.sif -- ./simulate --steps 100`,
+    run: (c, { args, flags, explicit }, ctx) => c.batch(args, explicit, flags, ctx),
+    text: views.batchText,
+    json: views.batchJson,
+  }),
+  command({
+    path: ["ps"],
+    description: "the jobs hpcjob started that Slurm still lists",
+    options: [...JOBS, { flags: "--json", help: "print the result as JSON" }],
+    help: "\nExample:\n  hpcjob ps",
+    run: (c, { flags }, ctx) => c.ps(flags, ctx),
+    text: views.jobsText,
+  }),
+  command({
+    path: ["logs"],
+    description: "print a job's log, or follow it until the job ends",
+    args: [["<job>", "job id or run directory name"]],
+    options: [...JOBS, { flags: "-f, --follow", help: "keep printing as the log grows; exit with the job's exit code" }],
+    help: "\nExamples:\n  hpcjob logs 4242\n  hpcjob logs -f 4242",
+    run: (c, { args, flags }, ctx) => c.logs(args[0] ?? "", flags, ctx),
+    text: () => undefined,
+  }),
+  command({
+    path: ["cancel"],
+    description: "cancel a job hpcjob started",
+    args: [["<job>", "job id or run directory name"]],
+    options: [...JOBS, { flags: "--json", help: "print the result as JSON" }],
+    help: "\nExample:\n  hpcjob cancel 4242",
+    run: (c, { args, flags }, ctx) => c.cancel(args[0] ?? "", flags, ctx),
+    text: views.cancelledText,
+  }),
+  command({
+    path: ["attach"],
+    description: "print the tunnel and URL of a Jupyter job again (waits if it is not ready yet)",
+    args: [["<job>", "job id or run directory name"]],
+    options: [
+      ...JOBS,
+      { flags: "--timeout <duration>", help: "stop waiting after this long (the job keeps running)" },
+      { flags: "--json", help: "print the result as JSON" },
+    ],
+    help: "\nExamples:\n  hpcjob attach 4242\n  hpcjob attach 20261122-101500-jupyter --json",
+    run: (c, { args, flags }, ctx) => c.attach(args[0] ?? "", flags, ctx),
+    text: views.connectionText,
+  }),
+  command({
+    path: ["remote", "install"],
+    description: "copy this single executable to the login node (skipped when the same file is there)",
+    options: [
+      ...CONNECTION,
+      { flags: "-c, --cluster <name>", help: "the cluster whose login node to install on" },
+      { flags: "--path <path>", help: "where to put it on the cluster", default: "~/.local/bin/hpcjob" },
+      { flags: "--binary <file>", help: "the file to copy (default: the hpcjob executable that is running)" },
+      { flags: "--json", help: "print the result as JSON" },
+    ],
+    help: "\nExamples:\n  hpcjob remote install --cluster vera\n  hpcjob remote install --cluster penn --path ~/bin/hpcjob --binary ./hpcjob-linux-x64",
+    run: (c, { flags }, ctx) => c.remoteInstall(flags as Parameters<Commands["remoteInstall"]>[0], ctx),
+    text: views.installedText,
+  }),
+  command({
+    path: ["clusters", "list"],
+    description: "every cluster profile hpcjob can find, and where it comes from",
+    options: [{ flags: "--json", help: "print the result as JSON" }],
+    help: "\nExamples:\n  hpcjob clusters list\n  HPCJOB_CLUSTERS=~/group-profiles hpcjob clusters list --json",
+    run: (c, _input, ctx) => c.list(ctx),
+    text: views.clustersText,
+  }),
+  command({
+    path: ["clusters", "show"],
+    description: "what a cluster offers: partitions, GPUs, limits, runtime",
+    args: [["<name>", "cluster profile name"]],
+    options: [
+      { flags: "--json", help: "print the resolved profile as JSON" },
+      { flags: "--yaml", help: "print the resolved profile as YAML" },
+      { flags: "--raw", help: "print the profile file as written, comments included" },
+    ],
+    help: "\nExample:\n  hpcjob clusters show custom --raw > ~/.config/hpcjob/clusters/mysite.yaml",
+    run: (c, { args, flags }, ctx) => c.show(args[0] ?? "", flags, ctx),
+    text: views.profileText,
+    json: views.profileJson,
+  }),
+  command({
+    path: ["clusters", "validate"],
+    description: "check a profile file, or every profile in a folder, and say exactly what is wrong",
+    args: [["<file|dir>", "a profile .yaml file, or a folder of them (each checked; exit 2 if any is broken)"]],
+    options: [{ flags: "--json", help: "print the result as JSON" }],
+    help: "\nExamples:\n  hpcjob clusters validate ~/.config/hpcjob/clusters/mysite.yaml\n  hpcjob clusters validate profiles/    # a group's profile repository, e.g. in CI",
+    run: (c, { args }, ctx) => c.validate(args[0] ?? "", ctx),
+    text: views.validatedText,
+    json: views.validatedJson,
+  }),
+  command({
+    path: ["clusters", "schema"],
+    description: "print the JSON Schema of profiles, for editor completion",
+    options: [],
+    help: "\nExample:\n  hpcjob clusters schema > ~/.config/hpcjob/profile.schema.json\n  # then, first line of a profile: # yaml-language-server: $schema=../profile.schema.json",
+    run: (c) => c.schema(),
+    text: views.schemaText,
+  }),
+];
