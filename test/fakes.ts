@@ -39,7 +39,7 @@ export type Handler = (argv: readonly string[]) => RunResult;
 
 /** An Executor with in-memory files and scripted commands; records every call with its time. */
 export class FakeExecutor implements Executor {
-  readonly remote = false;
+  readonly remote: boolean = false;
   readonly files = new Map<string, string>();
   readonly calls: { at: number; argv: readonly string[] }[] = [];
 

@@ -1,0 +1,292 @@
+/**
+ * Every command in process against a fake cluster (no processes, no Slurm,
+ * no SSH): what it submits, writes, reads and returns, and that a dry run
+ * connects to nothing. The same commands run for real in test/e2e.
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, posix } from "node:path";
+import { describe, expect, it } from "vitest";
+import { batch } from "../../src/commands/batch.js";
+import { list, show, validate } from "../../src/commands/clusters.js";
+import { attach, cancel, logs, ps } from "../../src/commands/jobs.js";
+import { jupyter } from "../../src/commands/jupyter.js";
+import { remoteInstall } from "../../src/commands/remote.js";
+import { ROOT } from "../helpers.js";
+import { FakeCluster, ForwardingCluster, fakeContext, runFileOf } from "./fakeCluster.js";
+
+const IMAGE = "/home/alice/images/x.sif";
+const RUNS = "/home/alice/.hpcjob/runs";
+const LOOPBACK = { cluster: "loopback", image: IMAGE };
+
+/** A fake cluster that has the test image. */
+function withImage(cluster = new FakeCluster()): FakeCluster {
+  cluster.files.set(IMAGE, "SIF");
+  return cluster;
+}
+
+/** A run directory of an earlier job in the fake cluster's home. */
+function earlierRun(cluster: FakeCluster, name: string, jobId: string, files: Record<string, string> = {}): string {
+  const dir = posix.join(RUNS, name);
+  cluster.files.set(`${dir}/`, "");
+  cluster.files.set(posix.join(dir, "job.id"), `${jobId}\n`);
+  for (const [file, text] of Object.entries(files)) cluster.files.set(posix.join(dir, file), text);
+  return dir;
+}
+
+describe("batch", () => {
+  it("plans, connects once, binds the job to the cluster home and submits it with its run directory", async () => {
+    const cluster = withImage();
+    const ctx = fakeContext(cluster);
+    const done = await batch(["train.py", "--lr", "3e-4"], false, LOOPBACK, ctx);
+    const runDir = `${RUNS}/20261123-101500-train`;
+    expect(done.data).toEqual({ jobId: "4242", cluster: "loopback", runDir, log: `${runDir}/job.log` });
+    expect(ctx.placements).toEqual([{ where: "ssh", destination: "127.0.0.1", defaultPort: 2222, acceptNewHost: false }]);
+    const script = runFileOf(cluster, runDir, "job.sbatch") ?? "";
+    expect(script).toContain("#SBATCH --chdir=/home/alice/work\n");
+    expect(script).toContain(`#SBATCH --output=${runDir}/job.log\n`);
+    expect(script).toMatch(/HPCJOB_COMMAND=\(\n {2}python3\n {2}train\.py\n {2}--lr\n {2}3e-4\n\)/);
+    expect(cluster.modes.get(`${runDir}/job.sbatch`)).toBe(0o600);
+    expect(JSON.parse(runFileOf(cluster, runDir, "request.json") ?? "")).toMatchObject({
+      kind: "batch",
+      cluster: "loopback",
+      workdir: "/home/alice/work",
+      image: IMAGE,
+      login: { host: "login.example.org", user: "alice" },
+    });
+    expect(runFileOf(cluster, runDir, "job.id")).toBe("4242\n");
+    expect(cluster.callsOf("sbatch").map((c) => c.argv)).toEqual([["sbatch", "--parsable", `${runDir}/job.sbatch`]]);
+  });
+
+  it("a dry run connects to nothing and says its paths are this computer's", async () => {
+    const ctx = fakeContext(new FakeCluster(), { cwd: "/home/me/project" });
+    const done = await batch(["train.py"], false, { ...LOOPBACK, dryRun: true }, ctx);
+    expect(ctx.placements).toEqual([]);
+    expect((done.data as { script: string }).script).toContain("#SBATCH --chdir=/home/me/project\n");
+    expect(ctx.events).toContainEqual(
+      expect.objectContaining({ kind: "note", text: expect.stringMatching(/^dry run on a computer without Slurm/) }),
+    );
+  });
+
+  it("a relative image is the cluster's, from the folder the job runs in", async () => {
+    const cluster = new FakeCluster();
+    cluster.files.set("/home/alice/work/imgs/t.sif", "SIF");
+    const done = await batch(["train.py"], false, { cluster: "loopback", image: "imgs/t.sif" }, fakeContext(cluster));
+    const script = runFileOf(cluster, (done.data as { runDir: string }).runDir, "job.sbatch") ?? "";
+    expect(script).toContain("/home/alice/work/imgs/t.sif");
+  });
+
+  it("checks the image on the cluster before anything is created or submitted", async () => {
+    const cluster = new FakeCluster();
+    await expect(batch(["train.py"], false, LOOPBACK, fakeContext(cluster))).rejects.toThrow(
+      `image ${IMAGE} does not exist on the cluster; convert or copy it there first, or fix --image`,
+    );
+    expect(cluster.runDirs()).toEqual([]);
+    expect(cluster.callsOf("sbatch")).toEqual([]);
+  });
+
+  it("keeps the script when sbatch refuses, and says where it is", async () => {
+    const cluster = withImage();
+    cluster.handlers.sbatch = () => ({
+      code: 1,
+      stdout: "",
+      stderr: "sbatch: error: Invalid account or account/partition combination specified\n",
+    });
+    const err = await batch(["train.py"], false, LOOPBACK, fakeContext(cluster)).catch((e) => e);
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toMatch(
+      /^sbatch refused the job: sbatch: error: Invalid account .*; the script is \/home\/alice\/\.hpcjob\/runs\/.*\/job\.sbatch$/,
+    );
+    expect(runFileOf(cluster, cluster.runDirs()[0] ?? "", "job.sbatch")).toContain("#!/bin/bash");
+  });
+
+  it("--follow streams the log and ends with the program's exit code", async () => {
+    const cluster = withImage();
+    cluster.onSubmit = (job) => {
+      job.state = "COMPLETED";
+      cluster.files.set(job.script.replace(/job\.sbatch$/, "job.log"), "epoch 1\nhpcjob: the program exited with code 3\n");
+    };
+    const ctx = fakeContext(cluster);
+    const done = await batch(["train.py"], false, { ...LOOPBACK, follow: true }, ctx);
+    expect(ctx.streamed).toBe("epoch 1\nhpcjob: the program exited with code 3\n");
+    expect(done.exitCode).toBe(3);
+    expect(done.data).toMatchObject({ jobId: "4242", state: "COMPLETED", exitCode: 3 });
+  });
+});
+
+describe("jupyter", () => {
+  /** A cluster whose jobs have Jupyter ready as soon as they are submitted. */
+  function readyCluster(cluster = withImage()): FakeCluster {
+    cluster.onSubmit = (job) => {
+      job.state = "RUNNING";
+      job.node = "gpu-node1";
+      const conn = { node: "gpu-node1", port: 40123, token: "t0k", jobId: job.id };
+      cluster.files.set(job.script.replace(/job\.sbatch$/, "connection.json"), JSON.stringify(conn));
+    };
+    return cluster;
+  }
+
+  it("submits, waits for connection.json and gives the tunnel the user's computer runs", async () => {
+    const ctx = fakeContext(readyCluster());
+    const done = await jupyter(LOOPBACK, ctx);
+    const runDir = `${RUNS}/20261123-101500-jupyter`;
+    expect(done.data).toEqual({
+      jobId: "4242",
+      cluster: "loopback",
+      node: "gpu-node1",
+      port: 40123,
+      token: "t0k",
+      url: "http://localhost:40123/?token=t0k",
+      tunnel: "ssh -N -L 40123:gpu-node1:40123 alice@login.example.org",
+      runDir,
+      log: `${runDir}/job.log`,
+    });
+    expect(ctx.events[0]).toEqual({ kind: "submitted", jobId: "4242", runDir });
+  });
+
+  it("--tunnel where the executor cannot forward (the login node itself) is refused before anything is submitted", async () => {
+    const cluster = readyCluster();
+    await expect(jupyter({ ...LOOPBACK, tunnel: true }, fakeContext(cluster))).rejects.toThrow(
+      /^--tunnel is for running hpcjob on your own computer/,
+    );
+    expect(cluster.callsOf("sbatch")).toEqual([]);
+  });
+
+  it("--tunnel holds a forwarded port, shows its URL, and on Ctrl-C closes it and cancels the job", async () => {
+    const cluster = readyCluster(withImage(new ForwardingCluster()));
+    const ctx = fakeContext(cluster);
+    ctx.show = (data) => {
+      ctx.shown.push(data);
+      ctx.abort();
+    };
+    const done = await jupyter({ ...LOOPBACK, tunnel: true }, ctx);
+    expect(done.data).toBeUndefined();
+    expect((cluster as ForwardingCluster).forwarded).toEqual([{ localPort: 40123, host: "gpu-node1", port: 40123 }]);
+    expect(ctx.shown).toEqual([expect.objectContaining({ localPort: 40124, url: "http://localhost:40124/?token=t0k", keep: false })]);
+    expect(cluster.job("4242").state).toBe("CANCELLED");
+    expect(ctx.events.at(-1)).toEqual({ kind: "note", text: "tunnel closed; cancelled job 4242" });
+  });
+});
+
+describe("finding runs: attach, logs, cancel", () => {
+  const connection = JSON.stringify({ node: "gpu-node1", port: 40555, token: "abc" });
+  const jupyterRecord = JSON.stringify({
+    kind: "jupyter",
+    cluster: "loopback",
+    login: { host: "127.0.0.1", port: 2222, user: "alice" },
+    command: ["jupyter", "lab"],
+  });
+
+  it("attach finds a Jupyter run by job id and gives its connection again", async () => {
+    const cluster = new FakeCluster();
+    earlierRun(cluster, "20261101-090000-old", "7");
+    const dir = earlierRun(cluster, "20261122-101500-jupyter", "4300", { "request.json": jupyterRecord, "connection.json": connection });
+    cluster.jobs.set("4300", { id: "4300", script: `${dir}/job.sbatch`, state: "RUNNING", node: "gpu-node1" });
+    const done = await attach("4300", { cluster: "loopback" }, fakeContext(cluster));
+    expect(done.data).toMatchObject({
+      jobId: "4300",
+      runDir: dir,
+      url: "http://localhost:40555/lab?token=abc",
+      tunnel: "ssh -N -L 40555:gpu-node1:40555 -p 2222 alice@127.0.0.1",
+    });
+  });
+
+  it("attach to a batch job says to look at its log instead", async () => {
+    const cluster = new FakeCluster();
+    earlierRun(cluster, "20261122-101500-train", "4301", { "request.json": JSON.stringify({ kind: "batch" }) });
+    await expect(attach("4301", { cluster: "loopback" }, fakeContext(cluster))).rejects.toThrow(
+      "job 4301 is a batch job; see its output with hpcjob logs 4301",
+    );
+  });
+
+  it("logs finds a run by job id or by name and streams its log; an unknown one says how to find it", async () => {
+    const cluster = new FakeCluster();
+    earlierRun(cluster, "20261122-101500-train", "4302", { "job.log": "loss 0.1\n" });
+    for (const ref of ["4302", "20261122-101500-train"]) {
+      const ctx = fakeContext(cluster);
+      await logs(ref, { cluster: "loopback" }, ctx);
+      expect(ctx.streamed).toBe("loss 0.1\n");
+    }
+    await expect(logs("999", { cluster: "loopback" }, fakeContext(cluster))).rejects.toThrow(
+      `no hpcjob run for "999" in ${RUNS}; give a job id or run name from hpcjob ps`,
+    );
+  });
+
+  it("cancel cancels the run's job", async () => {
+    const cluster = new FakeCluster();
+    const dir = earlierRun(cluster, "20261122-101500-train", "4303");
+    cluster.jobs.set("4303", { id: "4303", script: `${dir}/job.sbatch`, state: "RUNNING" });
+    const done = await cancel("4303", { cluster: "loopback" }, fakeContext(cluster));
+    expect(done.data).toEqual({ jobId: "4303", runDir: dir, cancelled: true });
+    expect(cluster.job("4303").state).toBe("CANCELLED");
+  });
+
+  it("ps lists hpcjob's jobs with their run directories", async () => {
+    const cluster = new FakeCluster();
+    cluster.jobs.set("4304", { id: "4304", script: `${RUNS}/x/job.sbatch`, state: "RUNNING", node: "gpu-node1" });
+    const done = await ps({ cluster: "loopback" }, fakeContext(cluster));
+    expect(done.data).toEqual([
+      { jobId: "4304", name: "jupyter", state: "RUNNING", time: "0:00", where: "gpu-node1", runDir: `${RUNS}/x` },
+    ]);
+    expect(cluster.callsOf("squeue")[0]?.argv).toContain("--user=alice");
+  });
+});
+
+describe("remote install", () => {
+  /** A file to install, on this computer. */
+  function binary(text: string): string {
+    const file = join(mkdtempSync(join(tmpdir(), "hpcjob-bin-")), "hpcjob");
+    writeFileSync(file, text);
+    return file;
+  }
+
+  it("copies beside the target, verifies, renames; then finds the same file and copies nothing", async () => {
+    const cluster = new FakeCluster(true);
+    const file = binary("#!/bin/sh\necho hpcjob\n");
+    const sha = createHash("sha256").update("#!/bin/sh\necho hpcjob\n").digest("hex");
+    const flags = { cluster: "loopback", path: "~/.local/bin/hpcjob", binary: file };
+    const first = await remoteInstall(flags, fakeContext(cluster));
+    expect(first.data).toEqual({ path: "/home/alice/.local/bin/hpcjob", sha256: sha, installed: true, onPath: false });
+    expect(cluster.files.get("/home/alice/.local/bin/hpcjob")).toBe("#!/bin/sh\necho hpcjob\n");
+    expect(cluster.files.has("/home/alice/.local/bin/hpcjob.partial")).toBe(false);
+    expect(cluster.modes.get("/home/alice/.local/bin/hpcjob")).toBe(0o755);
+    const second = await remoteInstall(flags, fakeContext(cluster));
+    expect(second.data).toEqual({ path: "/home/alice/.local/bin/hpcjob", sha256: sha, installed: false });
+    cluster.modes.set("/home/alice/.local/bin/hpcjob", 0o644);
+    const third = await remoteInstall(flags, fakeContext(cluster));
+    expect(third.data).toMatchObject({ installed: false, modeFixed: true });
+    expect(cluster.modes.get("/home/alice/.local/bin/hpcjob")).toBe(0o755);
+  });
+
+  it("is for copying to another machine: on the login node itself it says what to pass", async () => {
+    const flags = { cluster: "loopback", path: "~/.local/bin/hpcjob", binary: binary("x") };
+    await expect(remoteInstall(flags, fakeContext(new FakeCluster(false)))).rejects.toThrow(
+      "remote install copies hpcjob from your computer to a login node; pass --cluster NAME or --remote HOST",
+    );
+  });
+});
+
+describe("clusters", () => {
+  it("list gives every profile on the search path, the test ones first, with where each comes from", async () => {
+    const rows = (await list(fakeContext(new FakeCluster()))).data;
+    expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(["loopback", "vera", "penn", "custom"]));
+    expect(rows.find((r) => r.name === "vera")).toMatchObject({ runtime: "apptainer", source: "built-in" });
+  });
+
+  it("show resolves a profile that extends another, or gives the file as written", async () => {
+    const ctx = fakeContext(new FakeCluster());
+    const shown = (await show("loopback-ssh", {}, ctx)).data as { profile: { login: { port: number } }; chain: string[] };
+    expect(shown.profile.login.port).toBe(2222);
+    expect(shown.chain.map((f) => posix.basename(f))).toEqual(["loopback-ssh.yaml", "loopback.yaml"]);
+    expect((await show("loopback-ssh", { raw: true }, ctx)).data).toEqual({ raw: expect.stringContaining("extends: loopback") });
+  });
+
+  it("validate checks a folder of profiles, each of them", async () => {
+    const done = await validate(join(ROOT, "clusters"), fakeContext(new FakeCluster()));
+    expect(done.data).toMatchObject({
+      dir: join(ROOT, "clusters"),
+      files: expect.arrayContaining([expect.objectContaining({ name: "vera" })]),
+    });
+  });
+});
