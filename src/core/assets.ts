@@ -68,8 +68,3 @@ export function listAssets(folder: string): string[] {
     .map((f) => `${folder}/${f}`)
     .sort();
 }
-
-/** Where built-in files live on disk when not embedded; for messages and tests. */
-export function assetRoot(): string {
-  return packageRoot();
-}

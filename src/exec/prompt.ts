@@ -11,9 +11,3 @@ export interface Prompter {
   /** Ask once; `hidden` for secrets (nothing is echoed). */
   ask(question: string, hidden: boolean): Promise<string>;
 }
-
-/** A Prompter for when there is no terminal. */
-export const noPrompter: Prompter = {
-  available: false,
-  ask: () => Promise.reject(new Error("no terminal to ask on")),
-};

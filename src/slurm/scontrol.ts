@@ -6,7 +6,6 @@
  */
 import { orNone } from "./fields.js";
 import { jobIdList } from "./ids.js";
-import { isInvalidJobId } from "./stderr.js";
 
 /** What hpcjob needs from `scontrol show job`. */
 export interface JobInfo {
@@ -127,9 +126,4 @@ export function parseScontrolShowJob(stdout: string): JobInfo | undefined {
     comment: text("Comment"),
     runTime: text("RunTime"),
   };
-}
-
-/** True when scontrol says the job is unknown ("slurm_load_jobs error: Invalid job id specified"). */
-export function isUnknownJob(stderr: string): boolean {
-  return isInvalidJobId(stderr);
 }

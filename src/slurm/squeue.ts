@@ -47,12 +47,9 @@ export interface QueueEntry {
 // %r reason, %N nodes, %S start time, %j name, %u user, %k comment,
 // %o command (the script path), %M time used, %l time limit, %P partition.
 const QUEUE_CODES = ["%i", "%T", "%r", "%N", "%S", "%j", "%u", "%k", "%o", "%M", "%l", "%P"] as const;
-const START_CODES = ["%i", "%S"] as const;
 
 /** `-o` format of squeueArgv and squeueUserArgv. */
 export const QUEUE_FORMAT = outputFormat(QUEUE_CODES);
-/** `-o` format of squeueStartArgv. */
-export const START_FORMAT = outputFormat(START_CODES);
 
 /** squeue for the given jobs, ended ones included, one record per job. */
 export function squeueArgv(jobIds: string[]): string[] {
@@ -64,12 +61,6 @@ export function squeueArgv(jobIds: string[]): string[] {
 export function squeueUserArgv(user: string): string[] {
   if (user === "") throw new Error("squeueUserArgv needs a user name");
   return ["squeue", "-h", `--user=${user}`, "--states=all", "-o", QUEUE_FORMAT];
-}
-
-/** squeue --start for the given jobs: when the scheduler expects the pending ones to start. */
-export function squeueStartArgv(jobIds: string[]): string[] {
-  // --start implies --states=PENDING: running and ended jobs are left out.
-  return ["squeue", "-h", "--start", `--jobs=${jobIdList(jobIds)}`, "-o", START_FORMAT];
 }
 
 /** The jobs in the output of squeueArgv or squeueUserArgv. */
@@ -105,13 +96,4 @@ export function parseSqueue(stdout: string): QueueEntry[] {
       partition,
     };
   });
-}
-
-/** Expected start per pending job in squeueStartArgv's output; undefined when Slurm has no estimate yet. */
-export function parseSqueueStart(stdout: string): Map<string, string | undefined> {
-  const starts = new Map<string, string | undefined>();
-  for (const [jobId = "", start = ""] of splitRecords(stdout, START_CODES.length, "squeue --start")) {
-    starts.set(jobId, orNone(start));
-  }
-  return starts;
 }
