@@ -8,10 +8,16 @@ import type { Executor, FileStat, RunResult } from "../src/exec/executor.js";
 import type { Clock } from "../src/session/clock.js";
 import { FIELD_SEP, RECORD_END } from "../src/slurm/index.js";
 
-/** A clock whose sleeps return at once, moving time on and firing scheduled actions. */
+/**
+ * A clock whose sleeps return at once, moving time on and firing scheduled
+ * actions. A loop that never ends would spin without yielding to vitest's
+ * timeout, so sleeping past `limitMs` of fake time throws instead.
+ */
 export class FakeClock implements Clock {
   t = 0;
   private readonly scheduled: { at: number; fn: () => void }[] = [];
+
+  constructor(readonly limitMs = 24 * 3600_000) {}
 
   /** The fake time in ms. */
   now(): number {
@@ -22,6 +28,7 @@ export class FakeClock implements Clock {
   async sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return;
     this.t += ms;
+    if (this.t > this.limitMs) throw new Error(`FakeClock: still waiting after ${this.limitMs} ms of fake time`);
     for (const s of this.scheduled.filter((x) => x.at <= this.t)) {
       this.scheduled.splice(this.scheduled.indexOf(s), 1);
       s.fn();

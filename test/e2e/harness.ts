@@ -4,7 +4,7 @@
  * read, with the stand-in container runtimes first on PATH.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../helpers.js";
 
@@ -184,6 +184,29 @@ export async function throughTunnel(
   } finally {
     tunnel.kill();
   }
+}
+
+/** A squeue that notes when it is called, for counting hpcjob's calls. */
+export interface CountedSqueue {
+  /** A PATH for userEnv's `env` with this squeue first (then the stand-ins and the system's). */
+  path: string;
+  /** When each call started (ms since the epoch), in order. */
+  calls: () => number[];
+}
+
+/** A squeue that logs the time of each call, then runs the real one; any user may run it. */
+export function countedSqueue(): CountedSqueue {
+  const dir = mkdtempSync("/tmp/hpcjob-squeue-");
+  chmodSync(dir, 0o755);
+  const log = join(dir, "calls");
+  writeFileSync(log, "");
+  chmodSync(log, 0o666);
+  writeFileSync(join(dir, "squeue"), `#!/bin/sh\ndate +%s%3N >> ${log}\nexec /usr/bin/squeue "$@"\n`);
+  chmodSync(join(dir, "squeue"), 0o755);
+  return {
+    path: `${dir}:${stage()}/standins:/usr/local/bin:/usr/bin:/bin`,
+    calls: () => readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map(Number),
+  };
 }
 
 /** squeue's state for a job, or "" once Slurm no longer lists it. */

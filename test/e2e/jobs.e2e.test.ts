@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { cancelAll, hpcjob, jobState, NODE, requireCluster, runAs, startHpcjob, until, workDir } from "./harness.js";
+import { cancelAll, countedSqueue, hpcjob, jobState, NODE, requireCluster, runAs, startHpcjob, until, workDir } from "./harness.js";
 
 const HOME = "/home/alice";
 const IMAGE = `${HOME}/images/pytorch.sif`;
@@ -264,6 +264,40 @@ describe("waiting", () => {
     const result = JSON.parse(run.stdout()) as JupyterResult;
     await throughTunnel(result, async (api) => expect(await status(`${api}?token=${result.token}`)).toBe(200));
   }, 180_000);
+
+  it("batch --follow on a pending job says why it waits, asks squeue at most 8 times a minute, and ends with the exit code", async () => {
+    const squeue = countedSqueue();
+    const blocker = bobBlocksNode();
+    const run = startHpcjob(
+      "alice",
+      ["batch", "--cluster", "loopback", "--image", IMAGE, "--env", "TRAIN_EXIT=3", "--follow", "train.py"],
+      {
+        env: { PATH: squeue.path },
+      },
+    );
+    await until("the pending reason", () => /is pending: .*\(Resources\)/.test(run.stderr()), 30_000);
+    // Watch 40 s of pending from the first call. The gaps only grow, so the
+    // calls still to come in that first minute are at most its rest divided
+    // by the last gap, and later minutes have fewer.
+    await until("the first squeue call", () => squeue.calls().length > 0, 10_000);
+    const first = squeue.calls()[0] as number;
+    await new Promise((r) => setTimeout(r, first + 40_000 - Date.now()));
+    const at = squeue.calls().filter((t) => t < first + 40_000);
+    const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+    expect(Math.min(...gaps), `gaps ${gaps}`).toBeGreaterThanOrEqual(2000);
+    expect(
+      gaps.filter((g, i) => i > 0 && g < (gaps[i - 1] as number) - 250),
+      `gaps ${gaps}`,
+    ).toEqual([]);
+    const last = gaps.at(-1) as number;
+    expect(at.length + Math.floor((60_000 - ((at.at(-1) as number) - first)) / last), `gaps ${gaps}`).toBeLessThanOrEqual(8);
+    expect(jobState(/submitted job (\d+)/.exec(run.stderr())?.[1] as string)).toBe("PENDING");
+
+    spawnSync("scancel", [blocker]);
+    expect(await run.done, run.stderr()).toBe(3);
+    expect(run.stdout()).toContain("args:[]");
+    expect(run.stderr()).toMatch(/job \d+ ended: FAILED, exit code 3/);
+  }, 120_000);
 
   it("Ctrl-C while pending cancels the job and says so", async () => {
     bobBlocksNode();
