@@ -34,7 +34,7 @@ export function processContext(
     },
     localClusterName: async () => (await commands()).localClusterName(env),
     report: progress.report,
-    stream: (text) => process.stdout.write(text),
+    stream: progress.stream,
     show,
     signal,
   };

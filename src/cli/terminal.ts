@@ -5,8 +5,8 @@
  */
 import { writeSync } from "node:fs";
 import type { Reporter } from "../core/events.js";
-import { describeEvent } from "../core/events.js";
 import type { Prompter } from "../exec/prompt.js";
+import { describeEvent } from "./events.js";
 
 /**
  * Write all of `text` to a file descriptor (1 or 2) at once. Not through
@@ -33,6 +33,8 @@ export interface Progress {
   report: Reporter;
   /** Clear the status line (before a result, a question or an error). */
   done: () => void;
+  /** Write streamed text (a followed log) to stdout; the live status line (what the job waited for) gives way to it. */
+  stream: (text: string) => void;
 }
 
 /**
@@ -77,7 +79,12 @@ export function progressPrinter(): Progress {
     draw();
     timer ??= setInterval(draw, 120).unref();
   };
-  return { report, done };
+  const stream = (text: string) => {
+    // On one terminal, a spinning line would be redrawn into the log; once the log flows, it has said its part.
+    done();
+    writeAll(1, text);
+  };
+  return { report, done, stream };
 }
 
 /** A Prompter on the terminal: the question on stderr, the answer from stdin, nothing echoed when hidden. */
