@@ -7,7 +7,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LoadedProfile, loadProfile } from "../src/profile/load.js";
-import { atSite, buildRequest, type Payload, type RequestFlags, type SitedRequest } from "../src/request/build.js";
+import { atSite, buildRequest, type Payload, type RequestFlags } from "../src/request/build.js";
+import type { SitedRequest } from "../src/request/job.js";
 
 /** The repository root. */
 export const ROOT = join(import.meta.dirname, "..");

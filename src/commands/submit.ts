@@ -12,15 +12,8 @@ import type { Executor } from "../exec/executor.js";
 import type { ConnectionFlags, Placement } from "../exec/placement.js";
 import { loadProfile } from "../profile/load.js";
 import { renderScript } from "../render/render.js";
-import {
-  atSite,
-  buildRequest,
-  chooseCluster,
-  type JobRequest,
-  type Payload,
-  type RequestFlags,
-  type SitedRequest,
-} from "../request/build.js";
+import { atSite, buildRequest, chooseCluster, type Payload, type RequestFlags } from "../request/build.js";
+import type { JobRequest, SitedRequest } from "../request/job.js";
 import { loadProjectFile, loadUserConfig, noteSearchPath } from "../request/sources.js";
 import { runDirFor } from "../runs/paths.js";
 import { runRecord } from "../runs/record.js";

@@ -1,7 +1,7 @@
 /**
  * Rendering a JobRequest into the sbatch script, through the templates.
  */
-import type { JobRequest, SitedRequest } from "../request/build.js";
+import type { JobRequest, SitedRequest } from "../request/job.js";
 import { templates } from "./environment.js";
 import { sbatchLines } from "./sbatch.js";
 

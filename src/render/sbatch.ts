@@ -3,7 +3,7 @@
  * decided (request/sbatch.ts), sorted by name, each value quoted.
  */
 import { quote } from "../core/quote.js";
-import type { SitedRequest } from "../request/build.js";
+import type { SitedRequest } from "../request/job.js";
 import { jobDirectives } from "../request/sbatch.js";
 
 /** The `#SBATCH` lines for a request at its site (its log in `runDir`), sorted by option name, values quoted. */

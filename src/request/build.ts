@@ -7,7 +7,6 @@ import { parseEnv } from "../core/env.js";
 import { UsageError } from "../core/errors.js";
 import { MAX_COUNT, MAX_CPUS } from "../core/limits.js";
 import {
-  type Bind,
   formatMemory,
   formatSlurmTime,
   type GpuRequest,
@@ -25,8 +24,9 @@ import {
 import type { LoadedProfile } from "../profile/load.js";
 import { checkGpus, checkTime, partitionOf } from "../profile/rules.js";
 import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
-import { imagePathAt, type Runtime, resolveImage, runtimeOf } from "../runtime/index.js";
+import { imagePathAt, resolveImage, runtimeOf } from "../runtime/index.js";
 import { conflict, type Directive, parseDirective } from "../slurm/directives.js";
+import type { JobRequest, SitedRequest } from "./job.js";
 import { ownOptions, sentBy } from "./sbatch.js";
 
 /** Flags shared by `jupyter` and `batch`, as commander hands them over. */
@@ -80,33 +80,6 @@ export interface RequestInput extends RequestSources {
   /** Where the job runs when --workdir names no folder: here (on the login node), or undefined for the cluster home (over SSH). */
   workdir?: string;
 }
-
-/** A complete, validated job: everything the renderer and submitter need. */
-export interface JobRequest {
-  kind: "jupyter" | "batch";
-  cluster: string;
-  profile: Profile;
-  profileFile: string;
-  runtime: Runtime;
-  name: string;
-  partition: string;
-  account?: string;
-  gpus: GpuRequest;
-  cpus: number;
-  mem?: string;
-  time: string;
-  image?: string;
-  binds: Bind[];
-  env: Record<string, string>;
-  directives: Directive[];
-  /** The program's argv inside the container (batch) or Jupyter's command. */
-  command: string[];
-  /** The folder the job runs in; undefined until the site is known (over SSH without --workdir: the cluster home). */
-  workdir?: string;
-}
-
-/** A request bound to its site: the folder it runs in, and an absolute image path. */
-export type SitedRequest = JobRequest & { workdir: string };
 
 /** `record[key]` when the record has it as its own key ("constructor" is no cluster's settings). */
 function own<T>(record: Record<string, T>, key: string): T | undefined {

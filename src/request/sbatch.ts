@@ -5,7 +5,7 @@
  * render/ only writes them out.
  */
 import type { Directive } from "../slurm/directives.js";
-import type { JobRequest, SitedRequest } from "./build.js";
+import type { JobRequest, SitedRequest } from "./job.js";
 
 /** The comment hpcjob tags its jobs with, so `ps` can find them. */
 export const JOB_COMMENT = "hpcjob";

@@ -5,7 +5,7 @@
 
 import type { LoginTarget } from "../core/login.js";
 import { formatBind } from "../core/values.js";
-import type { SitedRequest } from "../request/build.js";
+import type { SitedRequest } from "../request/job.js";
 
 /** What request.json holds. */
 export interface RunRecord {

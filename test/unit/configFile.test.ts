@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ProfileError, UsageError } from "../../src/core/errors.js";
 import { DEFAULT_IDENTITY_FILES, targetFromConfigText } from "../../src/exec/ssh/configFile.js";
 import { expandHome, parseDestination } from "../../src/exec/ssh/destination.js";
-import type { LocalAccount, SshTarget } from "../../src/exec/ssh/target.js";
+import type { LocalAccount, SshTarget } from "../../src/exec/ssh/settings.js";
 import { tempDir } from "../helpers.js";
 
 const HOME = "/home/me";

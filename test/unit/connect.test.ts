@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { ProfileError } from "../../src/core/errors.js";
 import { describeTarget, route } from "../../src/exec/ssh/connect.js";
-import type { SshTarget } from "../../src/exec/ssh/target.js";
+import type { SshTarget } from "../../src/exec/ssh/settings.js";
 
 /** A target named `alias` whose ProxyJump is `jump`. */
 function t(alias: string, jump: string[] = [], more: Partial<SshTarget> = {}): SshTarget {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hostKeyAlgorithms, readKnownHosts, verifyHostKey } from "../../src/exec/ssh/hostKeys.js";
 import { fingerprint } from "../../src/exec/ssh/knownHosts.js";
-import type { SshTarget } from "../../src/exec/ssh/target.js";
+import type { SshTarget } from "../../src/exec/ssh/settings.js";
 import { ROOT, tempDir } from "../helpers.js";
 
 const FIXTURES = join(ROOT, "test", "fixtures", "ssh");

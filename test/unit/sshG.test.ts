@@ -8,8 +8,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ProfileError, UsageError } from "../../src/core/errors.js";
+import type { LocalAccount } from "../../src/exec/ssh/settings.js";
 import { parseSshG, sshGArgs, sshGConfig, targetFromSshG } from "../../src/exec/ssh/sshG.js";
-import { type LocalAccount, resolveTarget } from "../../src/exec/ssh/target.js";
+import { resolveTarget } from "../../src/exec/ssh/target.js";
 import { tempDir } from "../helpers.js";
 
 const ACCOUNT: LocalAccount = { name: "me", home: "/home/me", uid: 1000, hostname: "laptop.example.org" };

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { type AnyAuthMethod, type AuthHandlerMiddleware, utils } from "ssh2";
 import type { Prompter } from "../prompt.js";
-import type { SshTarget } from "./target.js";
+import type { SshTarget } from "./settings.js";
 
 /**
  * ssh2's authHandler for `t`. Each method tried is pushed to `tried` (file

@@ -22,8 +22,7 @@ import SSHConfig from "ssh-config";
 import { ProfileError } from "../../core/errors.js";
 import { jumpHops, parseDestination } from "./destination.js";
 import { globMatch } from "./knownHosts.js";
-import { configPath, STRICT_WORDS, sshTokens } from "./sshG.js";
-import type { LocalAccount, SshTarget } from "./target.js";
+import { configPath, type LocalAccount, type SshTarget, STRICT_WORDS, sshTokens } from "./settings.js";
 
 /** The key files ssh tries when ~/.ssh/config names none, in its order (those hpcjob can use). */
 export const DEFAULT_IDENTITY_FILES: readonly string[] = ["~/.ssh/id_rsa", "~/.ssh/id_ecdsa", "~/.ssh/id_ed25519"];

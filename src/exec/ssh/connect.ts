@@ -17,7 +17,7 @@ import type { Prompter } from "../prompt.js";
 import { authHandler } from "./auth.js";
 import { type HostKeyVerdict, hostKeyAlgorithms, readKnownHosts, verifyHostKey } from "./hostKeys.js";
 import { type ProxyProcess, startProxyCommand } from "./proxyCommand.js";
-import type { SshTarget } from "./target.js";
+import type { SshTarget } from "./settings.js";
 
 /** What a connection needs from the command: how to ask, what to accept, where to tell. */
 export interface ConnectOptions {

@@ -18,9 +18,10 @@ import { ChannelGate, type ChannelResult, execute } from "./channel.js";
 import { type Connection, connect, forwardPort, route } from "./connect.js";
 import { parseDestination } from "./destination.js";
 import type { RemoteFiles, Runner } from "./remoteFiles.js";
+import { type LocalAccount, localAccount } from "./settings.js";
 import { SftpFiles } from "./sftpFiles.js";
 import { ShellFiles } from "./shellFiles.js";
-import { type LocalAccount, localAccount, type Resolved, resolveTarget } from "./target.js";
+import { type Resolved, resolveTarget } from "./target.js";
 
 /** How to reach the login node, and how to treat what is found there. */
 export interface SshOptions {

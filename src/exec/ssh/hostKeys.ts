@@ -23,7 +23,7 @@ import {
   orderHostKeyAlgorithms,
   parseKnownHosts,
 } from "./knownHosts.js";
-import type { SshTarget } from "./target.js";
+import type { SshTarget } from "./settings.js";
 
 /** The host key algorithms ssh2 can verify, in its order. */
 const SSH2_ALGORITHMS: readonly string[] = [

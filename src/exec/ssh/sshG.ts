@@ -8,8 +8,8 @@
  * expands them when it connects.
  */
 
-import { type Destination, expandEnv, expandHome, expandTokens, jumpHops } from "./destination.js";
-import type { LocalAccount, SshTarget, StrictHostKeyChecking } from "./target.js";
+import { type Destination, expandTokens, jumpHops } from "./destination.js";
+import { configPath, type LocalAccount, proxyTokens, type SshTarget, STRICT_WORDS, sshTokens } from "./settings.js";
 
 /** One word of ssh_config: double-quoted when it has a blank (a home folder with a space). */
 function configWord(text: string): string {
@@ -54,55 +54,6 @@ export function parseSshG(text: string): Map<string, string[]> {
     settings.set(key, [...(settings.get(key) ?? []), line.slice(space + 1)]);
   }
   return settings;
-}
-
-/** StrictHostKeyChecking's words, as written in a config or printed by ssh -G, to what they mean. */
-export const STRICT_WORDS: Readonly<Record<string, StrictHostKeyChecking>> = {
-  yes: "yes",
-  true: "yes",
-  ask: "ask",
-  "accept-new": "accept-new",
-  no: "no",
-  false: "no",
-  off: "no",
-};
-
-/** The `%` tokens ssh expands in IdentityFile (and, a subset, in ProxyCommand) for a connection. */
-export function sshTokens(
-  account: LocalAccount,
-  c: { host: string; port: number; user: string; alias: string; hostKeyAlias?: string },
-): Record<string, string> {
-  return {
-    d: account.home,
-    u: account.name,
-    i: String(account.uid),
-    l: account.hostname,
-    L: account.hostname.split(".")[0] ?? account.hostname,
-    h: c.host,
-    p: String(c.port),
-    r: c.user,
-    n: c.alias,
-    k: c.hostKeyAlias ?? c.alias,
-  };
-}
-
-/** The ProxyCommand tokens (ssh(1): %%, %h, %n, %p, %r). */
-export function proxyTokens(tokens: Record<string, string>): Record<string, string> {
-  const { h, n, p, r } = tokens;
-  return { h, n, p, r } as Record<string, string>;
-}
-
-/** A path from the config (IdentityFile, UserKnownHostsFile) as ssh opens it: `${VAR}`, `~` and `%` tokens expanded; what could not be goes to `ignored`. */
-export function configPath(
-  raw: string,
-  keyword: string,
-  home: string,
-  tokens: Record<string, string>,
-  env: Record<string, string | undefined>,
-  ignored: string[],
-): string {
-  const withEnv = expandEnv(raw, env, (v) => ignored.push(`${v} in ${keyword} ${raw} (not set)`));
-  return expandTokens(expandHome(withEnv, home), tokens, (t) => ignored.push(`${t} in ${keyword} ${raw} (not expanded)`));
 }
 
 /** The destination `alias` as ssh -G resolved it (`settings` from parseSshG). */

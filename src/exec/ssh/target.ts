@@ -7,70 +7,13 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir, userInfo } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ExecError, ProfileError } from "../../core/errors.js";
 import { targetFromConfigText } from "./configFile.js";
 import { type Destination, parseDestination, validUser } from "./destination.js";
+import type { LocalAccount, SshTarget } from "./settings.js";
 import { parseSshG, sshGArgs, sshGConfig, targetFromSshG } from "./sshG.js";
-
-/** ssh's StrictHostKeyChecking, with its synonyms (true, off ...) folded. */
-export type StrictHostKeyChecking = "yes" | "ask" | "accept-new" | "no";
-
-/** A destination after ~/.ssh/config: everything needed to open and check the connection. */
-export interface SshTarget {
-  /** The host part of the destination as typed (the name looked up in ~/.ssh/config). */
-  alias: string;
-  /** The host to connect to: HostName, else the alias; lowercased, as ssh does. */
-  host: string;
-  port: number;
-  /** The remote user name: the destination's, the config's, the profile's, else the local account's. */
-  user: string;
-  /** Key files to try, in order, paths expanded (ssh's defaults when none is configured); missing ones are skipped. */
-  identityFiles: string[];
-  identitiesOnly: boolean;
-  /** ProxyJump hops in order, each `[user@]host[:port]` (each resolved like a destination). */
-  proxyJump: string[];
-  /** ProxyCommand with its tokens expanded, run with /bin/sh; its stdin/stdout carry the connection. */
-  proxyCommand?: string;
-  /** The name to look the host key up under in known_hosts instead of `host`. */
-  hostKeyAlias?: string;
-  /** UserKnownHostsFile paths: all are read, new keys go to the first. */
-  userKnownHostsFiles: string[];
-  /** GlobalKnownHostsFile paths: read, never written. */
-  globalKnownHostsFiles: string[];
-  strictHostKeyChecking: StrictHostKeyChecking;
-  /** HostKeyAlgorithms in ssh's order; undefined when not known (then OpenSSH's defaults). */
-  hostKeyAlgorithms?: string[];
-  /** Write new known_hosts entries hashed (HashKnownHosts). */
-  hashKnownHosts: boolean;
-  /** Settings that apply to this host but hpcjob does not follow, e.g. `Include ~/.ssh/conf.d/*`. */
-  ignored?: string[];
-}
-
-/** Who runs hpcjob on this computer, as ssh sees it: the account (passwd), not $USER or $HOME. */
-export interface LocalAccount {
-  name: string;
-  home: string;
-  uid: number;
-  /** This computer's host name (ssh's %l). */
-  hostname: string;
-}
-
-/** The local account from the passwd database; $USER/$HOME only where there is no entry (some containers). */
-export function localAccount(env: Record<string, string | undefined>): LocalAccount {
-  const uid = process.getuid?.() ?? -1;
-  try {
-    const u = userInfo();
-    return { name: u.username, home: u.homedir, uid, hostname: hostname() };
-  } catch {
-    const name = env.USER ?? env.LOGNAME;
-    if (!name) {
-      throw new ExecError(`this computer's account (uid ${uid}) has no name: there is no passwd entry and USER is unset; set USER`);
-    }
-    return { name, home: env.HOME ?? "/", uid, hostname: hostname() };
-  }
-}
 
 /** How to resolve a destination: the laptop's environment, and the profile's login defaults. */
 export interface ResolveOptions {

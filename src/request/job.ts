@@ -1,0 +1,35 @@
+/**
+ * A job request: the one merge of profile, user config, project file and
+ * flags, validated once (build.ts makes it); everything after trusts it.
+ */
+import type { Bind, GpuRequest } from "../core/values.js";
+import type { Profile } from "../profile/schema.js";
+import type { Runtime } from "../runtime/index.js";
+import type { Directive } from "../slurm/directives.js";
+
+/** A complete, validated job: everything the renderer and submitter need. */
+export interface JobRequest {
+  kind: "jupyter" | "batch";
+  cluster: string;
+  profile: Profile;
+  profileFile: string;
+  runtime: Runtime;
+  name: string;
+  partition: string;
+  account?: string;
+  gpus: GpuRequest;
+  cpus: number;
+  mem?: string;
+  time: string;
+  image?: string;
+  binds: Bind[];
+  env: Record<string, string>;
+  directives: Directive[];
+  /** The program's argv inside the container (batch) or Jupyter's command. */
+  command: string[];
+  /** The folder the job runs in; undefined until the site is known (over SSH without --workdir: the cluster home). */
+  workdir?: string;
+}
+
+/** A request bound to its site: the folder it runs in, and an absolute image path. */
+export type SitedRequest = JobRequest & { workdir: string };
