@@ -71,3 +71,6 @@ for d in "${dirs[@]}"; do
   stop "$d/sshd.pid" sshd
 done
 stop "$MUNGE_PID" munged
+
+# The test image registry (started by images.sh through registry.sh), if it runs.
+bash "$(dirname "$0")/registry.sh" stop
