@@ -83,8 +83,10 @@ debian_mirror() {
   grep -m1 -E '^https?://.*/debian/?$' <<<"$uris" || echo http://deb.debian.org/debian
 }
 
-# The cache key: a hash of the recipe (every file in test/cluster/images/).
-RECIPE=$(cd "$HERE/images" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+# The cache key: a hash of the recipe (every file in test/cluster/images/,
+# with its path; not Python's bytecode caches).
+RECIPE=$(cd "$HERE/images" && find . -type f ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z |
+  xargs -0 sha256sum | sha256sum | cut -c1-16)
 BUILDS=$IMAGES_DIR/builds
 BUILD=$BUILDS/$RECIPE
 
