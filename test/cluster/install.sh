@@ -24,6 +24,20 @@ PACKAGES=(
   util-linux       # runuser
   procps           # pgrep / ps used by the scripts
   iproute2         # ss, to check who listens on a port
+  # Real images and a real registry (images.sh, registry.sh; see README.md):
+  debootstrap      # the images' Debian root filesystems (bookworm, minbase)
+  debian-archive-keyring # so debootstrap can check the mirror's signatures
+  openssl          # the test CA and the registry's certificate
+  umoci            # rootfs -> OCI image (layout), unpack with whiteouts
+  skopeo           # OCI layout <-> docker-archive <-> registry
+  squashfs-tools   # mksquashfs/unsquashfs: .sif partition, enroot .sqsh
+  squashfuse       # mount a SquashFS (or a SIF's, at an offset) with FUSE
+  fuse3            # fusermount3, so a non-root user can mount with FUSE
+  siftool          # wraps the SquashFS in a real SIF file
+  docker-registry  # Distribution registry 2.8 (TLS, 127.0.0.1)
+  charliecloud-runtime   # ch-run: runs images unprivileged (user namespaces)
+  charliecloud-builders  # ch-image (pull from the registry), ch-convert
+  podman           # a second OCI tool (ch-convert can read its storage)
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -72,3 +72,6 @@ for d in "${dirs[@]}"; do
   stop "$d/sshd2.pid" sshd
 done
 stop "$MUNGE_PID" munged
+
+# The test image registry (started by images.sh through registry.sh), if it runs.
+bash "$(dirname "$0")/registry.sh" stop
