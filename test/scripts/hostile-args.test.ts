@@ -2,7 +2,12 @@
  * Every argument after the script reaches the program byte for byte, and
  * nothing in it runs. Each rendered batch script (every built-in profile and
  * a test profile per other runtime) is run by bash with the stand-in
- * runtimes from test/standins and a `python` that records its argv.
+ * runtimes from test/standins, which run the program INSIDE the real test
+ * image (test/cluster/images.sh; the manifest images.json), and a `python`
+ * that records its argv. The recorder lives in the job's folder, which every
+ * runtime makes visible inside (Apptainer binds the working folder, pyxis and
+ * enroot get it as a mount), and writes next to itself: enroot passes no
+ * host environment.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +17,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type LoadedProfile, loadProfile } from "../../src/profile/load.js";
 import { renderScript } from "../../src/render/render.js";
 import { ROOT, requestFor, STANDINS, tempDir } from "../helpers.js";
+
+/** The real images' manifest written by test/cluster/images.sh. */
+const MANIFEST = process.env.HPCJOB_IMAGES_JSON ?? "/var/cache/hpcjob-test-images/images.json";
 
 const FIXTURES = join(ROOT, "test", "fixtures", "clusters");
 const work = tempDir("hpcjob-hostile-");
@@ -71,33 +79,45 @@ const HOSTILE = [
   "{a,b}",
 ];
 
-/** The recording python: writes each argument followed by a NUL. */
-const RECORDER = `#!/bin/bash\nprintf '%s\\0' "$@" >"$HPCJOB_TEST_RECORD"\n`;
+/** The recording python: writes each argument followed by a NUL, to argv.bin beside its folder. */
+const RECORDER = `#!/bin/bash\nprintf '%s\\0' "$@" >"\${0%/bin/*}/argv.bin"\n`;
+
+/** The small real image (Debian, python3, no Jupyter) as .sif and as enroot .sqsh. */
+let sif = "";
+let sqsh = "";
 
 beforeAll(() => {
+  if (!existsSync(MANIFEST)) {
+    throw new Error(`${MANIFEST} is missing: build the real test images with: sudo bash test/cluster/images.sh`);
+  }
+  const image = JSON.parse(readFileSync(MANIFEST, "utf8")).images.nojupyter;
+  sif = image.sif;
+  sqsh = image.enrootSqsh;
   mkdirSync(BIN, { recursive: true });
   writeFileSync(join(BIN, "python"), RECORDER);
   chmodSync(join(BIN, "python"), 0o755);
   // A module command for profiles that load modules: accepts and does nothing.
   writeFileSync(join(BIN, "module"), "#!/bin/sh\nexit 0\n");
   chmodSync(join(BIN, "module"), 0o755);
-  writeFileSync(join(work, "img.sif"), "#!/usr/bin/env run-singularity\nSIF_MAGIC test image\n");
-  writeFileSync(join(work, "img.sqsh"), "hsqs test image\n");
 });
 
 const clusters = ["vera", "penn", "custom", "rt-singularity", "rt-enroot", "rt-none"];
 
-/** A profile whose binds are replaced by a folder that exists here (the stand-ins check sources). */
+/**
+ * A profile whose binds are replaced by a folder that exists here (the
+ * stand-ins check sources) and whose .py runner is the recorder.
+ */
 async function testProfile(name: string): Promise<LoadedProfile> {
   const l = await loadProfile({ env: { HPCJOB_CLUSTERS: FIXTURES }, home: "/nonexistent-home" }, name);
-  const container = { ...l.profile.container, binds: l.profile.container.binds.length ? [`${work}:/data:ro`] : [] };
-  return { ...l, profile: { ...l.profile, container, environment: { ...l.profile.environment, modules: [] } } };
+  const container = { ...l.profile.container, binds: l.profile.container.binds.length ? [`${work}:/data`] : [] };
+  const batch = { ...l.profile.batch, runners: { ...l.profile.batch.runners, ".py": [join(BIN, "python")] } };
+  return { ...l, profile: { ...l.profile, container, batch, environment: { ...l.profile.environment, modules: [] } } };
 }
 
 /** Render a batch job running train.py with `args`, run it, and return what python received. */
 function runWith(loaded: LoadedProfile, args: string[]): { received: string[]; status: number; stderr: string } {
   const rt = loaded.profile.container.runtime;
-  const image = rt === "none" ? undefined : join(work, rt === "pyxis" || rt === "enroot" ? "img.sqsh" : "img.sif");
+  const image = rt === "none" ? undefined : rt === "pyxis" || rt === "enroot" ? sqsh : sif;
   const req = requestFor(
     loaded,
     { image, account: "acct", gpus: "0" },
@@ -110,7 +130,7 @@ function runWith(loaded: LoadedProfile, args: string[]): { received: string[]; s
   const r = spawnSync("bash", [script], {
     cwd: work,
     encoding: "utf8",
-    env: { PATH: `${BIN}:${STANDINS}:${process.env.PATH}`, HOME: work, HPCJOB_TEST_RECORD: RECORD, ENROOT_DATA_PATH: join(work, "enroot") },
+    env: { PATH: `${BIN}:${STANDINS}:${process.env.PATH}`, HOME: work, ENROOT_DATA_PATH: join(work, "enroot") },
   });
   const raw = readFileSync(RECORD, "utf8");
   const received = raw === "" ? [] : raw.slice(0, -1).split("\0");
@@ -122,7 +142,8 @@ const arg = fc.oneof(
   fc.string({ unit: "binary", maxLength: 30 }).filter((s) => !s.includes("\0") && s.isWellFormed()),
 );
 
-describe.each(clusters)("batch script for %s", (cluster) => {
+// Each run starts a container (and enroot unpacks the image for every job), so these take a while.
+describe.each(clusters)("batch script for %s", { timeout: 240_000 }, (cluster) => {
   it("passes the fixed hostile set through unchanged and runs none of it", async () => {
     const loaded = await testProfile(cluster);
     const { received, status, stderr } = runWith(loaded, HOSTILE);
