@@ -34,7 +34,7 @@ export async function prepareRequest(
   ctx: Context,
   connect: boolean,
 ): Promise<{ req: JobRequest; exec?: Executor }> {
-  const sources = { flags, user: await loadUserConfig(ctx), project: await loadProjectFile(ctx.cwd) };
+  const sources = { flags, user: await loadUserConfig(ctx), project: await loadProjectFile(ctx, ctx.cwd) };
   const cluster = chooseCluster(sources);
   noteSearchPath(ctx);
   const loaded = await loadProfile(ctx, cluster);

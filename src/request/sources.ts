@@ -1,13 +1,16 @@
 /**
  * The per-user config (~/.config/hpcjob/config.yaml) and a project's
  * hpcjob.yaml: optional files, read and validated with line numbers. YAML
- * and zod are imported only when such a file exists.
+ * and zod are imported only when such a file exists and the cache of
+ * validated files (profile/cache.ts) does not already hold it as it is.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Reporter } from "../core/events.js";
 import { parseName } from "../core/values.js";
+import { cachedValue, stampOf, valueCache, writeEntry } from "../profile/cache.js";
 import { configDir, type Env, loadProfile, searchPathProblems } from "../profile/load.js";
-import type { Profile, UserConfig } from "../profile/schema.js";
+import { type LineMap, placeIn } from "../profile/places.js";
+import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
 import { readUserFile } from "../profile/userFile.js";
 import type { ProjectSource } from "./build.js";
 
@@ -21,21 +24,41 @@ export async function loadUserConfig(e: Env): Promise<UserConfig> {
   const file = userConfigPath(e);
   const text = readUserFile(file, "hpcjob reads your settings from a YAML file there; move it away or make it one", true);
   if (text === undefined) return { clusters: {} };
+  const cache = valueCache(e);
+  const id = resolve(file);
+  const stamp = stampOf(id);
+  const hit = cache && stamp && cachedValue<UserConfig>(cache, "config", id, stamp, text);
+  if (hit) return hit;
   const { parseYaml, validate, UserConfigSchema } = await import("../profile/files.js");
   const src = parseYaml(file, text);
-  return validate(UserConfigSchema, src.data, [src], "config.yaml");
+  const config = validate(UserConfigSchema, src.data, [src], "config.yaml");
+  if (cache && stamp) writeEntry(cache, "config", id, { files: [{ id, stamp, text }], value: config });
+  return config;
+}
+
+/** A validated project file and the line of each of its keys: what the cache keeps of an hpcjob.yaml. */
+interface ProjectValue {
+  project: ProjectFile;
+  lines: LineMap;
 }
 
 /** The project file `hpcjob.yaml` in `dir`, or undefined when there is none. */
-export async function loadProjectFile(dir: string): Promise<ProjectSource | undefined> {
+export async function loadProjectFile(e: Env, dir: string): Promise<ProjectSource | undefined> {
   const file = join(dir, "hpcjob.yaml");
   const text = readUserFile(file, "hpcjob reads the project's settings from a YAML file there; rename the folder or make it one", true);
   if (text === undefined) return undefined;
-  const { locate, parseYaml, validate, ProjectFileSchema } = await import("../profile/files.js");
-  const src = parseYaml(file, text);
-  const project = validate(ProjectFileSchema, src.data, [src], "hpcjob.yaml");
-  // locate gives "FILE:LINE key: message"; with an empty message, the place where a value was written.
-  return { file, project, where: (path) => locate([src], { path: [...path], message: "" }).trimEnd() };
+  const cache = valueCache(e);
+  const id = resolve(file);
+  const stamp = stampOf(id);
+  let value = cache && stamp ? cachedValue<ProjectValue>(cache, "project", id, stamp, text) : undefined;
+  if (!value) {
+    const { lineMap, parseYaml, validate, ProjectFileSchema } = await import("../profile/files.js");
+    const src = parseYaml(file, text);
+    value = { project: validate(ProjectFileSchema, src.data, [src], "hpcjob.yaml"), lines: lineMap(src) };
+    if (cache && stamp) writeEntry(cache, "project", id, { files: [{ id, stamp, text }], value });
+  }
+  const { project, lines } = value;
+  return { file, project, where: (path) => placeIn(file, lines, path) };
 }
 
 /** Report what is wrong with the profile search path (a missing folder in HPCJOB_CLUSTERS ...) as notes; the rest is still used. */
