@@ -7,7 +7,6 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { build } from "esbuild";
-import nunjucks from "nunjucks";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
@@ -69,22 +68,15 @@ async function withSource(entry, use) {
 
 const templatesDir = new URL("../templates", import.meta.url).pathname;
 
-/** Every .njk file under templates/, as names relative to it. */
-function templateNames(dir = templatesDir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? templateNames(join(dir, e.name)) : e.name.endsWith(".njk") ? [relative(templatesDir, join(dir, e.name))] : [],
-  );
-}
-
-/** Every template compiled to JavaScript, in the form nunjucks's PrecompiledLoader takes; same options as at run time. */
+/**
+ * Every template under templates/ compiled to a JavaScript function
+ * (src/render/codegen.ts), as the source of an object literal by name. A
+ * template the compiler does not support fails the build.
+ */
 function compiledTemplates() {
-  const entries = templateNames().map((name) => {
-    const src = readFileSync(join(templatesDir, name), "utf8");
-    const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true });
-    const code = nunjucks.precompileString(src, { name, env, wrapper: (ts) => ts[0].template });
-    return `${JSON.stringify(name)}: (function () {\n${code}\n})()`;
-  });
-  return `{\n${entries.join(",\n")}\n}`;
+  const names = readdirSync(templatesDir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".njk"));
+  const sources = Object.fromEntries(names.map((name) => [name, readFileSync(join(templatesDir, name), "utf8")]));
+  return withSource("src/render/codegen.ts", (codegen) => codegen.compileTemplates(sources));
 }
 
 /**
@@ -105,7 +97,7 @@ function validatedProfiles() {
 
 /** The modules whose `undefined` the build replaces with its data, and that data. */
 const buildData = {
-  "src/render/compiled.ts": `export const compiledTemplates = ${compiledTemplates()};\n`,
+  "src/render/compiled.ts": `export const compiledTemplates = ${await compiledTemplates()};\n`,
   "src/profile/builtin.ts": `export const builtinProfiles = ${JSON.stringify(await validatedProfiles())};\n`,
 };
 
@@ -164,20 +156,6 @@ const lazyBuiltinsPlugin = {
 };
 
 /**
- * The bundle renders only templates compiled at build time, so it carries
- * nunjucks's slim runtime (no lexer, parser or compiler): less code to load
- * on every dry run. Run from source, hpcjob compiles templates with the full one.
- */
-const slimNunjucksPlugin = {
-  name: "slim-nunjucks",
-  setup(b) {
-    b.onResolve({ filter: /^nunjucks$/ }, () => ({
-      path: new URL("../node_modules/nunjucks/browser/nunjucks-slim.js", import.meta.url).pathname,
-    }));
-  },
-};
-
-/**
  * The bundle is three CommonJS chunks, each loaded on first use and each
  * with its own V8 code cache, so a command pays only for what it runs:
  *   hpcjob.cjs    the CLI and commander (all `--version` and `--help` need)
@@ -231,7 +209,7 @@ for (const f of existsSync(distDir) ? readdirSync(distDir).filter((n) => n.endsW
 
 for (const [name, chunk] of Object.entries(CHUNKS)) {
   await build({
-    plugins: [prebuiltPlugin, lazyBuiltinsPlugin, slimNunjucksPlugin, chunkPlugin(name)],
+    plugins: [prebuiltPlugin, lazyBuiltinsPlugin, chunkPlugin(name)],
     entryPoints: [new URL(`../${chunk.entry}`, import.meta.url).pathname],
     outfile: new URL(`../dist/${name}.cjs`, import.meta.url).pathname,
     bundle: true,
@@ -241,10 +219,9 @@ for (const [name, chunk] of Object.entries(CHUNKS)) {
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: "none",
-    // nunjucks only needs chokidar/fsevents for file watching, which hpcjob
-    // never uses. ssh2's native crypto and cpu-features are optional: ssh2
-    // falls back to Node's own crypto when they cannot be loaded.
-    external: ["chokidar", "fsevents", "cpu-features", "*.node"],
+    // ssh2's native crypto and cpu-features are optional: ssh2 falls back to
+    // Node's own crypto when they cannot be loaded.
+    external: ["cpu-features", "*.node"],
     define: {
       __HPCJOB_VERSION__: JSON.stringify(pkg.version),
       __HPCJOB_COMMIT__: JSON.stringify(process.env.HPCJOB_COMMIT ?? commit()),

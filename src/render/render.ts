@@ -2,7 +2,7 @@
  * Rendering a JobRequest into the sbatch script, through the templates.
  */
 import type { JobRequest } from "../request/build.js";
-import { templates } from "./environment.js";
+import { renderTemplate } from "./environment.js";
 import { sbatchLines } from "./sbatch.js";
 
 /** Where the job keeps its files, and where it was rendered from. */
@@ -45,5 +45,5 @@ export function templateContext(req: JobRequest, target: RenderTarget): Record<s
 
 /** The complete sbatch script for a request. */
 export function renderScript(req: JobRequest, target: RenderTarget): string {
-  return templates().render(`${req.kind}.sbatch.njk`, templateContext(req, target));
+  return renderTemplate(`${req.kind}.sbatch.njk`, templateContext(req, target));
 }
