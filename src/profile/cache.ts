@@ -16,7 +16,7 @@
  * temporary name and renamed into place.
  */
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { buildKey } from "../core/version.js";
 
 /** Where entries go and the build they belong to. */
@@ -143,4 +143,27 @@ export function cachedValue<T>(cache: ValueCache, kind: string, id: string, stam
   const entry = readEntry<T>(cache, kind, id);
   const f = entry?.files[0];
   return entry && entry.files.length === 1 && f?.stamp === stamp && f.text === text ? entry.value : undefined;
+}
+
+/**
+ * The validated value of one file, whose text is `text`: from the cache when
+ * it holds the file as it is, else from `validate` (which reads it with YAML
+ * and zod, and throws for an invalid file) and then kept for next time.
+ */
+export async function validatedOnce<T>(
+  e: { env: Record<string, string | undefined>; home: string },
+  kind: string,
+  file: string,
+  text: string,
+  validate: () => Promise<T>,
+): Promise<T> {
+  const cache = valueCache(e);
+  const id = resolve(file);
+  // Taken after the read: a hit needs the same text too, so a change in between is a miss, never a wrong value.
+  const stamp = stampOf(id);
+  const hit = cache && stamp ? cachedValue<T>(cache, kind, id, stamp, text) : undefined;
+  if (hit !== undefined) return hit;
+  const value = await validate();
+  if (cache && stamp) writeEntry(cache, kind, id, { files: [{ id, stamp, text }], value });
+  return value;
 }

@@ -4,13 +4,13 @@
  * and zod are imported only when such a file exists and the cache of
  * validated files (profile/cache.ts) does not already hold it as it is.
  */
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Reporter } from "../core/events.js";
 import { parseName } from "../core/values.js";
-import { cachedValue, stampOf, valueCache, writeEntry } from "../profile/cache.js";
+import { validatedOnce } from "../profile/cache.js";
 import { configDir, type Env, loadProfile, searchPathProblems } from "../profile/load.js";
-import { type LineMap, placeIn } from "../profile/places.js";
-import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
+import { placeIn } from "../profile/places.js";
+import type { Profile, UserConfig } from "../profile/schema.js";
 import { readUserFile } from "../profile/userFile.js";
 import type { ProjectSource } from "./build.js";
 
@@ -24,22 +24,11 @@ export async function loadUserConfig(e: Env): Promise<UserConfig> {
   const file = userConfigPath(e);
   const text = readUserFile(file, "hpcjob reads your settings from a YAML file there; move it away or make it one", true);
   if (text === undefined) return { clusters: {} };
-  const cache = valueCache(e);
-  const id = resolve(file);
-  const stamp = stampOf(id);
-  const hit = cache && stamp && cachedValue<UserConfig>(cache, "config", id, stamp, text);
-  if (hit) return hit;
-  const { parseYaml, validate, UserConfigSchema } = await import("../profile/files.js");
-  const src = parseYaml(file, text);
-  const config = validate(UserConfigSchema, src.data, [src], "config.yaml");
-  if (cache && stamp) writeEntry(cache, "config", id, { files: [{ id, stamp, text }], value: config });
-  return config;
-}
-
-/** A validated project file and the line of each of its keys: what the cache keeps of an hpcjob.yaml. */
-interface ProjectValue {
-  project: ProjectFile;
-  lines: LineMap;
+  return validatedOnce(e, "config", file, text, async () => {
+    const { parseYaml, validate, UserConfigSchema } = await import("../profile/files.js");
+    const src = parseYaml(file, text);
+    return validate(UserConfigSchema, src.data, [src], "config.yaml");
+  });
 }
 
 /** The project file `hpcjob.yaml` in `dir`, or undefined when there is none. */
@@ -47,17 +36,12 @@ export async function loadProjectFile(e: Env, dir: string): Promise<ProjectSourc
   const file = join(dir, "hpcjob.yaml");
   const text = readUserFile(file, "hpcjob reads the project's settings from a YAML file there; rename the folder or make it one", true);
   if (text === undefined) return undefined;
-  const cache = valueCache(e);
-  const id = resolve(file);
-  const stamp = stampOf(id);
-  let value = cache && stamp ? cachedValue<ProjectValue>(cache, "project", id, stamp, text) : undefined;
-  if (!value) {
+  // The line of every key comes with the value, so messages about it name the same place from the cache.
+  const { project, lines } = await validatedOnce(e, "project", file, text, async () => {
     const { lineMap, parseYaml, validate, ProjectFileSchema } = await import("../profile/files.js");
     const src = parseYaml(file, text);
-    value = { project: validate(ProjectFileSchema, src.data, [src], "hpcjob.yaml"), lines: lineMap(src) };
-    if (cache && stamp) writeEntry(cache, "project", id, { files: [{ id, stamp, text }], value });
-  }
-  const { project, lines } = value;
+    return { project: validate(ProjectFileSchema, src.data, [src], "hpcjob.yaml"), lines: lineMap(src) };
+  });
   return { file, project, where: (path) => placeIn(file, lines, path) };
 }
 
