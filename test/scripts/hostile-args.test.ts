@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type LoadedProfile, loadProfile } from "../../src/profile/load.js";
 import { renderScript } from "../../src/render/render.js";
-import { ROOT, requestFor, STANDINS, tempDir } from "../helpers.js";
+import { BUILTIN_CLUSTERS, ROOT, RUNTIME_FIXTURES, requestFor, STANDINS, tempDir } from "../helpers.js";
 
 const FIXTURES = join(ROOT, "test", "fixtures", "clusters");
 const work = tempDir("hpcjob-hostile-");
@@ -85,7 +85,7 @@ beforeAll(() => {
   writeFileSync(join(work, "img.sqsh"), "hsqs test image\n");
 });
 
-const clusters = ["vera", "penn", "custom", "rt-singularity", "rt-enroot", "rt-none"];
+const clusters = [...BUILTIN_CLUSTERS, ...RUNTIME_FIXTURES];
 
 /** A profile whose binds are replaced by a folder that exists here (the stand-ins check sources). */
 async function testProfile(name: string): Promise<LoadedProfile> {
