@@ -1,20 +1,41 @@
 #!/usr/bin/env bash
-# Start-up benchmark: `hpcjob --version` and a --dry-run render against bare
+# Start-up benchmark: `hpcjob --version` and --dry-run renders against bare
 # `node -e 0`, with hyperfine (apt-get install hyperfine), after `npm run build`.
 #
 # Measured twice, because Node's own start-up depends on the environment: with
 # this machine's environment as it is (what a user here feels; a login node
 # that sets NODE_EXTRA_CA_CERTS makes every Node start parse the whole CA
 # bundle, about 50 ms), and in a clean one (env -i), where node -e 0 is fastest
-# and hpcjob's own share shows most. The render must stay within
-# BENCH_MAX_RATIO (1.3) x node in the machine's environment, and within
-# BENCH_MAX_CLEAN_RATIO (1.6) x in the clean one (a guard against regressions;
-# measured 1.39 here, see the README).
+# and hpcjob's own share shows most.
+#
+# The realistic dry run is the path most users take: a ~/.config/hpcjob/config.yaml
+# (default cluster and account) and a project hpcjob.yaml (image, binds, env,
+# resources, sbatch), everything else from them. Its first run validates both
+# files and fills the cache of validated files (hyperfine's warm-up runs);
+# the measured runs read them from it, as every later run of a user does.
+#
+# Limits, on medians in x node -e 0 in the same environment: in the machine's
+# environment both dry runs within BENCH_MAX_RATIO (1.3); in the clean one the
+# one with flags only within BENCH_MAX_CLEAN_RATIO (1.6, a guard against
+# regressions); the realistic one of the single executable (what login nodes
+# run) within BENCH_MAX_REALISTIC_RATIO (1.3, the target; it measures about
+# 1.15) and under node (node bin/hpcjob.cjs) within
+# BENCH_MAX_REALISTIC_NODE_RATIO (1.4, a guard: it measures 1.25 to 1.33).
+# Both run the same chunks with their code caches and spend the same ~7 ms in
+# hpcjob's own code; node reaches a script file about 3 ms later than a single
+# executable reaches its main script, which node -e 0 does not show. The limits are judged on measurements of
+# their own that take turns (BENCH_ROUNDS short hyperfine blocks of each
+# command in a row, pooled), because on a shared machine the load changes
+# between two long blocks by more than the room a limit leaves; the tables
+# above them describe, they do not judge.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "bench: hyperfine is not installed (apt-get install hyperfine)" >&2; exit 2; }
 [ -f dist/hpcjob.cjs ] || { echo "bench: run npm run build first" >&2; exit 2; }
+# The homes below are the only places hpcjob may look for files.
+unset XDG_CONFIG_HOME XDG_CACHE_HOME HPCJOB_CLUSTERS
 
+root=$(pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -29,27 +50,77 @@ args="jupyter --cluster vera --gpus A40:1 --account C3SE2024-1-2 --image /cephyr
 clean="env -i HOME=$home PATH=/usr/bin:/bin"
 exe=dist/hpcjob-linux-x64
 
+# The realistic user: a config.yaml in their home, an hpcjob.yaml in the project they run from.
+rhome="$out/realistic-home"
+project="$out/project"
+rm -rf "$rhome" && mkdir -p "$rhome/.config/hpcjob" "$project"
+printf 'cluster: vera\naccount: C3SE2024-1-2\n' >"$rhome/.config/hpcjob/config.yaml"
+cat >"$project/hpcjob.yaml" <<'YAML'
+image: /cephyr/users/alice/Vera/pytorch.sif
+binds:
+  - /mimer/NOBACKUP/groups/alice-lab
+  - /cephyr/users/alice/Vera/data:/data:ro
+env:
+  OMP_NUM_THREADS: "8"
+  WANDB_PROJECT: vision
+resources:
+  gpus: A40:1
+  time: "04:00:00"
+sbatch:
+  - --constraint=MEM512
+YAML
+realistic="jupyter --dry-run"
+rclean="env -i -C $project HOME=$rhome PATH=/usr/bin:/bin"
+
 # 1. This machine's environment. No user files: the built-in profile comes validated from the build.
 HOME=$home hyperfine --shell=none --warmup 5 --runs "$runs" --export-json "$out/machine.json" \
   -n "node -e 0" "$node -e 0" \
   -n "hpcjob --version" "$node bin/hpcjob.cjs --version" \
   -n "hpcjob jupyter --dry-run" "$node bin/hpcjob.cjs $args" >&2
-# With a user config file: YAML and zod are loaded to read it.
+# With a user config file only, and the realistic path (run from the project folder).
 printf 'cluster: vera\naccount: C3SE2024-1-2\n' >"$home/.config/hpcjob/config.yaml"
 HOME=$home hyperfine --shell=none --warmup 5 --runs "$runs" --export-json "$out/config.json" \
   -n "hpcjob jupyter --dry-run, config.yaml" "$node bin/hpcjob.cjs $args" >&2
-rm -f "$home/.config/hpcjob/config.yaml"
+rm -rf "$home/.config/hpcjob/config.yaml" "$home/.cache"
+(cd "$project" && HOME=$rhome hyperfine --shell=none --warmup 5 --runs "$runs" --export-json "$out/realistic.json" \
+  -n "realistic: config.yaml + hpcjob.yaml" "$node $root/bin/hpcjob.cjs $realistic" >&2)
 
 # 2. A clean environment, and the single executable when it has been built.
 exe_cmds=()
 if [ -x "$exe" ]; then
-  exe_cmds=(-n "hpcjob-linux-x64 --version" "$clean $exe --version" -n "hpcjob-linux-x64 jupyter --dry-run" "$clean $exe $args")
+  exe_cmds=(-n "hpcjob-linux-x64 --version" "$clean $exe --version" -n "hpcjob-linux-x64 jupyter --dry-run" "$clean $exe $args"
+    -n "hpcjob-linux-x64 realistic" "$rclean $root/$exe $realistic")
 fi
 hyperfine --shell=none --warmup 5 --runs "$runs" --export-json "$out/clean.json" \
   -n "node -e 0" "$clean $node -e 0" \
   -n "hpcjob --version" "$clean $node bin/hpcjob.cjs --version" \
   -n "hpcjob jupyter --dry-run" "$clean $node bin/hpcjob.cjs $args" \
+  -n "realistic: config.yaml + hpcjob.yaml" "$rclean $node $root/bin/hpcjob.cjs $realistic" \
   "${exe_cmds[@]}" >&2
+
+# 3. The limits: node -e 0 and the dry runs, taking turns. Every command goes
+# through env (one exec more for each, node -e 0 too), so one can set HOME and
+# the folder for another.
+rounds=${BENCH_ROUNDS:-8}
+per=$(((runs + rounds - 1) / rounds))
+turns() {
+  local name=$1
+  shift
+  for round in $(seq "$rounds"); do
+    hyperfine --shell=none --warmup 1 --runs "$per" --export-json "$out/$name-$round.json" "$@" >/dev/null
+  done
+}
+turns machine-turns \
+  -n "node -e 0" "env HOME=$home $node -e 0" \
+  -n "hpcjob jupyter --dry-run" "env HOME=$home $node $root/bin/hpcjob.cjs $args" \
+  -n "realistic: config.yaml + hpcjob.yaml" "env -C $project HOME=$rhome $node $root/bin/hpcjob.cjs $realistic"
+exe_turns=()
+[ -x "$exe" ] && exe_turns=(-n "hpcjob-linux-x64 realistic" "$rclean $root/$exe $realistic")
+turns clean-turns \
+  -n "node -e 0" "$clean $node -e 0" \
+  -n "hpcjob jupyter --dry-run" "$clean $node $root/bin/hpcjob.cjs $args" \
+  -n "realistic: config.yaml + hpcjob.yaml" "$rclean $node $root/bin/hpcjob.cjs $realistic" \
+  "${exe_turns[@]}"
 
 if [ -x "$exe" ]; then
   echo "single executable: $(du -m "$exe" | cut -f1) MB"
@@ -57,24 +128,42 @@ else
   echo "single executable: not built (npm run build:binary)"
 fi
 
-node - "$out" "${BENCH_MAX_RATIO:-1.3}" "${BENCH_MAX_CLEAN_RATIO:-1.6}" <<'JS'
+node - "$out" "${BENCH_MAX_RATIO:-1.3}" "${BENCH_MAX_CLEAN_RATIO:-1.6}" "${BENCH_MAX_REALISTIC_RATIO:-1.3}" "${BENCH_MAX_REALISTIC_NODE_RATIO:-1.4}" "$rounds" <<'JS'
 const fs = require("node:fs");
-const [dir, maxMachine, maxClean] = process.argv.slice(2);
+const [dir, maxMachine, maxClean, maxRealistic, maxRealisticNode, roundCount] = process.argv.slice(2);
 const read = (f) => JSON.parse(fs.readFileSync(`${dir}/${f}.json`)).results;
 let failed = false;
-/** Print one table; fail if a dry run (without config.yaml) exceeds `limit` x the first row (medians). */
-function table(title, results, limit) {
+/** Print one table; fail when a row exceeds its limit (`limitOf` its command, in x the first row, medians). */
+function table(title, results, limitOf) {
   const base = results[0].median;
   console.log(`\n${title}\ncommand                                      median ms   x node -e 0`);
   for (const r of results) {
     const ratio = r.median / base;
-    const limited = r.command.endsWith("--dry-run");
-    if (limited && ratio > Number(limit)) failed = true;
-    console.log(`${r.command.padEnd(46)} ${(r.median * 1000).toFixed(1).padStart(7)}   ${ratio.toFixed(2)}${limited ? `  (limit ${limit})` : ""}`);
+    const limit = limitOf(r.command);
+    if (limit !== undefined && ratio > Number(limit)) failed = true;
+    console.log(`${r.command.padEnd(46)} ${(r.median * 1000).toFixed(1).padStart(7)}   ${ratio.toFixed(2)}${limit ? `  (limit ${limit})` : ""}`);
   }
 }
-table("this machine's environment", [...read("machine"), ...read("config")], maxMachine);
-table("clean environment (env -i)", read("clean"), maxClean);
+const none = () => undefined;
+table("this machine's environment", [...read("machine"), ...read("config"), ...read("realistic")], none);
+table("clean environment (env -i)", read("clean"), none);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+/** One result per command from every run of every round of `name`. */
+function pooled(name) {
+  const rounds = Array.from({ length: Number(roundCount) }, (_, i) => read(`${name}-${i + 1}`));
+  return rounds[0].map((r, i) => ({ command: r.command, median: median(rounds.flatMap((t) => t[i].times)) }));
+}
+const isDryRun = (c) => c === "hpcjob jupyter --dry-run";
+const isRealistic = (c) => c.startsWith("realistic");
+table(`limits, this machine's environment (taking turns, ${roundCount} rounds)`, pooled("machine-turns"), (c) =>
+  isDryRun(c) || isRealistic(c) ? maxMachine : undefined,
+);
+table(`limits, clean environment (taking turns, ${roundCount} rounds)`, pooled("clean-turns"), (c) =>
+  isDryRun(c) ? maxClean : c === "hpcjob-linux-x64 realistic" ? maxRealistic : isRealistic(c) ? maxRealisticNode : undefined,
+);
 if (failed) {
   console.error("bench: a --dry-run render took longer than its limit");
   process.exit(1);

@@ -3,10 +3,10 @@
 // mechanism runs only CommonJS; few files because resolving hundreds of
 // modules is most of a cold start.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { build } from "esbuild";
-import nunjucks from "nunjucks";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
@@ -24,35 +24,34 @@ function commit() {
   }
 }
 
-const templatesDir = new URL("../templates", import.meta.url).pathname;
-
-/** Every .njk file under templates/, as names relative to it. */
-function templateNames(dir = templatesDir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? templateNames(join(dir, e.name)) : e.name.endsWith(".njk") ? [relative(templatesDir, join(dir, e.name))] : [],
-  );
-}
-
-/** Every template compiled to JavaScript, in the form nunjucks's PrecompiledLoader takes; same options as at run time. */
-function compiledTemplates() {
-  const entries = templateNames().map((name) => {
-    const src = readFileSync(join(templatesDir, name), "utf8");
-    const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true });
-    const code = nunjucks.precompileString(src, { name, env, wrapper: (ts) => ts[0].template });
-    return `${JSON.stringify(name)}: (function () {\n${code}\n})()`;
-  });
-  return `{\n${entries.join(",\n")}\n}`;
-}
-
 /**
- * The built-in profiles that extend nothing, loaded and validated by the same
- * code hpcjob runs (bundled from source for this step). An invalid built-in
- * profile fails the build.
+ * A hash of everything a validated value depends on: hpcjob's sources, the
+ * built-in profiles and the locked dependencies (zod, yaml). It keys the
+ * cache of validated files (src/profile/cache.ts) with the version and
+ * commit, because a build from a changed tree keeps its commit.
  */
-async function validatedProfiles() {
-  const step = new URL("../dist/.prebuild.mjs", import.meta.url).pathname;
+function sourcesHash() {
+  const root = new URL("..", import.meta.url).pathname;
+  const files = ["src", "clusters"]
+    .flatMap((d) => readdirSync(join(root, d), { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => relative(root, join(e.parentPath ?? e.path, e.name)))
+    .concat("package-lock.json")
+    .sort();
+  const hash = createHash("sha256");
+  for (const f of files)
+    hash
+      .update(`${f}\0`)
+      .update(readFileSync(join(root, f)))
+      .update("\0");
+  return hash.digest("hex").slice(0, 16);
+}
+
+/** Run `use` on a module of src/, bundled for this step (its packages from node_modules); the same code hpcjob runs. */
+async function withSource(entry, use) {
+  const step = new URL(`../dist/.prebuild-${entry.replace(/\W/g, "-")}.mjs`, import.meta.url).pathname;
   await build({
-    entryPoints: [new URL("../src/profile/load.ts", import.meta.url).pathname],
+    entryPoints: [new URL(`../${entry}`, import.meta.url).pathname],
     outfile: step,
     bundle: true,
     platform: "node",
@@ -61,7 +60,31 @@ async function validatedProfiles() {
     logLevel: "warning",
   });
   try {
-    const load = await import(step);
+    return await use(await import(step));
+  } finally {
+    rmSync(step, { force: true });
+  }
+}
+
+const templatesDir = new URL("../templates", import.meta.url).pathname;
+
+/**
+ * Every template under templates/ compiled to a JavaScript function
+ * (src/render/codegen.ts), as the source of an object literal by name. A
+ * template the compiler does not support fails the build.
+ */
+function compiledTemplates() {
+  const names = readdirSync(templatesDir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".njk"));
+  const sources = Object.fromEntries(names.map((name) => [name, readFileSync(join(templatesDir, name), "utf8")]));
+  return withSource("src/render/codegen.ts", (codegen) => codegen.compileTemplates(sources));
+}
+
+/**
+ * The built-in profiles that extend nothing, loaded and validated by the same
+ * code hpcjob runs. An invalid built-in profile fails the build.
+ */
+function validatedProfiles() {
+  return withSource("src/profile/load.ts", async (load) => {
     const env = { env: {}, home: "/nonexistent" };
     const profiles = {};
     for (const pf of load.profileFiles(env).filter((p) => p.origin === "builtin")) {
@@ -69,14 +92,12 @@ async function validatedProfiles() {
       profiles[pf.name] = (await load.loadProfileFile(env, pf)).profile;
     }
     return profiles;
-  } finally {
-    rmSync(step, { force: true });
-  }
+  });
 }
 
 /** The modules whose `undefined` the build replaces with its data, and that data. */
 const buildData = {
-  "src/render/compiled.ts": `export const compiledTemplates = ${compiledTemplates()};\n`,
+  "src/render/compiled.ts": `export const compiledTemplates = ${await compiledTemplates()};\n`,
   "src/profile/builtin.ts": `export const builtinProfiles = ${JSON.stringify(await validatedProfiles())};\n`,
 };
 
@@ -95,11 +116,12 @@ const prebuiltPlugin = {
  * esbuild hoists every require of a Node built-in to the top of its chunk, so
  * each one is loaded when the chunk is, used or not. These are slow to load
  * and rarely used by a command (crypto for remote install, child_process to
- * run Slurm, readline to ask a passphrase ...): hpcjob's own code, and
- * commander for child_process, get a stand-in that loads the built-in on
- * first use. (Libraries such as ssh2 get the real thing.)
+ * run Slurm, readline to ask a passphrase, module (four modules of Node's
+ * own) for createRequire ...): hpcjob's own code, and commander for
+ * child_process, get a stand-in that loads the built-in on first use.
+ * (Libraries such as ssh2 get the real thing.)
  */
-const LAZY_BUILTINS = ["child_process", "crypto", "fs/promises", "net", "os", "readline"];
+const LAZY_BUILTINS = ["child_process", "crypto", "fs/promises", "module", "net", "os", "readline"];
 const lazyBuiltinsPlugin = {
   name: "lazy-builtins",
   setup(b) {
@@ -111,32 +133,25 @@ const lazyBuiltinsPlugin = {
       const commander = args.importer.includes(`${"node_modules"}/commander/`) && /child_process$/.test(args.path);
       return ours || commander ? { path: args.path.replace(/^node:/, ""), namespace: "lazy" } : undefined;
     });
-    // One enumerable getter per export of the real module (names taken here,
-    // at build time): esbuild's ESM interop copies a module's own keys, so a
-    // bare Proxy would look empty, while a getter loads the built-in only
-    // when a property is first read.
+    // An ES module with one function per function the real module exports
+    // (names taken here, at build time) that loads the built-in on its first
+    // call: esbuild binds named imports to it directly and drops what is not
+    // imported, so a chunk pays nothing for a stand-in until it is used. (A
+    // CommonJS stand-in with a getter per export made esbuild's interop copy
+    // every one of them when the chunk loaded.) Only functions: importing
+    // anything else from these modules fails the build ("No matching export").
     b.onLoad({ filter: /.*/, namespace: "lazy" }, async (args) => {
-      const keys = Object.keys(await import(`node:${args.path}`)).filter((k) => k !== "default");
-      const getters = keys.map((k) => `  ${JSON.stringify(k)}: { enumerable: true, get: () => load()[${JSON.stringify(k)}] },`).join("\n");
+      const real = await import(`node:${args.path}`);
+      const names = Object.keys(real).filter((k) => k !== "default" && typeof real[k] === "function");
+      const wrappers = names.map(
+        (k) =>
+          `export function ${k}(...args) {\n  const f = load().${k};\n  return new.target ? Reflect.construct(f, args, new.target) : f.apply(this, args);\n}`,
+      );
       return {
-        contents: `let m;\nconst load = () => (m ??= require("node:${args.path}"));\nObject.defineProperties(module.exports, {\n${getters}\n});\n`,
+        contents: `let m;\nconst load = () => (m ??= require("node:${args.path}"));\n${wrappers.join("\n")}\n`,
         loader: "js",
       };
     });
-  },
-};
-
-/**
- * The bundle renders only templates compiled at build time, so it carries
- * nunjucks's slim runtime (no lexer, parser or compiler): less code to load
- * on every dry run. Run from source, hpcjob compiles templates with the full one.
- */
-const slimNunjucksPlugin = {
-  name: "slim-nunjucks",
-  setup(b) {
-    b.onResolve({ filter: /^nunjucks$/ }, () => ({
-      path: new URL("../node_modules/nunjucks/browser/nunjucks-slim.js", import.meta.url).pathname,
-    }));
   },
 };
 
@@ -189,11 +204,12 @@ function chunkPlugin(self) {
 // offsets against the new text. Every build starts without caches;
 // build/codecache.mjs makes them afresh.
 const distDir = new URL("../dist/", import.meta.url);
+const sources = sourcesHash();
 for (const f of existsSync(distDir) ? readdirSync(distDir).filter((n) => n.endsWith(".cache")) : []) rmSync(new URL(f, distDir));
 
 for (const [name, chunk] of Object.entries(CHUNKS)) {
   await build({
-    plugins: [prebuiltPlugin, lazyBuiltinsPlugin, slimNunjucksPlugin, chunkPlugin(name)],
+    plugins: [prebuiltPlugin, lazyBuiltinsPlugin, chunkPlugin(name)],
     entryPoints: [new URL(`../${chunk.entry}`, import.meta.url).pathname],
     outfile: new URL(`../dist/${name}.cjs`, import.meta.url).pathname,
     bundle: true,
@@ -203,16 +219,18 @@ for (const [name, chunk] of Object.entries(CHUNKS)) {
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: "none",
-    // nunjucks only needs chokidar/fsevents for file watching, which hpcjob
-    // never uses. ssh2's native crypto and cpu-features are optional: ssh2
-    // falls back to Node's own crypto when they cannot be loaded.
-    external: ["chokidar", "fsevents", "cpu-features", "*.node"],
+    // ssh2's native crypto and cpu-features are optional: ssh2 falls back to
+    // Node's own crypto when they cannot be loaded.
+    external: ["cpu-features", "*.node"],
     define: {
       __HPCJOB_VERSION__: JSON.stringify(pkg.version),
       __HPCJOB_COMMIT__: JSON.stringify(process.env.HPCJOB_COMMIT ?? commit()),
-      "import.meta.url": "__hpcjobImportMetaUrl",
+      __HPCJOB_SOURCES__: JSON.stringify(sources),
+      "import.meta.url": "__hpcjobImportMeta.url",
     },
-    banner: { js: 'const __hpcjobImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+    // A getter: node:url is loaded only by code that asks for import.meta.url
+    // (finding built-in files on disk), which a dry run does not.
+    banner: { js: 'const __hpcjobImportMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
     logLevel: "warning",
   });
 }

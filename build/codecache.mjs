@@ -1,24 +1,27 @@
-// Write dist/NAME.cjs.cache for each chunk the training dry run loads: V8's
-// compiled code, taken after the run so it also holds the functions that path
-// compiles lazily (with a user config.yaml, so reading YAML is in it too).
-// bin/hpcjob.cjs loads them; a cache from another Node version is ignored by V8.
+// Write dist/NAME.cjs.cache for each chunk the training dry runs load: V8's
+// compiled code, taken after the runs so it also holds the functions that
+// path compiles lazily (see build/training.mjs: a user config.yaml and a
+// project hpcjob.yaml, read with YAML and zod and then from the cache of
+// validated files). Each run starts from the caches the one before wrote, so
+// the last holds what all of them compiled. bin/hpcjob.cjs loads them; a
+// cache from another Node version is ignored by V8.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TRAINING_ARGS } from "./training.mjs";
+import { TRAINING_ARGS, TRAINING_RUNS, trainingUser } from "./training.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
-const home = mkdtempSync(join(tmpdir(), "hpcjob-cache-"));
-// A user config file, so the cache also holds the YAML and zod code that reads it.
-mkdirSync(join(home, ".config", "hpcjob"), { recursive: true });
-writeFileSync(join(home, ".config", "hpcjob", "config.yaml"), "cluster: vera\n");
+const dir = mkdtempSync(join(tmpdir(), "hpcjob-cache-"));
 try {
-  execFileSync(process.execPath, [join(root, "bin/hpcjob.cjs"), ...TRAINING_ARGS], {
-    env: { PATH: process.env.PATH, HOME: home, HPCJOB_WRITE_CODE_CACHE: "1" },
-    cwd: home,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  const { home, project } = trainingUser(dir);
+  for (let run = 0; run < TRAINING_RUNS; run++) {
+    execFileSync(process.execPath, [join(root, "bin/hpcjob.cjs"), ...TRAINING_ARGS], {
+      env: { PATH: process.env.PATH, HOME: home, HPCJOB_WRITE_CODE_CACHE: "1" },
+      cwd: project,
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  }
 } finally {
-  rmSync(home, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -2,7 +2,7 @@
 // build/sea.mjs). It plays the part bin/hpcjob.cjs plays under node: the
 // bundle's chunks (see build/bundle.mjs) are embedded as assets
 // "chunks/NAME.cjs", each with a V8 code cache "chunks/NAME.cjs.cache", and
-// are compiled on first use. The caches come from a training run of the
+// are compiled on first use. The caches come from training runs of the
 // executable itself (same V8, same flags); a missing or rejected cache only
 // makes start-up slower.
 //
@@ -10,13 +10,15 @@
 // the `require` each chunk gets: everything else is bundled into the chunks.
 //
 // Two variables exist for build/sea.mjs and test/binary:
-//   HPCJOB_SEA_WRITE_CODE_CACHE=DIR  at exit, write DIR/NAME.cjs.cache for every loaded chunk
+//   HPCJOB_SEA_WRITE_CODE_CACHE=DIR  start from DIR/NAME.cjs.cache (if there) and at exit write it for every loaded chunk
 //   HPCJOB_SEA_CODE_CACHE_REPORT=1   at exit, print {"NAME": "accepted"|"rejected"|"none"} on stderr
 "use strict";
 const sea = require("node:sea");
 const path = require("node:path");
 const vm = require("node:vm");
-const Module = require("node:module");
+
+// Module.wrap's wrapper, written out: node:module costs more start-up time than the rest of this file.
+const WRAPPER = ["(function (exports, require, module, __filename, __dirname) { ", "\n});"];
 
 // Where the chunks seem to live: beside the executable, as dist/NAME.cjs is
 // beside bin/ in the package. Nothing is read from there (assets come from the
@@ -27,25 +29,37 @@ const writeDir = process.env.HPCJOB_SEA_WRITE_CODE_CACHE;
 const report = process.env.HPCJOB_SEA_CODE_CACHE_REPORT === "1";
 const chunks = new Map();
 
-/** require for a chunk: Node.js built-ins only, as `require("x")` or `require("node:x")`. */
+/** The error a chunk gets for requiring anything but a built-in. */
+function notHere(id) {
+  const err = new Error(`Cannot find module '${id}': the hpcjob executable holds only Node.js built-ins and its own chunks`);
+  err.code = "MODULE_NOT_FOUND";
+  return err;
+}
+
+/** require for a chunk: Node.js built-ins only, as `require("x")` or `require("node:x")` (the executable's own require refuses the rest). */
 function chunkRequire(id) {
-  if (!Module.isBuiltin(id)) {
-    const err = new Error(`Cannot find module '${id}': the hpcjob executable holds only Node.js built-ins and its own chunks`);
-    err.code = "MODULE_NOT_FOUND";
-    throw err;
+  try {
+    return require(id);
+  } catch (err) {
+    throw err?.code === "ERR_UNKNOWN_BUILTIN_MODULE" ? notHere(id) : err;
   }
-  return require(id);
 }
 chunkRequire.resolve = (id) => {
-  if (Module.isBuiltin(id)) return id;
-  const err = new Error(`Cannot find module '${id}'`);
-  err.code = "MODULE_NOT_FOUND";
-  throw err;
+  if (require("node:module").isBuiltin(id)) return id;
+  throw notHere(id);
 };
 
 /** The embedded code cache of a chunk, or undefined. */
 function cacheOf(name) {
-  if (writeDir) return undefined; // training: compile from scratch so the new cache is complete
+  if (writeDir) {
+    // Training: start from what an earlier training run wrote (or from nothing),
+    // so the caches the last run writes hold what every run compiled.
+    try {
+      return require("node:fs").readFileSync(path.join(writeDir, `${name}.cjs.cache`));
+    } catch {
+      return undefined;
+    }
+  }
   try {
     return Buffer.from(sea.getAsset(`chunks/${name}.cjs.cache`));
   } catch {
@@ -68,7 +82,7 @@ function loadChunk(name) {
   const cachedData = cacheOf(name);
   // The name in stack traces: the same in the training run and for every
   // user, since V8 keeps the training run's name in the code cache.
-  const script = new vm.Script(Module.wrap(source), { filename: `hpcjob:chunks/${name}.cjs`, cachedData });
+  const script = new vm.Script(WRAPPER[0] + source + WRAPPER[1], { filename: `hpcjob:chunks/${name}.cjs`, cachedData });
   const mod = { exports: {}, filename: file, id: file, loaded: false, children: [], paths: [] };
   chunks.set(name, { script, module: mod, cache: cachedData === undefined ? "none" : script.cachedDataRejected ? "rejected" : "accepted" });
   script.runInThisContext().call(mod.exports, mod.exports, chunkRequire, mod, file, dist);

@@ -5,11 +5,15 @@
 // built-in files of templates/ and clusters/.
 //
 //   1. a blob without code caches goes into a copy of node; that executable
-//      runs a dry run (with a user config.yaml, as build/codecache.mjs does)
-//      and writes each chunk's code cache, made by the executable's own V8;
+//      runs the training dry runs (build/training.mjs: a user config.yaml and
+//      a project hpcjob.yaml, read with YAML and zod, then from the cache of
+//      validated files) and writes each chunk's code cache, made by the
+//      executable's own V8;
 //   2. a blob with those caches goes into a fresh copy of node: the result;
-//   3. the result is checked: --version, a dry run with every cache accepted,
-//      and a NODE_OPTIONS that would break node.
+//   3. the result is checked: --version, a dry run that reads the files
+//      with every cache accepted, one that takes them from the cache of
+//      validated files without loading the files chunk, and a NODE_OPTIONS
+//      that would break node.
 //
 // NODE_OPTIONS: Node 20's single executables honour it (sea-config's
 // `"execArgvExtension": "none"`, which turns it off, exists only in later
@@ -38,7 +42,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { TRAINING_ARGS } from "./training.mjs";
+import { TRAINING_ARGS, TRAINING_RUNS, trainingUser } from "./training.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const dist = join(root, "dist");
@@ -155,24 +159,24 @@ try {
     if (r.status !== 0) fail(`postject failed:\n${r.stdout}${r.stderr}`);
   }
 
-  /** Run `exe` with `args` as a user with the config file `config.yaml` would; returns stdout and stderr. */
+  /** Run `exe` with `args` as the training user (build/training.mjs) would, from their project; returns stdout and stderr. */
+  const user = trainingUser(work);
   function run(exe, args, env = {}) {
-    const home = join(work, "home");
-    mkdirSync(join(home, ".config", "hpcjob"), { recursive: true });
-    writeFileSync(join(home, ".config", "hpcjob", "config.yaml"), "cluster: vera\n");
-    const r = spawnSync(exe, args, { cwd: home, env: { PATH: process.env.PATH, HOME: home, ...env }, encoding: "utf8" });
+    const r = spawnSync(exe, args, { cwd: user.project, env: { PATH: process.env.PATH, HOME: user.home, ...env }, encoding: "utf8" });
     if (r.status !== 0) fail(`${exe} ${args.join(" ")} exited with ${r.status ?? r.signal}:\n${r.stdout}${r.stderr}`);
     return r;
   }
+  /** Forget what the runs so far validated, so the next one reads the files with YAML and zod. */
+  const forgetValidated = () => rmSync(join(user.home, ".cache"), { recursive: true, force: true });
   const DRY_RUN = TRAINING_ARGS;
 
-  // 1. Train: the executable writes its own code caches.
+  // 1. Train: the executable writes its own code caches, each run adding to the last one's.
   const trainer = join(work, "trainer");
   makeExecutable(trainer);
   const caches = join(work, "caches");
   mkdirSync(caches);
-  run(trainer, DRY_RUN, { HPCJOB_SEA_WRITE_CODE_CACHE: caches });
-  // A chunk the dry run does not load (none today) ships without a cache.
+  for (let i = 0; i < TRAINING_RUNS; i++) run(trainer, DRY_RUN, { HPCJOB_SEA_WRITE_CODE_CACHE: caches });
+  // A chunk the dry runs do not load (ssh) ships without a cache.
   const trained = CHUNKS.filter((c) => existsSync(join(caches, `${c}.cjs.cache`)));
   if (!trained.includes("hpcjob")) fail("the training run wrote no code cache");
 
@@ -181,9 +185,16 @@ try {
   makeExecutable(fresh, caches);
 
   // 3. Checks.
-  const dry = run(fresh, DRY_RUN, { HPCJOB_SEA_CODE_CACHE_REPORT: "1" });
-  const states = JSON.parse(dry.stderr.trim().split("\n").pop());
+  const report = (r) => JSON.parse(r.stderr.trim().split("\n").pop());
+  forgetValidated();
+  const states = report(run(fresh, DRY_RUN, { HPCJOB_SEA_CODE_CACHE_REPORT: "1" }));
   for (const c of trained) if (states[c] !== "accepted") fail(`the code cache of ${c} was not used (${JSON.stringify(states)})`);
+  const cached = report(run(fresh, DRY_RUN, { HPCJOB_SEA_CODE_CACHE_REPORT: "1" }));
+  if (cached.files !== undefined || cached.commands !== "accepted") {
+    fail(
+      `a dry run with unchanged files loaded ${JSON.stringify(cached)}; the cache of validated files should have spared the files chunk`,
+    );
+  }
   const version = run(fresh, ["--version"], { NODE_OPTIONS: "--require /nonexistent/hpcjob-sea-check.js --max-old-space-size=16" });
   if (!/^hpcjob \S+ \(commit \S+\)\n$/.test(version.stdout) || version.stderr !== "") {
     fail(`--version with a hostile NODE_OPTIONS printed ${JSON.stringify(version.stdout + version.stderr)}`);

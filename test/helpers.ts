@@ -3,7 +3,7 @@
  * and building requests from source with fixed inputs.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LoadedProfile, loadProfile } from "../src/profile/load.js";
@@ -14,6 +14,21 @@ import type { SitedRequest } from "../src/request/job.js";
 export const ROOT = join(import.meta.dirname, "..");
 /** The built CLI launcher (npm run build makes dist/ first). */
 export const CLI = join(ROOT, "bin", "hpcjob.cjs");
+/** The profile names in a folder of profiles: NAME for each NAME.yaml or NAME.yml, sorted as hpcjob sorts them. */
+function profileNames(dir: string): string[] {
+  const names = readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => f.replace(/\.ya?ml$/, ""));
+  return [...new Set(names)].sort();
+}
+
+/** Every built-in profile: one per file in clusters/, so a new one is tested without being listed here. */
+export const BUILTIN_CLUSTERS = profileNames(join(ROOT, "clusters"));
+/** The test profiles test/fixtures/clusters/rt-*.yaml, one for each container runtime the built-ins may not use. */
+export const RUNTIME_FIXTURES = profileNames(join(ROOT, "test", "fixtures", "clusters")).filter((n) => n.startsWith("rt-"));
+/** How messages list the built-in profiles: "custom, penn, vera". */
+export const BUILTIN_LIST = BUILTIN_CLUSTERS.join(", ");
+
 /** Stand-ins for container runtimes, put first on PATH by tests that run scripts. */
 export const STANDINS = join(ROOT, "test", "standins");
 

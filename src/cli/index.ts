@@ -41,12 +41,6 @@ function exitCodeFor(e: unknown): number {
 
 /** Run hpcjob with the process's arguments. */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
-  const aborter = new AbortController();
-  // First Ctrl-C: stop waiting (the command cancels the job and says so). Second: leave now.
-  process.on("SIGINT", () => {
-    if (aborter.signal.aborted) process.exit(130);
-    aborter.abort();
-  });
   const progress = progressPrinter();
   // A result shown before its command ends (jupyter --tunnel) reads like the command's own.
   let running: { spec: CommandSpec; json: boolean } | undefined;
@@ -54,7 +48,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     progress.done();
     if (running) show(running.spec, data, running.json);
   };
-  const { ctx, close } = processContext(progress, aborter.signal, early);
+  const { ctx, close } = processContext(progress, early);
   try {
     const program = buildProgram(async (spec, input) => {
       running = { spec, json: Boolean(input.flags.json) };

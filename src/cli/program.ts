@@ -35,10 +35,16 @@ export type Runner = (spec: CommandSpec, input: Invocation) => Promise<void>;
 /** Build the commander program for `rawArgs` (argv without node and the script); `run` gets each parsed command. */
 export function buildProgram(run: Runner, rawArgs: readonly string[]): Command {
   const invoked = rawArgs.find((a) => !a.startsWith("-"));
+  // A known command word: only its command exists (commander needs the others
+  // only to list them in help and to suggest one for a mistyped word).
+  const known = COMMANDS.some((spec) => spec.path[0] === invoked);
   const wanted = (path: readonly string[]) => invoked === undefined || invoked === "help" || path[0] === invoked;
-  const program = new Command("hpcjob")
-    .description("Run your container on a Slurm GPU node: Jupyter or batch jobs, from cluster profiles.")
-    .version(versionText(), "-V, --version", "print the version and the commit it was built from")
+  const program = new Command("hpcjob").description(
+    "Run your container on a Slurm GPU node: Jupyter or batch jobs, from cluster profiles.",
+  );
+  // -V is an option of hpcjob itself, not of its commands: no command word, no need to define it.
+  if (!known) program.version(versionText(), "-V, --version", "print the version and the commit it was built from");
+  program
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .configureOutput({
@@ -50,6 +56,7 @@ export function buildProgram(run: Runner, rawArgs: readonly string[]): Command {
 
   const groups = new Map<string, Command>();
   for (const spec of COMMANDS) {
+    if (known && spec.path[0] !== invoked) continue;
     const [first = "", second] = spec.path;
     let parent = program;
     if (second !== undefined) {

@@ -39,7 +39,7 @@ export interface Plan {
  */
 export async function plan(flags: SubmitFlags, payload: Payload, ctx: Context, dryRun: boolean): Promise<Plan> {
   const user = await loadUserConfig(ctx);
-  const sources = { flags, user, project: await loadProjectFile(ctx.cwd) };
+  const sources = { flags, user, project: await loadProjectFile(ctx, ctx.cwd) };
   const cluster = chooseCluster(sources);
   noteSearchPath(ctx);
   const loaded = await loadProfile(ctx, cluster);

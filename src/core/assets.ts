@@ -68,3 +68,8 @@ export function listAssets(folder: string): string[] {
     .map((f) => `${folder}/${f}`)
     .sort();
 }
+
+/** Where built-in files live on disk when not embedded (the package folder). */
+export function assetRoot(): string {
+  return packageRoot();
+}

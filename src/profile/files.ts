@@ -5,4 +5,4 @@
  */
 export { stringify as toYaml } from "yaml";
 export { ProfileSchema, ProjectFileSchema, profileJsonSchema, UserConfigSchema } from "./schema.js";
-export { locate, parseYaml, validate } from "./yamlFile.js";
+export { lineMap, locate, parseYaml, validate } from "./yamlFile.js";

@@ -5,7 +5,9 @@
  * OTHER (maps merged, lists replaced); a profile may extend one of the same
  * name further down the path (a user's vera.yaml over the built-in vera).
  * YAML and zod are imported only when a file has to be read: a built-in
- * profile comes already validated from the build (see builtin.ts).
+ * profile comes already validated from the build (see builtin.ts), and
+ * another one from the cache of validated files (cache.ts) when its whole
+ * chain is unchanged.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
@@ -13,6 +15,7 @@ import { hasAsset, listAssets, readAsset } from "../core/assets.js";
 import { isHpcjobError, ProfileError } from "../core/errors.js";
 import { isName, parseName } from "../core/values.js";
 import { builtinProfiles } from "./builtin.js";
+import { type CachedFile, readEntry, stampOf, type ValueCache, valueCache, writeEntry } from "./cache.js";
 import { checkProfile } from "./rules.js";
 import type { Profile } from "./schema.js";
 import { readUserFile, unreadable } from "./userFile.js";
@@ -172,25 +175,34 @@ export function deepMerge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-/** The raw data of a profile file merged over everything it extends, child source first. */
-async function resolveChain(e: Env, pf: ProfileFile, seen: ProfileFile[] = []): Promise<{ data: unknown; sources: YamlSource[] }> {
+/** One file of a profile's chain as it was read: what the cache of validated files records of it. */
+type ChainFile = CachedFile & { pf: ProfileFile };
+
+/** The raw data of a profile file merged over everything it extends, child source first, and the files read. */
+async function resolveChain(
+  e: Env,
+  pf: ProfileFile,
+  seen: ProfileFile[] = [],
+): Promise<{ data: unknown; sources: YamlSource[]; files: ChainFile[] }> {
   const { locate, parseYaml } = await import("./files.js");
   if (seen.some((s) => sameFile(s, pf))) {
     throw new ProfileError(
       `${pf.file}:1 extends: the profiles extend each other in a loop (${[...seen, pf].map((s) => s.file).join(" -> ")}); break the loop`,
     );
   }
-  const src = parseYaml(pf.file, pf.read());
+  const text = pf.read();
+  const src = parseYaml(pf.file, text);
   const data = src.data as Record<string, unknown>;
   const parent = data?.extends;
-  if (typeof parent !== "string") return { data, sources: [src] };
+  const file: ChainFile = { pf, id: idOf(pf), stamp: stampOfProfile(pf), text };
+  if (typeof parent !== "string") return { data, sources: [src], files: [file] };
   try {
     parseName(parent, undefined);
   } catch (err) {
     if (!isHpcjobError(err)) throw err;
     throw new ProfileError(locate([src], { path: ["extends"], message: err.message }));
   }
-  const base = parent === pf.name ? find(e, parent, pf.rank) : find(e, parent);
+  const base = parentOf(e, pf, parent);
   if (!base || sameFile(base, pf)) {
     const known = knownNames(e).join(", ");
     throw new ProfileError(
@@ -199,7 +211,53 @@ async function resolveChain(e: Env, pf: ProfileFile, seen: ProfileFile[] = []): 
   }
   const merged = await resolveChain(e, base, [...seen, pf]);
   const { extends: _dropped, ...own } = data;
-  return { data: deepMerge(merged.data, own), sources: [src, ...merged.sources] };
+  return { data: deepMerge(merged.data, own), sources: [src, ...merged.sources], files: [{ ...file, extends: parent }, ...merged.files] };
+}
+
+/** The profile `pf` extends when it says `extends: parent`: one of its own name is looked for further down the path. */
+function parentOf(e: Env, pf: ProfileFile, parent: string): ProfileFile | undefined {
+  return parent === pf.name ? find(e, parent, pf.rank) : find(e, parent);
+}
+
+/** A profile file's id in the cache of validated files: its absolute path, or builtin:clusters/NAME.yaml. */
+function idOf(pf: ProfileFile): string {
+  return pf.origin === "builtin" ? `builtin:${pf.file}` : resolve(pf.file);
+}
+
+/** A profile file's identity on disk (see stampOf); none for a built-in, which comes with the build. */
+function stampOfProfile(pf: ProfileFile): string | undefined {
+  return pf.origin === "builtin" ? undefined : stampOf(resolve(pf.file));
+}
+
+/**
+ * `pf` loaded from the cache of validated files, when the entry's chain is
+ * still what `extends` finds on today's search path, file by file, and each
+ * file is unchanged; else undefined. A profile added higher up the path, or
+ * another HPCJOB_CLUSTERS, is a miss like an edit is.
+ */
+function cachedProfile(e: Env, cache: ValueCache, pf: ProfileFile): LoadedProfile | undefined {
+  const entry = readEntry<Profile>(cache, "profile", idOf(pf));
+  if (!entry) return undefined;
+  const chain: string[] = [];
+  let at: ProfileFile | undefined = pf;
+  for (const f of entry.files) {
+    if (!at || idOf(at) !== f.id || stampOfProfile(at) !== f.stamp || readOrUndefined(at) !== f.text) return undefined;
+    chain.push(at.file);
+    if (f.extends === undefined) break;
+    at = parentOf(e, at, f.extends);
+  }
+  // The chain ends where the entry says: at its last file, which extends nothing.
+  if (chain.length !== entry.files.length || entry.files.at(-1)?.extends !== undefined) return undefined;
+  return { profile: entry.value, file: pf.file, origin: pf.origin, chain };
+}
+
+/** The text of a profile file, or undefined when it cannot be read (the slow path says why). */
+function readOrUndefined(pf: ProfileFile): string | undefined {
+  try {
+    return pf.read();
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when two profile files are the same file, however their paths were written. */
@@ -213,11 +271,18 @@ export async function loadProfileFile(e: Env, pf: ProfileFile): Promise<LoadedPr
   const ready =
     pf.origin === "builtin" && builtinProfiles && Object.hasOwn(builtinProfiles, pf.name) ? builtinProfiles[pf.name] : undefined;
   if (ready) return { profile: ready, file: pf.file, origin: pf.origin, chain: [pf.file] };
+  const cache = valueCache(e);
+  const hit = cache && cachedProfile(e, cache, pf);
+  if (hit) return hit;
   const { locate, validate, ProfileSchema } = await import("./files.js");
-  const { data, sources } = await resolveChain(e, pf);
+  const { data, sources, files } = await resolveChain(e, pf);
   const merged = { ...(data as Record<string, unknown>), name: (sources[0]?.data as { name?: unknown })?.name };
   const profile = validate(ProfileSchema, merged, sources, "profile");
   for (const issue of checkProfile(profile, pf.name)) throw new ProfileError(locate(sources, issue));
+  // A file on disk that could not be stat'ed has no identity to check later: then nothing is stored.
+  if (cache && files.every((f) => f.stamp !== undefined || f.pf.origin === "builtin")) {
+    writeEntry(cache, "profile", idOf(pf), { files: files.map(({ pf: _pf, ...f }) => f), value: profile });
+  }
   return { profile, file: pf.file, origin: pf.origin, chain: sources.map((s) => s.file) };
 }
 

@@ -2,10 +2,11 @@
  * YAML files with positions: parse, validate against a zod schema, and turn
  * every problem into one line `FILE:LINE key.path: what is wrong`.
  */
-import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from "yaml";
+import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from "yaml";
 import type { z } from "zod";
 import { ProfileError } from "../core/errors.js";
 import { closest } from "../core/suggest.js";
+import { formatPath, type LineMap } from "./places.js";
 
 /** A parsed YAML file that still knows where each key came from. */
 export interface YamlSource {
@@ -64,16 +65,6 @@ export function parseYaml(file: string, text: string): YamlSource {
   return { file, doc, lines, data };
 }
 
-/** `slurm.partitions[0].maxTime` for a key path. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of path) {
-    if (typeof p === "number") out += `[${p}]`;
-    else out += out === "" ? String(p) : `.${String(p)}`;
-  }
-  return out || "(top level)";
-}
-
 /** The line of the deepest node on `path` that exists in the file, or undefined if none does. */
 export function lineOf(src: YamlSource, path: readonly PropertyKey[], key?: string): number | undefined {
   for (let n = path.length; n >= 0; n--) {
@@ -90,6 +81,35 @@ export function lineOf(src: YamlSource, path: readonly PropertyKey[], key?: stri
     if (range) return src.lines.linePos(range[0]).line;
   }
   return undefined;
+}
+
+/**
+ * The line of every node of a source by key path, reached as `lineOf` reaches
+ * them (a key's value by the key, a list item by its index; not through
+ * aliases), so `placeIn` gives the place `locate` would, without the YAML.
+ */
+export function lineMap(src: YamlSource): LineMap {
+  const lines: LineMap = {};
+  const walk = (node: unknown, path: (string | number)[]): void => {
+    const range = (node as { range?: [number, number] } | null)?.range;
+    const key = JSON.stringify(path);
+    if (range && !(key in lines)) lines[key] = src.lines.linePos(range[0]).line;
+    if (isMap(node)) {
+      // The first pair with a key is the one a path reaches (files with repeated keys are refused anyway).
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        const k = isScalar(pair.key) ? pair.key.value : undefined;
+        if ((typeof k === "string" || typeof k === "number") && !seen.has(k)) walk(pair.value, [...path, k]);
+        seen.add(k);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        walk(item, [...path, i]);
+      });
+    }
+  };
+  walk(src.doc.contents, []);
+  return lines;
 }
 
 /** How deep into `path` a source has keys: 0 when it holds none of it. */

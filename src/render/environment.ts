@@ -1,33 +1,88 @@
 /**
- * The one nunjucks Environment: templates come from the built-in assets
- * (compiled at build time in the bundle, from templates/ in the source tree),
- * autoescape is off (these are shell scripts, not HTML), undefined variables
- * are errors, and `quote` is the only filter that turns values into words.
+ * Rendering a template: the compiled templates (compiled.ts) and the helpers
+ * their code calls, which do what nunjucks's runtime does for the syntax the
+ * compiler supports (codegen.ts): autoescape off (these are shell scripts,
+ * not HTML), null and undefined values an error, and `quote` the only filter
+ * that turns values into words.
  */
-import nunjucks from "nunjucks";
-import { readAsset } from "../core/assets.js";
 import { quote } from "../core/quote.js";
 import { compiledTemplates } from "./compiled.js";
 
-/** Loads templates from templates/ in the package or the executable. */
-class AssetLoader extends nunjucks.Loader {
-  /** The template source by name (e.g. "jupyter.sbatch.njk"). */
-  getSource(name: string): nunjucks.LoaderSource {
-    return { src: readAsset(`templates/${name}`), path: `templates/${name}`, noCache: false };
-  }
+/** The helpers a compiled template calls. */
+export interface TemplateHelpers {
+  /** A value to print: as it is, but null or undefined is an error at `where` (TEMPLATE:LINE:COLUMN). */
+  out(value: unknown, where: string): unknown;
+  /** `obj.key`: undefined for a missing obj, a method bound to obj. */
+  member(obj: unknown, key: unknown): unknown;
+  /** Call `fn` (named `name` in errors) with `args`. */
+  call(fn: unknown, name: string, self: unknown, args: unknown[]): unknown;
+  /** What a loop walks: an iterable as an array, anything else as it is. */
+  iter(value: unknown): unknown;
+  /** The output of another template, with the same context. */
+  include(name: unknown, ctx: TemplateContext): string;
+  quote(value: string | number): string;
+  words(values: (string | number)[]): string;
+  join(values: unknown[], separator?: string, attribute?: string): string;
 }
 
-let env: nunjucks.Environment | undefined;
+/** The values a template sees by name. */
+export type TemplateContext = Record<string, unknown>;
 
-/** The shared Environment, made on first use. */
-export function templates(): nunjucks.Environment {
-  if (!env) {
-    // PrecompiledLoader takes a map of name -> compiled template (its typings say array).
-    const loader = compiledTemplates ? new nunjucks.PrecompiledLoader(compiledTemplates as unknown as []) : new AssetLoader();
-    env = new nunjucks.Environment(loader, { autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true });
-    env.addFilter("quote", (v: string | number) => quote(v));
+/** A compiled template. */
+export type Template = (ctx: TemplateContext, h: TemplateHelpers) => string;
+
+/** Compiled templates by name ("jupyter.sbatch.njk"). */
+export type Templates = Record<string, Template>;
+
+/** An error while rendering: a bug in a template or in the data given to it. */
+function renderError(where: string, message: string): Error {
+  return new Error(`template render error at templates/${where}: ${message}`);
+}
+
+/** The helpers for templates drawn from `templates`. */
+function helpersFor(templates: Templates): TemplateHelpers {
+  const helpers: TemplateHelpers = {
+    out(value, where) {
+      if (value === null || value === undefined) throw renderError(where, "attempted to output null or undefined value");
+      return value;
+    },
+    member(obj, key) {
+      if (obj === undefined || obj === null) return undefined;
+      const record = obj as Record<PropertyKey, unknown>;
+      const value = record[key as PropertyKey];
+      return typeof value === "function" ? (...args: unknown[]) => value.apply(record, args) : value;
+    },
+    call(fn, name, self, args) {
+      if (!fn) throw new Error(`Unable to call \`${name}\`, which is undefined or falsey`);
+      if (typeof fn !== "function") throw new Error(`Unable to call \`${name}\`, which is not a function`);
+      return fn.apply(self, args);
+    },
+    iter(value) {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+      return Symbol.iterator in value ? Array.from(value as Iterable<unknown>) : value;
+    },
+    include(name, ctx) {
+      return render(templates, String(name), ctx, helpers);
+    },
+    quote: (value) => quote(value),
     // A list of values as shell words, each quoted: the argv of a command.
-    env.addFilter("words", (vs: (string | number)[]) => vs.map((v) => quote(v)).join(" "));
-  }
-  return env;
+    words: (values) => values.map((v) => quote(v)).join(" "),
+    join(values, separator, attribute) {
+      const items = attribute ? values.map((v) => (v as Record<string, unknown>)[attribute]) : values;
+      return items.join(separator || "");
+    },
+  };
+  return helpers;
+}
+
+/** The template `name` of `templates` rendered with `ctx`. */
+function render(templates: Templates, name: string, ctx: TemplateContext, helpers: TemplateHelpers): string {
+  const template = Object.hasOwn(templates, name) ? templates[name] : undefined;
+  if (!template) throw new Error(`template not found: ${name}`);
+  return template(ctx, helpers);
+}
+
+/** Render the template `name` of `templates` (by default hpcjob's own, e.g. "jupyter.sbatch.njk") with `ctx`. */
+export function renderTemplate(name: string, ctx: TemplateContext, templates: Templates = compiledTemplates): string {
+  return render(templates, name, ctx, helpersFor(templates));
 }

@@ -2,7 +2,7 @@
  * Rendering a JobRequest into the sbatch script, through the templates.
  */
 import type { JobRequest, SitedRequest } from "../request/job.js";
-import { templates } from "./environment.js";
+import { renderTemplate } from "./environment.js";
 import { sbatchLines } from "./sbatch.js";
 
 /** Names of the variables the job passes into the container by name. */
@@ -39,5 +39,5 @@ export function templateContext(req: SitedRequest, runDir: string): Record<strin
 
 /** The complete sbatch script for a request. */
 export function renderScript(req: SitedRequest, runDir: string): string {
-  return templates().render(`${req.kind}.sbatch.njk`, templateContext(req, runDir));
+  return renderTemplate(`${req.kind}.sbatch.njk`, templateContext(req, runDir));
 }

@@ -1,12 +1,15 @@
 /**
  * The per-user config (~/.config/hpcjob/config.yaml) and a project's
  * hpcjob.yaml: optional files, read and validated with line numbers. YAML
- * and zod are imported only when such a file exists.
+ * and zod are imported only when such a file exists and the cache of
+ * validated files (profile/cache.ts) does not already hold it as it is.
  */
 import { join } from "node:path";
 import type { Reporter } from "../core/events.js";
 import { parseName } from "../core/values.js";
+import { validatedOnce } from "../profile/cache.js";
 import { configDir, type Env, loadProfile, searchPathProblems } from "../profile/load.js";
+import { placeIn } from "../profile/places.js";
 import type { Profile, UserConfig } from "../profile/schema.js";
 import { readUserFile } from "../profile/userFile.js";
 import type { ProjectSource } from "./build.js";
@@ -21,21 +24,25 @@ export async function loadUserConfig(e: Env): Promise<UserConfig> {
   const file = userConfigPath(e);
   const text = readUserFile(file, "hpcjob reads your settings from a YAML file there; move it away or make it one", true);
   if (text === undefined) return { clusters: {} };
-  const { parseYaml, validate, UserConfigSchema } = await import("../profile/files.js");
-  const src = parseYaml(file, text);
-  return validate(UserConfigSchema, src.data, [src], "config.yaml");
+  return validatedOnce(e, "config", file, text, async () => {
+    const { parseYaml, validate, UserConfigSchema } = await import("../profile/files.js");
+    const src = parseYaml(file, text);
+    return validate(UserConfigSchema, src.data, [src], "config.yaml");
+  });
 }
 
 /** The project file `hpcjob.yaml` in `dir`, or undefined when there is none. */
-export async function loadProjectFile(dir: string): Promise<ProjectSource | undefined> {
+export async function loadProjectFile(e: Env, dir: string): Promise<ProjectSource | undefined> {
   const file = join(dir, "hpcjob.yaml");
   const text = readUserFile(file, "hpcjob reads the project's settings from a YAML file there; rename the folder or make it one", true);
   if (text === undefined) return undefined;
-  const { locate, parseYaml, validate, ProjectFileSchema } = await import("../profile/files.js");
-  const src = parseYaml(file, text);
-  const project = validate(ProjectFileSchema, src.data, [src], "hpcjob.yaml");
-  // locate gives "FILE:LINE key: message"; with an empty message, the place where a value was written.
-  return { file, project, where: (path) => locate([src], { path: [...path], message: "" }).trimEnd() };
+  // The line of every key comes with the value, so messages about it name the same place from the cache.
+  const { project, lines } = await validatedOnce(e, "project", file, text, async () => {
+    const { lineMap, parseYaml, validate, ProjectFileSchema } = await import("../profile/files.js");
+    const src = parseYaml(file, text);
+    return { project: validate(ProjectFileSchema, src.data, [src], "hpcjob.yaml"), lines: lineMap(src) };
+  });
+  return { file, project, where: (path) => placeIn(file, lines, path) };
 }
 
 /** The user name on `profile`'s cluster: config.yaml's for that cluster, else its global one, else the profile's login.user. */

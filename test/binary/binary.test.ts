@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { BUILTIN_CLUSTERS } from "../helpers.js";
 import { EXE, EXE_NAME, ensureExecutable } from "./executable.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -178,11 +179,13 @@ describe("the single executable", () => {
   it("clusters list and clusters show --raw read the embedded profiles", () => {
     const list = inRoot(["clusters", "list"]);
     expect(list).toMatchObject({ status: 0, stderr: "" });
-    for (const name of ["vera", "penn", "custom"]) expect(list.stdout).toMatch(new RegExp(`^${name} .*built-in`, "m"));
+    for (const name of BUILTIN_CLUSTERS) expect(list.stdout).toMatch(new RegExp(`^${name} .*built-in`, "m"));
     expect(list.stdout).toBe(onHost(["clusters", "list"]).stdout);
-    const raw = inRoot(["clusters", "show", "custom", "--raw"]);
-    expect(raw).toMatchObject({ status: 0, stderr: "" });
-    expect(raw.stdout).toBe(readFileSync(join(ROOT, "clusters", "custom.yaml"), "utf8"));
+    for (const name of BUILTIN_CLUSTERS) {
+      const raw = inRoot(["clusters", "show", name, "--raw"]);
+      expect(raw).toMatchObject({ status: 0, stderr: "" });
+      expect(raw.stdout).toBe(readFileSync(join(ROOT, "clusters", `${name}.yaml`), "utf8"));
+    }
   });
 
   for (const [what, args] of Object.entries(DRY_RUNS)) {

@@ -1,23 +1,27 @@
 /**
- * Every built-in profile (and a test profile per other runtime) x {jupyter,
- * batch}, rendered with fixed inputs and compared with the saved script.
- * Each saved script must pass `bash -n` and `shellcheck -S warning`.
- * After a deliberate template change: UPDATE_GOLDEN=1 npx vitest run test/golden
+ * Every built-in profile (each file in clusters/) and each runtime test
+ * profile (test/fixtures/clusters/rt-*.yaml) x {jupyter, batch}, rendered
+ * with fixed inputs and compared with the saved script. Each saved script
+ * must pass `bash -n` and `shellcheck -S warning`. A profile without a saved
+ * script fails: after adding a profile or deliberately changing a template,
+ * write them with UPDATE_GOLDEN=1 npx vitest run test/golden and review the diff.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadProfile } from "../../src/profile/load.js";
+import type { Profile } from "../../src/profile/schema.js";
 import type { Payload, RequestFlags } from "../../src/request/build.js";
 import { renderScript } from "../../src/render/render.js";
-import { requestFor, ROOT } from "../helpers.js";
+import { BUILTIN_CLUSTERS, RUNTIME_FIXTURES, requestFor, ROOT } from "../helpers.js";
 
 const GOLDEN = join(ROOT, "test", "golden");
 const FIXTURES = join(ROOT, "test", "fixtures", "clusters");
 const ENV = { env: { HPCJOB_CLUSTERS: FIXTURES }, home: "/nonexistent-home" };
+const PROFILES = [...BUILTIN_CLUSTERS, ...RUNTIME_FIXTURES];
 
-/** The flags each cluster is rendered with: a GPU request in its own syntax, an account where needed. */
+/** Flags chosen by hand for some profiles: a GPU request in the site's own syntax, its account, an image path of its own. */
 const CASES: Record<string, RequestFlags> = {
   vera: { gpus: "A40:1", account: "C3SE2024-1-2", image: "/cephyr/users/alice/Vera/pytorch.sif" },
   penn: { gpus: "1", account: "lab-account", image: "/vast/projects/lab/alice/pytorch.sqsh" },
@@ -27,21 +31,37 @@ const CASES: Record<string, RequestFlags> = {
   "rt-none": { sbatch: ["--constraint=haswell"] },
 };
 
+/** Flags for any other profile: one GPU of the default partition's first type, an account if one is needed, an image its runtime runs. */
+function flagsFor(profile: Profile): RequestFlags {
+  const partition = profile.slurm.partitions.find((p) => p.name === profile.slurm.partition);
+  const gpu = partition?.gpus[0];
+  const runtime = profile.container.runtime;
+  const image = runtime === "none" ? undefined : `/home/alice/images/pytorch${runtime === "pyxis" || runtime === "enroot" ? ".sqsh" : ".sif"}`;
+  const account = profile.slurm.account.required && profile.slurm.account.default === undefined ? "golden-account" : undefined;
+  return { gpus: gpu ? `${gpu.type}:1` : undefined, account, image };
+}
+
 const PAYLOADS: Record<string, Payload> = {
   jupyter: { kind: "jupyter" },
   batch: { kind: "batch", argv: ["train.py", "--epochs", "3", "--note", "it's a $(test)"], explicit: false },
 };
 
-const cases = Object.entries(CASES).flatMap(([cluster, flags]) => Object.keys(PAYLOADS).map((kind) => [cluster, kind, flags] as const));
+const cases = PROFILES.flatMap((cluster) => Object.keys(PAYLOADS).map((kind) => [cluster, kind] as const));
 
-describe.each(cases)("%s %s", (cluster, kind, flags) => {
+it("has hand-chosen flags only for profiles that exist", () => {
+  expect(Object.keys(CASES).filter((name) => !PROFILES.includes(name))).toEqual([]);
+});
+
+describe.each(cases)("%s %s", (cluster, kind) => {
   const file = join(GOLDEN, `${cluster}.${kind}.sbatch`);
 
   it("renders the saved script", async () => {
     const loaded = await loadProfile(ENV, cluster);
+    const flags = CASES[cluster] ?? flagsFor(loaded.profile);
     const req = requestFor(loaded, { ...flags, name: kind === "jupyter" ? "nb" : undefined }, PAYLOADS[kind] as Payload);
     const script = renderScript(req, `/home/alice/.hpcjob/runs/20260101-120000-${req.name}`);
-    if (process.env.UPDATE_GOLDEN === "1" || !existsSync(file)) writeFileSync(file, script);
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, script);
+    expect(existsSync(file), `${file} is missing: write it with UPDATE_GOLDEN=1 npx vitest run test/golden and review it`).toBe(true);
     expect(script).toBe(readFileSync(file, "utf8"));
   });
 

@@ -16,7 +16,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type LoadedProfile, loadProfile } from "../../src/profile/load.js";
 import { renderScript } from "../../src/render/render.js";
-import { ROOT, requestFor, STANDINS, tempDir } from "../helpers.js";
+import { BUILTIN_CLUSTERS, ROOT, RUNTIME_FIXTURES, requestFor, STANDINS, tempDir } from "../helpers.js";
 
 /** The real images' manifest written by test/cluster/images.sh. */
 const MANIFEST = process.env.HPCJOB_IMAGES_JSON ?? "/var/cache/hpcjob-test-images/images.json";
@@ -101,7 +101,7 @@ beforeAll(() => {
   chmodSync(join(BIN, "module"), 0o755);
 });
 
-const clusters = ["vera", "penn", "custom", "rt-singularity", "rt-enroot", "rt-none"];
+const clusters = [...BUILTIN_CLUSTERS, ...RUNTIME_FIXTURES];
 
 /**
  * A profile whose binds are replaced by a folder that exists here (the

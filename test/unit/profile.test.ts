@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ProfileError } from "../../src/core/errors.js";
 import { deepMerge, knownNames, loadProfile, loadProfilePath, profileFiles, searchPathProblems } from "../../src/profile/load.js";
 import { profileJsonSchema } from "../../src/profile/schema.js";
-import { BUILTIN_ONLY, ROOT, tempDir, writeFiles } from "../helpers.js";
+import { BUILTIN_CLUSTERS, BUILTIN_LIST, BUILTIN_ONLY, ROOT, tempDir, writeFiles } from "../helpers.js";
 
 const MINIMAL = `name: mini
 slurm:
@@ -38,7 +38,7 @@ async function loadError(files: Record<string, string>, name: string): Promise<s
 }
 
 describe("built-in profiles", () => {
-  it.each(["vera", "penn", "custom"])("%s loads and validates", async (name) => {
+  it.each(BUILTIN_CLUSTERS)("%s loads and validates", async (name) => {
     const l = await loadProfile(BUILTIN_ONLY, name);
     expect(l.profile.name).toBe(name);
     expect(l.origin).toBe("builtin");
@@ -59,7 +59,7 @@ describe("built-in profiles", () => {
 
   it("an unknown cluster lists the known ones and how to add one", async () => {
     await expect(loadProfile(BUILTIN_ONLY, "nope")).rejects.toThrow(
-      /unknown cluster "nope"; known clusters: custom, penn, vera; to add one, add .*nope.yaml/,
+      new RegExp(`unknown cluster "nope"; known clusters: ${BUILTIN_LIST}; to add one, add .*nope.yaml`),
     );
   });
 });
@@ -80,7 +80,7 @@ describe("search path", () => {
     writeFiles(dir, { "mini.yaml": MINIMAL });
     const l = await loadProfile({ env: {}, home }, "mini");
     expect(l.origin).toBe("user");
-    expect(knownNames({ env: {}, home })).toEqual(["custom", "mini", "penn", "vera"]);
+    expect(knownNames({ env: {}, home })).toEqual([...BUILTIN_CLUSTERS, "mini"].sort());
   });
 
   it("takes several colon-separated folders in order", () => {
@@ -93,7 +93,7 @@ describe("search path", () => {
 
 describe("names and the search path", () => {
   it.each(["constructor", "toString", "hasOwnProperty", "valueOf"])("%s is no built-in profile, however objects are made", async (name) => {
-    await expect(loadProfile(BUILTIN_ONLY, name)).rejects.toThrow(`unknown cluster "${name}"; known clusters: custom, penn, vera`);
+    await expect(loadProfile(BUILTIN_ONLY, name)).rejects.toThrow(`unknown cluster "${name}"; known clusters: ${BUILTIN_LIST}`);
   });
 
   it.each(["__proto__", "../vera", "a/b", "..", "/etc/passwd"])("%j is not looked up at all", async (name) => {
@@ -108,7 +108,7 @@ describe("names and the search path", () => {
       `HPCJOB_CLUSTERS names ${file}, which is a file, not a folder; list folders of profiles there, separated by ':'`,
       "HPCJOB_CLUSTERS names a folder that cannot be used: /nonexistent/p does not exist; fix HPCJOB_CLUSTERS",
     ]);
-    expect(knownNames(e)).toEqual(["custom", "mini", "penn", "vera"]);
+    expect(knownNames(e)).toEqual([...BUILTIN_CLUSTERS, "mini"].sort());
     await expect(loadProfile(e, "mini")).resolves.toMatchObject({ profile: { name: "mini" } });
   });
 
@@ -120,7 +120,7 @@ describe("names and the search path", () => {
     expect(searchPathProblems({ env: {}, home })).toEqual([
       `${join(home, ".config", "hpcjob", "clusters")} is a file, not a folder; move it away and keep your profiles in a folder of that name`,
     ]);
-    expect(knownNames({ env: {}, home })).toEqual(["custom", "penn", "vera"]);
+    expect(knownNames({ env: {}, home })).toEqual(BUILTIN_CLUSTERS);
   });
 
   it("a profile that is a folder is a one-line error", async () => {
