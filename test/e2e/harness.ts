@@ -52,6 +52,94 @@ export function stage(): string {
   return dir;
 }
 
+/** The manifest of the real test images that test/cluster/images.sh writes. */
+const IMAGES_JSON = process.env.HPCJOB_IMAGES_JSON ?? "/var/cache/hpcjob-test-images/images.json";
+
+/**
+ * The real test images in a user's ~/images (links to the files
+ * test/cluster/images.sh built, which any user may read), and what only the
+ * inside of an image has.
+ */
+export interface TestImages {
+  /** Debian + python3 + jupyter-server, as a SIF (Apptainer) and an enroot squashfs (pyxis). */
+  sif: string;
+  sqsh: string;
+  /** The same without Jupyter, for the failure tests. */
+  nojupyterSif: string;
+  nojupyterSqsh: string;
+  /** /etc/hpcjob-test-image, a file that exists in the images only, and its text. */
+  markerFile: string;
+  markerText: string;
+  /** The variable the images set in their ENV (HPCJOB_TEST_IMAGE: "jupyter" or "nojupyter"); unset on the host. */
+  envName: string;
+}
+
+/** Where testImages links the images for `user` (known before they are linked). */
+export function imagePaths(user = "alice"): Pick<TestImages, "sif" | "sqsh" | "nojupyterSif" | "nojupyterSqsh"> {
+  const dir = `/home/${user}/images`;
+  return {
+    sif: `${dir}/jupyter.sif`,
+    nojupyterSif: `${dir}/nojupyter.sif`,
+    sqsh: `${dir}/jupyter.sqsh`,
+    nojupyterSqsh: `${dir}/nojupyter.sqsh`,
+  };
+}
+
+/**
+ * Link the real images into `user`'s ~/images (see imagePaths) and return
+ * them. Fails, saying what to run, when the images have not been built.
+ */
+export function testImages(user = "alice"): TestImages {
+  if (!existsSync(IMAGES_JSON)) {
+    throw new Error(`${IMAGES_JSON} is missing: build the real test images with: bash test/cluster/images.sh`);
+  }
+  const m = JSON.parse(readFileSync(IMAGES_JSON, "utf8")) as {
+    marker: { file: string; text: string; envName: string };
+    images: Record<"jupyter" | "nojupyter", { sif: string; enrootSqsh: string }>;
+  };
+  const to = imagePaths(user);
+  const links: [string, string][] = [
+    [m.images.jupyter.sif, to.sif],
+    [m.images.nojupyter.sif, to.nojupyterSif],
+    [m.images.jupyter.enrootSqsh, to.sqsh],
+    [m.images.nojupyter.enrootSqsh, to.nojupyterSqsh],
+  ];
+  const script = ['mkdir -p "$1"', ...links.map(([from, link]) => `ln -sfn '${from}' '${link}'`)].join(" && ");
+  const r = spawnSync("runuser", ["-u", user, "--", "bash", "-c", script, "x", `/home/${user}/images`], { cwd: "/", encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`could not link the test images into /home/${user}/images: ${r.stderr}`);
+  return { ...to, markerFile: m.marker.file, markerText: m.marker.text, envName: m.marker.envName };
+}
+
+/**
+ * Jupyter's contents API through a tunnel (`api` is the /api/status URL
+ * throughTunnel gives): the text of the file at `path` in the notebook's
+ * folder, or the HTTP status when Jupyter cannot read it.
+ */
+export async function jupyterFile(api: string, token: string, path: string): Promise<string | number> {
+  const r = await fetch(`${api.replace(/\/status$/, "")}/contents/${path}?content=1&type=file&format=text&token=${token}`);
+  if (r.status !== 200) return r.status;
+  return ((await r.json()) as { content: string }).content;
+}
+
+/**
+ * A link in `folder` (the notebook's folder: where the job starts) to the
+ * marker file that exists only inside the test image: dangling on the host,
+ * so Jupyter can read it only when it runs inside the image. Returns its name.
+ */
+export function markerLink(user: string, images: TestImages, folder = workDir(user)): string {
+  const name = "image-marker.txt";
+  const r = spawnSync(
+    "runuser",
+    ["-u", user, "--", "bash", "-c", 'mkdir -p "$1" && ln -sfn "$2" "$1/$3"', "x", folder, images.markerFile, name],
+    {
+      cwd: "/",
+    },
+  );
+  if (r.status !== 0) throw new Error(`could not link ${images.markerFile} into ${folder}`);
+  if (existsSync(images.markerFile)) throw new Error(`${images.markerFile} exists on this host: the marker would prove nothing`);
+  return name;
+}
+
 /** The environment a user's login shell would have, plus the stand-ins and test profiles. */
 export function userEnv(user: string, extra: Record<string, string> = {}): Record<string, string> {
   const dir = stage();

@@ -2,15 +2,35 @@
  * End to end on the loopback Slurm cluster, as the non-root user alice: the
  * tests that prove the product. They fail (never skip) when the cluster is
  * not running. One file, run in order: they share one compute node.
+ * Jobs run inside the real test image (test/cluster/images.sh) through the
+ * Apptainer stand-in (profile loopback) or srun with pyxis (loopback-pyxis);
+ * each kind of job proves it ran inside: Jupyter reads a file that exists
+ * only in the image, a batch job's Python sees the image's files and ENV.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { cancelAll, countedSqueue, hpcjob, jobState, NODE, requireCluster, runAs, startHpcjob, until, workDir } from "./harness.js";
+import {
+  cancelAll,
+  countedSqueue,
+  hpcjob,
+  imagePaths,
+  jobState,
+  jupyterFile,
+  markerLink,
+  NODE,
+  requireCluster,
+  runAs,
+  startHpcjob,
+  type TestImages,
+  testImages,
+  until,
+  workDir,
+} from "./harness.js";
 
 const HOME = "/home/alice";
-const IMAGE = `${HOME}/images/pytorch.sif`;
+const IMAGE = imagePaths("alice").sif;
 const BROKEN = `${HOME}/images/broken.sif`;
 const JUPYTER = ["jupyter", "--cluster", "loopback", "--image", IMAGE, "--json"];
 
@@ -26,21 +46,40 @@ interface JupyterResult {
   log: string;
 }
 
-/** Files alice's jobs need: a work folder, a good and a broken image, a training script. */
+/**
+ * Files alice's jobs need: a work folder, the real images, a file that is not
+ * an image, a training script that shows where its Python runs, and in the
+ * work folder (the notebook's folder) a link to the image's marker file.
+ */
 function prepareAlice(): void {
   const script = [
     "mkdir -p ~/work ~/images",
-    `printf '#!/usr/bin/env run-singularity\\nSIF_MAGIC e2e image\\n' > ${IMAGE}`,
     `printf 'not an image\\n' > ${BROKEN}`,
     "cat > ~/work/train.py <<'PY'",
     "import os, sys",
     "print('args:' + repr(sys.argv[1:]), flush=True)",
     "print('gpus:' + os.environ.get('CUDA_VISIBLE_DEVICES', 'none'), flush=True)",
+    "print('image:' + open('/etc/hpcjob-test-image').read().strip(), flush=True)",
+    "print('image env:' + os.environ.get('HPCJOB_TEST_IMAGE', 'unset'), flush=True)",
+    "print('python:' + sys.executable, flush=True)",
     "sys.exit(int(os.environ.get('TRAIN_EXIT', '0')))",
     "PY",
   ].join("\n");
   spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", script], { cwd: "/", stdio: "inherit" });
   spawnSync("runuser", ["-u", "bob", "--", "mkdir", "-p", "/home/bob/work"], { cwd: "/", stdio: "inherit" });
+  images = testImages("alice");
+  marker = markerLink("alice", images);
+}
+
+/** The real images and the name of the marker link in the work folder (prepareAlice). */
+let images: TestImages;
+let marker: string;
+
+/** The lines train.py prints about where it ran, when it ran inside the test image (the jupyter one). */
+function ranInImage(out: string): void {
+  expect(out).toContain(`image:${images.markerText}\n`);
+  expect(out).toContain("image env:jupyter\n");
+  expect(out).toMatch(/^python:\/usr\/bin\/python3$/m);
 }
 
 /** bob takes both CPUs of the node, so alice's next job pends; returns bob's job id. */
@@ -114,6 +153,8 @@ describe("jupyter", () => {
       expect(await status(`${api}?token=${result.token}`)).toBe(200);
       expect(await status(api)).toBe(403);
       expect(await status(`${api}?token=wrong`)).toBe(403);
+      // Jupyter serves the work folder, and the link there to a file only the image has is readable: Jupyter runs inside the image.
+      expect(await jupyterFile(api, result.token, marker)).toBe(`${images.markerText}\n`);
     });
   });
 
@@ -186,12 +227,62 @@ describe("jupyter", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("an image without Jupyter ends hpcjob with exit 1 and Apptainer's message from the log, within a minute", () => {
+    const started = Date.now();
+    const r = hpcjob("alice", ["jupyter", "--cluster", "loopback", "--image", images.nojupyterSif, "--timeout", "2m"]);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/hpcjob: job \d+ ended \(FAILED, exit code 1\) before Jupyter was ready/);
+    expect(r.stderr).toContain('FATAL:   "jupyter": executable file not found in $PATH');
+    expect(r.stderr).toContain("is Jupyter installed in the image?");
+  });
+
   it("a missing image is refused before anything is submitted", () => {
     const r = hpcjob("alice", ["jupyter", "--cluster", "loopback", "--image", `${HOME}/images/nope.sif`]);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
       `hpcjob: image ${HOME}/images/nope.sif does not exist on the cluster; convert or copy it there first, or fix --image\n`,
     );
+  });
+});
+
+describe("pyxis: srun --container-image with the image as enroot squashfs (profile loopback-pyxis)", () => {
+  const PYXIS = ["--cluster", "loopback-pyxis"];
+  afterEach(() => cancelAll());
+
+  it("Jupyter runs inside the image in a job step and is reached through the printed tunnel", async () => {
+    const r = hpcjob("alice", ["jupyter", ...PYXIS, "--image", images.sqsh, "--json", "--timeout", "2m"]);
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as JupyterResult;
+    expect(result).toMatchObject({ cluster: "loopback-pyxis", node: NODE });
+    expect(result.tunnel).toBe(`ssh -N -L ${result.port}:${NODE}:${result.port} -p 2222 alice@127.0.0.1`);
+    // srun made a real step of the job, and Jupyter is its task.
+    const steps = spawnSync("squeue", ["-h", "-s", "-j", result.jobId, "-o", "%i"], { encoding: "utf8" }).stdout;
+    expect(steps).toContain(`${result.jobId}.0`);
+    await throughTunnel(result, async (api) => {
+      expect(await status(`${api}?token=${result.token}`)).toBe(200);
+      expect(await status(api)).toBe(403);
+      expect(await jupyterFile(api, result.token, marker)).toBe(`${images.markerText}\n`);
+    });
+  });
+
+  it("an image without Jupyter ends hpcjob with exit 1 and slurmstepd's and srun's messages from the log, within a minute", () => {
+    const started = Date.now();
+    const r = hpcjob("alice", ["jupyter", ...PYXIS, "--image", images.nojupyterSqsh, "--timeout", "2m"]);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/hpcjob: job \d+ ended \(FAILED, exit code 1\) before Jupyter was ready/);
+    expect(r.stderr).toMatch(/slurmstepd(-[\w-]+)?: error: execve\(\): jupyter: No such file or directory\n/);
+    expect(r.stderr).toContain(`srun: error: ${NODE}: task 0: Exited with exit code 2`);
+  });
+
+  it("batch --follow passes arguments to the image's Python and exits with its exit code", () => {
+    const args = ["a b", "$(touch /tmp/pwned)", "it's"];
+    const r = hpcjob("alice", ["batch", ...PYXIS, "--image", images.sqsh, "--env", "TRAIN_EXIT=5", "--follow", "train.py", ...args]);
+    expect(r.stdout).toContain(`args:['a b', '$(touch /tmp/pwned)', "it's"]\n`);
+    ranInImage(r.stdout);
+    expect(r.stderr).toMatch(/job \d+ ended: FAILED, exit code 5/);
+    expect(r.status).toBe(5);
   });
 });
 
@@ -215,6 +306,7 @@ describe("batch", () => {
     ]);
     expect(r.stdout).toContain(`args:${JSON.stringify(args).replaceAll('"', "'").replaceAll(",", ", ").replace("'it's'", '"it\'s"')}`);
     expect(r.stdout).toMatch(/^gpus:\d+$/m);
+    ranInImage(r.stdout);
     expect(r.stderr).toMatch(/job \d+ ended: FAILED, exit code 3/);
     expect(r.status).toBe(3);
   });
@@ -230,6 +322,7 @@ describe("batch", () => {
     });
     const logs = hpcjob("alice", ["logs", "-f", out.jobId]);
     expect(logs.stdout).toContain("args:[]");
+    ranInImage(logs.stdout);
     expect(logs.status).toBe(0);
   });
 
@@ -296,6 +389,7 @@ describe("waiting", () => {
     spawnSync("scancel", [blocker]);
     expect(await run.done, run.stderr()).toBe(3);
     expect(run.stdout()).toContain("args:[]");
+    ranInImage(run.stdout());
     expect(run.stderr()).toMatch(/job \d+ ended: FAILED, exit code 3/);
   }, 120_000);
 
