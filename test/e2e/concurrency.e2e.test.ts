@@ -1,29 +1,45 @@
 /**
  * Runs started at the same moment: eight `hpcjob batch` with the same name
  * in the same second each get a run directory and a job of their own, with
- * their own arguments (run directories are taken by creating them).
+ * their own arguments (run directories are taken by creating them), each
+ * inside the real test image.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cancelAll, jobState, requireCluster, stage, startHpcjob, until } from "./harness.js";
+import { cancelAll, jobState, requireCluster, stage, startHpcjob, testImages, until } from "./harness.js";
 
-const IMAGE = "/home/alice/images/pytorch.sif";
+let IMAGE = "";
 
 beforeAll(() => {
   requireCluster();
   cancelAll();
   stage();
-  const setup = `mkdir -p ~/work ~/images && printf '#!/usr/bin/env run-singularity\\nSIF_MAGIC e2e image\\n' > ${IMAGE}`;
-  expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup], { cwd: "/" }).status).toBe(0);
+  expect(spawnSync("runuser", ["-u", "alice", "--", "mkdir", "-p", "/home/alice/work"], { cwd: "/" }).status).toBe(0);
+  IMAGE = testImages("alice").sif;
 });
 afterAll(() => cancelAll());
 
 describe("eight submissions at once", () => {
   it("give eight run directories and eight jobs, each running its own arguments", async () => {
     const runs = Array.from({ length: 8 }, (_, i) =>
-      startHpcjob("alice", ["batch", "--cluster", "loopback", "--image", IMAGE, "--name", "race", "--json", "--", "echo", `argument-${i}`]),
+      startHpcjob("alice", [
+        "batch",
+        "--cluster",
+        "loopback",
+        "--image",
+        IMAGE,
+        "--name",
+        "race",
+        "--json",
+        "--",
+        "sh",
+        "-c",
+        'echo "$1 in $HPCJOB_TEST_IMAGE"',
+        "sh",
+        `argument-${i}`,
+      ]),
     );
     const codes = await Promise.all(runs.map((r) => r.done));
     for (const [i, code] of codes.entries()) expect(code, runs[i]?.stderr()).toBe(0);
@@ -47,7 +63,7 @@ describe("eight submissions at once", () => {
     );
     for (const [i, r] of results.entries()) {
       const log = readFileSync(join(r.runDir, "job.log"), "utf8");
-      expect(log).toMatch(new RegExp(`^argument-${i}$`, "m"));
+      expect(log).toMatch(new RegExp(`^argument-${i} in jupyter$`, "m"));
       expect(log).toContain("hpcjob: the program exited with code 0");
     }
   });

@@ -7,10 +7,10 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cancelAll, hpcjob, requireCluster, STAGE, stage } from "./harness.js";
+import { cancelAll, hpcjob, requireCluster, STAGE, stage, testImages } from "./harness.js";
 
 const SSHD_LOG = "/tmp/hpcjob-cluster/sshd.log";
-const IMAGE = "/home/alice/images/pytorch.sif";
+let IMAGE = "";
 const OTHER = `${STAGE}/other-cluster`;
 const USED = `${OTHER}/used`;
 
@@ -40,8 +40,8 @@ beforeAll(() => {
   cancelAll();
   stage();
   otherClusterBin();
-  const setup = `mkdir -p ~/work ~/images && printf '#!/usr/bin/env run-singularity\\nSIF_MAGIC e2e image\\n' > ${IMAGE}`;
-  expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup], { cwd: "/" }).status).toBe(0);
+  expect(spawnSync("runuser", ["-u", "alice", "--", "mkdir", "-p", "/home/alice/work"], { cwd: "/" }).status).toBe(0);
+  IMAGE = testImages("alice").sif;
 });
 afterAll(() => {
   cancelAll();
@@ -54,13 +54,25 @@ describe("on a login node of another cluster", () => {
     const before = logins();
     const r = hpcjob(
       "alice",
-      ["batch", "--cluster", "loopback-ssh", "--image", IMAGE, "--follow", "--", "bash", "-c", 'echo "ran on $SLURM_CLUSTER_NAME"'],
+      [
+        "batch",
+        "--cluster",
+        "loopback-ssh",
+        "--image",
+        IMAGE,
+        "--follow",
+        "--",
+        "bash",
+        "-c",
+        'echo "ran on $SLURM_CLUSTER_NAME in image $HPCJOB_TEST_IMAGE"',
+      ],
       {
         env: onOtherLogin(),
       },
     );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("ran on hpcjob-test");
+    expect(r.stdout).toContain("in image jupyter\n");
     expect(logins() - before).toBe(1);
     expect(existsSync(USED) ? readFileSync(USED, "utf8") : "").toBe("");
   });

@@ -2,6 +2,10 @@
  * From the laptop: the same commands over one SSH connection to the login
  * node (the loopback sshd on 127.0.0.1:2222), as alice, with no Slurm command
  * on the laptop side's PATH. They fail, never skip, without the cluster.
+ * Jobs run inside the real test image (Apptainer stand-in): Jupyter reads,
+ * through the tunnel, a file only the image has; a batch job's Python sees
+ * the image's files and ENV; the image without Jupyter fails with
+ * Apptainer's message, shown on the laptop.
  * (Host keys, ProxyCommand and login nodes without SFTP: ssh.e2e.test.ts.)
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -12,19 +16,24 @@ import { ensureExecutable } from "../binary/executable.js";
 import {
   cancelAll,
   hpcjob,
+  imagePaths,
   jobState,
+  jupyterFile,
   laptopEnv,
+  markerLink,
   NODE,
   requireCluster,
   runAs,
   STAGE,
   stage,
   startHpcjob,
+  type TestImages,
+  testImages,
   throughTunnel,
   until,
 } from "./harness.js";
 
-const IMAGE = "/home/alice/images/pytorch.sif";
+const IMAGE = imagePaths("alice").sif;
 const SSHD_LOG = "/tmp/hpcjob-cluster/sshd.log";
 const REMOTE = ["--cluster", "loopback-remote"];
 const SSH_CONFIG = `# written by test/e2e/remote.e2e.test.ts
@@ -77,12 +86,18 @@ function keyCopy(name: string): string {
   return dir;
 }
 
+/** The real images, and the marker link in the cluster home, where jobs from the laptop start. */
+let images: TestImages;
+let marker: string;
+
 beforeAll(() => {
   requireCluster();
   cancelAll();
   stage();
-  const setup = `mkdir -p ~/work ~/images && printf '#!/usr/bin/env run-singularity\\nSIF_MAGIC e2e image\\n' > ${IMAGE} && printf '%s' "$1" > ~/.ssh/config && chmod 600 ~/.ssh/config`;
+  const setup = `mkdir -p ~/work ~/images && printf '%s' "$1" > ~/.ssh/config && chmod 600 ~/.ssh/config`;
   expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup, "x", SSH_CONFIG], { cwd: "/" }).status).toBe(0);
+  images = testImages("alice");
+  marker = markerLink("alice", images, "/home/alice");
 });
 afterAll(() => cancelAll());
 
@@ -101,6 +116,8 @@ describe("Jupyter from the laptop", () => {
 
     await throughTunnel("alice", result.tunnel, result.port, result.token, async (api) => {
       expect((await fetch(api)).status).toBe(403);
+      // Jupyter runs inside the image: it reads the file that only the image has.
+      expect(await jupyterFile(api, result.token, marker)).toBe(`${images.markerText}\n`);
     });
   });
 
@@ -120,6 +137,15 @@ describe("Jupyter from the laptop", () => {
     const c = laptop(["cancel", result.jobId, ...REMOTE]);
     expect(c.status, c.stderr).toBe(0);
     expect(logins() - before).toBe(1);
+  });
+
+  it("an image without Jupyter: exit 1 within a minute, with Apptainer's message from the job's log", () => {
+    const started = Date.now();
+    const r = laptop(["jupyter", ...REMOTE, "--image", images.nojupyterSif, "--timeout", "2m"]);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/hpcjob: job \d+ ended \(FAILED, exit code 1\) before Jupyter was ready/);
+    expect(r.stderr).toContain('FATAL:   "jupyter": executable file not found in $PATH');
   });
 
   it("--tunnel --open holds the tunnel itself, opens the browser, and on Ctrl-C closes it and cancels the job", async () => {
@@ -159,12 +185,14 @@ describe("batch from the laptop", () => {
     runAs("alice", [
       "bash",
       "-c",
-      'printf \'import sys, os\\nprint("cwd:" + os.getcwd())\\nprint("args:" + repr(sys.argv[1:]))\\nsys.exit(4)\\n\' > ~/run.py',
+      'printf \'import sys, os\\nprint("cwd:" + os.getcwd())\\nprint("args:" + repr(sys.argv[1:]))\\nprint("image:" + open("/etc/hpcjob-test-image").read().strip())\\nprint("image env:" + os.environ.get("HPCJOB_TEST_IMAGE", "unset"))\\nsys.exit(4)\\n\' > ~/run.py',
     ]);
     const before = logins();
     const r = laptop(["batch", ...REMOTE, "--image", IMAGE, "--follow", "run.py", "a b", "$(x)"]);
     expect(r.stdout).toContain("cwd:/home/alice\n");
     expect(r.stdout).toContain("args:['a b', '$(x)']\n");
+    // The image's Python: it reads the image's marker file and has the image's ENV.
+    expect(r.stdout).toContain(`image:${images.markerText}\nimage env:jupyter\n`);
     expect(r.status).toBe(4);
     expect(logins() - before).toBe(1);
   });
@@ -263,7 +291,9 @@ describe("the single executable on the login node", () => {
     expect(result.node).toBe(NODE);
     expect(result.tunnel).toBe(`ssh -N -L ${result.port}:${NODE}:${result.port} alice@hpcjob-login`);
     try {
-      await throughTunnel("alice", result.tunnel, result.port, result.token);
+      await throughTunnel("alice", result.tunnel, result.port, result.token, async (api) => {
+        expect(await jupyterFile(api, result.token, marker)).toBe(`${images.markerText}\n`);
+      });
     } finally {
       spawnSync("scancel", [result.jobId]);
     }

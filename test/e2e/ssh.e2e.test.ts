@@ -5,18 +5,36 @@
  * (Include, ProxyCommand, UserKnownHostsFile, resolved by `ssh -G`), a
  * laptop without ssh, and a login node without SFTP (login2 again), where a
  * whole Jupyter job runs over one connection. As alice; they fail, never
- * skip, without the cluster.
+ * skip, without the cluster. Jobs run inside the real test image: Jupyter
+ * reads a file only the image has, a batch job's Python sees it too.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cancelAll, hpcjob, jobState, laptopEnv, NODE, requireCluster, runAs, STAGE, stage, throughTunnel, until } from "./harness.js";
+import {
+  cancelAll,
+  hpcjob,
+  imagePaths,
+  jobState,
+  jupyterFile,
+  laptopEnv,
+  markerLink,
+  NODE,
+  requireCluster,
+  runAs,
+  STAGE,
+  stage,
+  type TestImages,
+  testImages,
+  throughTunnel,
+  until,
+} from "./harness.js";
 
 const CLUSTER = "/tmp/hpcjob-cluster";
 const SSHD_LOG = `${CLUSTER}/sshd.log`;
 const SSHD2_LOG = `${CLUSTER}/sshd2.log`;
-const IMAGE = "/home/alice/images/pytorch.sif";
+const IMAGE = imagePaths("alice").sif;
 const KH = "/home/alice/kh";
 const REMOTE = ["--cluster", "loopback-remote"];
 const LOGIN2 = ["--cluster", "loopback-login2"];
@@ -127,14 +145,19 @@ beforeAll(() => {
   stage();
   const setup = [
     `mkdir -p ~/work ~/images ${KH} ~/.ssh/hpcjob-e2e.d`,
-    `printf '#!/usr/bin/env run-singularity\\nSIF_MAGIC e2e image\\n' > ${IMAGE}`,
     `printf '%s' "$1" > ~/.ssh/config && printf '%s' "$2" > ~/.ssh/hpcjob-e2e.d/login2.conf`,
     "chmod 600 ~/.ssh/config ~/.ssh/hpcjob-e2e.d/login2.conf",
     `printf '[127.0.0.1]:2223 %s\\n' "$3" "$4" > ${KH}/login2`,
   ].join(" && ");
   const args = [SSH_CONFIG, INCLUDED, keyLine(LOGIN2_ECDSA), keyLine(LOGIN2_ED25519)];
   expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup, "x", ...args], { cwd: "/" }).status).toBe(0);
+  images = testImages("alice");
+  marker = markerLink("alice", images, "/home/alice");
 });
+
+/** The real images, and the marker link in the cluster home, where jobs from the laptop start. */
+let images: TestImages;
+let marker: string;
 afterAll(() => cancelAll());
 
 describe("host keys as OpenSSH treats them", () => {
@@ -221,7 +244,11 @@ describe("host keys as OpenSSH treats them", () => {
 
 describe("the whole ~/.ssh/config", () => {
   it("an alias from an Included file, reached through its ProxyCommand, with its UserKnownHostsFile: ps and a batch job", () => {
-    runAs("alice", ["bash", "-c", "printf 'import sys, os\\nprint(\"cwd:\" + os.getcwd())\\nsys.exit(4)\\n' > ~/run.py"]);
+    runAs("alice", [
+      "bash",
+      "-c",
+      'printf \'import sys, os\\nprint("cwd:" + os.getcwd())\\nprint("image:" + open("/etc/hpcjob-test-image").read().strip())\\nsys.exit(4)\\n\' > ~/run.py',
+    ]);
     const before = [logins(SSHD_LOG), logins(SSHD2_LOG)];
     const ps = laptop(["ps", ...REMOTE, "--remote", "hpcjob-proxied", "--json"]);
     expect(ps.status, ps.stderr).toBe(0);
@@ -231,6 +258,7 @@ describe("the whole ~/.ssh/config", () => {
 
     const r = laptop(["batch", ...REMOTE, "--remote", "hpcjob-proxied", "--image", IMAGE, "--follow", "run.py"]);
     expect(r.stdout).toContain("cwd:/home/alice\n");
+    expect(r.stdout).toContain(`image:${images.markerText}\n`);
     expect(r.status, r.stderr).toBe(4);
     // The ProxyCommand ends with hpcjob.
     expect(spawnSync("pgrep", ["-u", "alice", "-f", "ssh -W 127.0.0.1:2223"]).status).toBe(1);
@@ -287,7 +315,10 @@ describe("a login node without SFTP", () => {
     expect(result.runDir).toMatch(/^\/home\/alice\/\.hpcjob\/runs\//);
     expect(statSync(`${result.runDir}/job.sbatch`).mode & 0o777).toBe(0o600);
     expect(result.tunnel).toBe(`ssh -N -L ${result.port}:${NODE}:${result.port} alice@hpcjob-login2`);
-    await throughTunnel("alice", result.tunnel, result.port, result.token);
+    await throughTunnel("alice", result.tunnel, result.port, result.token, async (api) => {
+      // Jupyter runs inside the image: it reads the file that only the image has.
+      expect(await jupyterFile(api, result.token, marker)).toBe(`${images.markerText}\n`);
+    });
     const c = laptop(["cancel", result.jobId, ...LOGIN2]);
     expect(c.status, c.stderr).toBe(0);
     await until("the job to end", () => !/RUNNING/.test(jobState(result.jobId)), 20_000);
@@ -310,9 +341,14 @@ describe("a login node without SFTP", () => {
   });
 
   it("batch --follow streams the program's output and exits with its code", () => {
-    runAs("alice", ["bash", "-c", "printf 'import sys\\nprint(\"args:\" + repr(sys.argv[1:]))\\nsys.exit(3)\\n' > ~/args.py"]);
+    runAs("alice", [
+      "bash",
+      "-c",
+      'printf \'import os, sys\\nprint("args:" + repr(sys.argv[1:]))\\nprint("image env:" + os.environ.get("HPCJOB_TEST_IMAGE", "unset"))\\nsys.exit(3)\\n\' > ~/args.py',
+    ]);
     const r = laptop(["batch", ...LOGIN2, "--image", IMAGE, "--follow", "args.py", "a b", "$(x)", "é"]);
     expect(r.stdout).toContain("args:['a b', '$(x)', 'é']\n");
+    expect(r.stdout).toContain("image env:jupyter\n");
     expect(r.status, r.stderr).toBe(3);
   });
 
