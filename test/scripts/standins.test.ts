@@ -158,6 +158,16 @@ const pySleep = (name: string) => [
   `import pathlib, time; pathlib.Path("${started(name)}").write_text("x"); time.sleep(300)`,
 ];
 
+describe("the stand-in scripts", () => {
+  it("are shellcheck -S warning clean, following what they source", () => {
+    const scripts = ["apptainer", "srun", "enroot", ...readdirSync(join(STANDINS, "lib")).map((f) => join("lib", f))];
+    const r = spawnSync("shellcheck", ["-S", "warning", "-x", ...scripts], { cwd: STANDINS, encoding: "utf8" });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+});
+
 describe("apptainer", () => {
   const exec = (...opts: string[]) => ["apptainer", "exec", ...opts];
 
