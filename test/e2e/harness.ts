@@ -70,8 +70,6 @@ export interface TestImages {
   /** /etc/hpcjob-test-image, a file that exists in the images only, and its text. */
   markerFile: string;
   markerText: string;
-  /** The variable the images set in their ENV (HPCJOB_TEST_IMAGE: "jupyter" or "nojupyter"); unset on the host. */
-  envName: string;
 }
 
 /** Where testImages links the images for `user` (known before they are linked). */
@@ -94,7 +92,7 @@ export function testImages(user = "alice"): TestImages {
     throw new Error(`${IMAGES_JSON} is missing: build the real test images with: bash test/cluster/images.sh`);
   }
   const m = JSON.parse(readFileSync(IMAGES_JSON, "utf8")) as {
-    marker: { file: string; text: string; envName: string };
+    marker: { file: string; text: string };
     images: Record<"jupyter" | "nojupyter", { sif: string; enrootSqsh: string }>;
   };
   const to = imagePaths(user);
@@ -107,7 +105,7 @@ export function testImages(user = "alice"): TestImages {
   const script = ['mkdir -p "$1"', ...links.map(([from, link]) => `ln -sfn '${from}' '${link}'`)].join(" && ");
   const r = spawnSync("runuser", ["-u", user, "--", "bash", "-c", script, "x", `/home/${user}/images`], { cwd: "/", encoding: "utf8" });
   if (r.status !== 0) throw new Error(`could not link the test images into /home/${user}/images: ${r.stderr}`);
-  return { ...to, markerFile: m.marker.file, markerText: m.marker.text, envName: m.marker.envName };
+  return { ...to, markerFile: m.marker.file, markerText: m.marker.text };
 }
 
 /**
