@@ -207,7 +207,7 @@ describe("broken profiles say file, line and key", () => {
     [
       "a bad runtime",
       MINIMAL.replace("runtime: apptainer", "runtime: docker"),
-      /mini\.yaml:9 container\.runtime: must be one of apptainer, singularity, pyxis, enroot, none, not "docker"/,
+      /mini\.yaml:9 container\.runtime: must be one of apptainer, singularity, pyxis, enroot, charliecloud, none, not "docker"/,
     ],
     [
       "a bad GPU directive",
