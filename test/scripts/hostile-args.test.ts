@@ -3,6 +3,9 @@
  * nothing in it runs. Each rendered batch script (every built-in profile and
  * a test profile per other runtime) is run by bash with the stand-in
  * runtimes from test/standins and a `python` that records its argv.
+ * Charliecloud has no stand-in: its script runs Debian's ch-run with the
+ * real test image (test/cluster/images.sh), and the recorder from /tmp,
+ * which ch-run shares with the container.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -87,17 +90,33 @@ beforeAll(() => {
 
 const clusters = [...BUILTIN_CLUSTERS, ...RUNTIME_FIXTURES];
 
+/** The real test image as a Charliecloud SquashFS, from the manifest test/cluster/images.sh writes. */
+function charliecloudImage(): string {
+  const manifest = "/var/cache/hpcjob-test-images/images.json";
+  if (!existsSync(manifest)) throw new Error(`${manifest} is missing; build the test images with: sudo bash test/cluster/images.sh`);
+  return JSON.parse(readFileSync(manifest, "utf8")).images.nojupyter.charliecloudSqfs;
+}
+
 /** A profile whose binds are replaced by a folder that exists here (the stand-ins check sources). */
 async function testProfile(name: string): Promise<LoadedProfile> {
   const l = await loadProfile({ env: { HPCJOB_CLUSTERS: FIXTURES }, home: "/nonexistent-home" }, name);
-  const container = { ...l.profile.container, binds: l.profile.container.binds.length ? [`${work}:/data:ro`] : [] };
-  return { ...l, profile: { ...l.profile, container, environment: { ...l.profile.environment, modules: [] } } };
+  const ch = l.profile.container.runtime === "charliecloud";
+  // ch-run binds only read-write, and only onto a folder the image has; the image's PATH has no recorder.
+  const bind = ch ? `${work}:/mnt/0` : `${work}:/data:ro`;
+  const container = { ...l.profile.container, binds: l.profile.container.binds.length ? [bind] : [] };
+  const batch = ch ? { runners: { ...l.profile.batch.runners, ".py": [join(BIN, "python")] } } : l.profile.batch;
+  return { ...l, profile: { ...l.profile, container, batch, environment: { ...l.profile.environment, modules: [] } } };
 }
 
 /** Render a batch job running train.py with `args`, run it, and return what python received. */
 function runWith(loaded: LoadedProfile, args: string[]): { received: string[]; status: number; stderr: string } {
   const rt = loaded.profile.container.runtime;
-  const image = rt === "none" ? undefined : join(work, rt === "pyxis" || rt === "enroot" ? "img.sqsh" : "img.sif");
+  const image =
+    rt === "none"
+      ? undefined
+      : rt === "charliecloud"
+        ? charliecloudImage()
+        : join(work, rt === "pyxis" || rt === "enroot" ? "img.sqsh" : "img.sif");
   const req = requestFor(
     loaded,
     { image, account: "acct", gpus: "0" },
