@@ -118,7 +118,7 @@ function describe(l: LoadedProfile): string {
     `${p.name}: ${p.title}`,
     `  file:       ${l.chain.join(" extends ")}${l.origin === "builtin" ? " (built-in)" : ""}`,
     `  login:      ${p.login.host ? `${p.login.user ? `${p.login.user}@` : ""}${p.login.host}:${p.login.port}` : "(none: use --remote from a laptop)"}`,
-    `  runtime:    ${p.container.runtime}, images in ${p.container.imageDir}`,
+    `  runtime:    ${p.container.runtime}, images in ${p.container.imageDir}${p.container.charliecloud?.fromhostNvidia ? "; GPU jobs run ch-fromhost --nvidia on the image first" : ""}`,
     `  account:    ${s.account.required ? "required" : "optional"}${s.account.hint ? ` (${s.account.hint})` : ""}`,
     `  GPUs:       ${gpuSyntax}`,
     `  defaults:   time ${p.defaults.time}, ${p.defaults.cpusPerGpu} CPUs per GPU, memory per GPU ${mem}`,

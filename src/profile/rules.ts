@@ -4,7 +4,8 @@
  * request against its partition (GPU type offered, count, time limit).
  */
 import { UsageError } from "../core/errors.js";
-import { formatSlurmTime, type GpuRequest, parseSlurmTime, subject } from "../core/values.js";
+import { formatSlurmTime, type GpuRequest, parseBind, parseSlurmTime, subject } from "../core/values.js";
+import { bindProblem, envValueProblem, runtimeOf } from "../runtime/index.js";
 import type { Partition, Profile } from "./schema.js";
 import type { PathIssue } from "./yamlFile.js";
 
@@ -42,6 +43,28 @@ export function checkProfile(p: Profile, fileName: string): PathIssue[] {
       if (parseSlurmTime(t, undefined) > max)
         issues.push({ path: [...path], message: `"${t}" is longer than partition ${def.name}'s limit ${def.maxTime}; shorten it` });
     }
+  }
+  issues.push(...containerIssues(p));
+  return issues;
+}
+
+/** What the profile's runtime cannot do that the profile asks of it. */
+function containerIssues(p: Profile): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const rt = runtimeOf(p.container.runtime);
+  if (p.container.charliecloud !== undefined && rt.name !== "charliecloud") {
+    issues.push({
+      path: ["container", "charliecloud"],
+      message: `is for container.runtime: charliecloud, but this profile's runtime is ${rt.name}; remove it`,
+    });
+  }
+  p.container.binds.forEach((text, i) => {
+    const problem = bindProblem(rt, parseBind(text, undefined));
+    if (problem) issues.push({ path: ["container", "binds", i], message: `"${text}" ${problem}` });
+  });
+  for (const [name, value] of Object.entries(p.environment.env)) {
+    const problem = envValueProblem(rt, value);
+    if (problem) issues.push({ path: ["environment", "env", name], message: `the value of ${name} ${problem}` });
   }
   return issues;
 }

@@ -9,6 +9,7 @@ import { envNameProblem } from "../core/env.js";
 import { isHpcjobError } from "../core/errors.js";
 import { MAX_COUNT, MAX_CPUS } from "../core/limits.js";
 import { NAME_PATTERN, parseAccount, parseBind, parseCount, parseGpus, parseMemory, parseName, parseSlurmTime } from "../core/values.js";
+import { RUNTIME_NAMES } from "../runtime/index.js";
 import { parseDirective, parseOptionName } from "../slurm/directives.js";
 
 // zod compiles fast paths with `new Function`, which V8's code cache cannot
@@ -126,9 +127,20 @@ export const ProfileSchema = z
       })
       .default({ modules: [], setup: [], env: {} }),
     container: z.strictObject({
-      runtime: z.enum(["apptainer", "singularity", "pyxis", "enroot", "none"]),
+      runtime: z.enum(RUNTIME_NAMES),
       imageDir: z.string().default("$HOME/.hpcjob/images"),
       binds: z.array(bind).default([]),
+      charliecloud: z
+        .strictObject({
+          fromhostNvidia: z
+            .boolean()
+            .default(false)
+            .describe(
+              "Before a GPU job, run ch-fromhost --nvidia on the image (copies the node's NVIDIA libraries in; needs an image directory the user can write)",
+            ),
+        })
+        .optional()
+        .describe("Settings for container.runtime: charliecloud"),
     }),
     jupyter: z
       .strictObject({

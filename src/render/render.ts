@@ -2,6 +2,7 @@
  * Rendering a JobRequest into the sbatch script, through the templates.
  */
 import type { JobRequest, SitedRequest } from "../request/job.js";
+import { pathThroughBinds } from "../runtime/charliecloud.js";
 import { renderTemplate } from "./environment.js";
 import { sbatchLines } from "./sbatch.js";
 
@@ -32,6 +33,9 @@ export function templateContext(req: SitedRequest, runDir: string): Record<strin
       image: req.image ?? "",
       binds: req.binds.map((b) => rt.bind(b)),
       gpus: req.gpus.count > 0,
+      // Charliecloud: the job's folder through a bind that holds it ("" for none), and whether GPU libraries are copied in first.
+      workdirViaBind: pathThroughBinds(req.binds, req.workdir) ?? "",
+      fromhostNvidia: req.gpus.count > 0 && (req.profile.container.charliecloud?.fromhostNvidia ?? false),
     },
     command: req.command,
   };

@@ -7,6 +7,7 @@ import { parseEnv } from "../core/env.js";
 import { UsageError } from "../core/errors.js";
 import { MAX_COUNT, MAX_CPUS } from "../core/limits.js";
 import {
+  type Bind,
   formatMemory,
   formatSlurmTime,
   type GpuRequest,
@@ -24,7 +25,8 @@ import {
 import type { LoadedProfile } from "../profile/load.js";
 import { checkGpus, checkTime, partitionOf } from "../profile/rules.js";
 import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
-import { imagePathAt, resolveImage, runtimeOf } from "../runtime/index.js";
+import { checkFromhostImage } from "../runtime/charliecloud.js";
+import { bindProblem, envValueProblem, imagePathAt, type Runtime, resolveImage, runtimeOf } from "../runtime/index.js";
 import { conflict, type Directive, parseDirective } from "../slurm/directives.js";
 import type { JobRequest, SitedRequest } from "./job.js";
 import { ownOptions, sentBy } from "./sbatch.js";
@@ -212,14 +214,24 @@ export function buildRequest(input: RequestInput): JobRequest {
         : undefined;
   const imagePath = resolveImage(runtime, image?.value, cluster, workdir, image?.from ?? "--image");
 
+  if (imagePath !== undefined && gpus.count > 0 && profile.container.charliecloud?.fromhostNvidia) {
+    checkFromhostImage(imagePath, image?.from ?? "--image", cluster);
+  }
+
   const binds = [
-    ...profile.container.binds.map((b) => parseBind(b, `cluster ${cluster}'s container.binds:`)),
-    ...(project?.project.binds ?? []).map((b, i) => parseBind(b, inProject(["binds", i]))),
-    ...(flags.bind ?? []).map((b) => parseBind(b, "--bind")),
+    ...profile.container.binds.map((b) => bindFor(runtime, b, `cluster ${cluster}'s container.binds:`)),
+    ...(project?.project.binds ?? []).map((b, i) => bindFor(runtime, b, inProject(["binds", i]))),
+    ...(flags.bind ?? []).map((b) => bindFor(runtime, b, "--bind")),
   ];
   // A Map, not an object: a name such as __proto__ stays a name.
-  const envMap = new Map([...Object.entries(profile.environment.env), ...Object.entries(project?.project.env ?? {})]);
-  for (const pair of flags.env ?? []) envMap.set(...parseEnv(pair));
+  const envMap = new Map(Object.entries(profile.environment.env));
+  for (const [name, value] of Object.entries(project?.project.env ?? {})) {
+    envMap.set(name, envValueFor(runtime, value, subject(inProject(["env", name]), value)));
+  }
+  for (const pair of flags.env ?? []) {
+    const [name, value] = parseEnv(pair);
+    envMap.set(name, envValueFor(runtime, value, subject("--env", pair)));
+  }
   const env = Object.fromEntries(envMap);
 
   const raw = [
@@ -266,6 +278,21 @@ export function buildRequest(input: RequestInput): JobRequest {
   );
   if (clash) throw new UsageError(clash);
   return req;
+}
+
+/** A bind given as `text` (with `from`), refused where the runtime cannot make it. */
+function bindFor(rt: Runtime, text: string, from: string): Bind {
+  const bind = parseBind(text, from);
+  const problem = bindProblem(rt, bind);
+  if (problem) throw new UsageError(`${subject(from, text)} ${problem}`);
+  return bind;
+}
+
+/** A variable's value, refused where the runtime cannot pass it into the container (`said` names where it was given). */
+function envValueFor(rt: Runtime, value: string, said: string): string {
+  const problem = envValueProblem(rt, value);
+  if (problem) throw new UsageError(`${said} ${problem}`);
+  return value;
 }
 
 /** CPUs per task when none are asked for: the profile's per GPU, or for a job without GPUs. */

@@ -7,8 +7,10 @@ import { isAbsolute, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { type Bind, formatBind, subject } from "../core/values.js";
 
-/** Runtime names a profile may choose. */
-export type RuntimeName = "apptainer" | "singularity" | "pyxis" | "enroot" | "none";
+/** Runtime names a profile may choose (the profile schema's list). */
+export const RUNTIME_NAMES = ["apptainer", "singularity", "pyxis", "enroot", "charliecloud", "none"] as const;
+/** One of RUNTIME_NAMES. */
+export type RuntimeName = (typeof RUNTIME_NAMES)[number];
 
 /** What the templates need to know about one runtime. */
 export interface Runtime {
@@ -20,11 +22,17 @@ export interface Runtime {
   /** Prefix that makes a variable override the image's own (APPTAINERENV_), if any. */
   envPrefix?: string;
   /** File extension of the image format, for messages and conversion. */
-  imageExt?: ".sif" | ".sqsh";
+  imageExt?: ".sif" | ".sqsh" | ".sqfs";
   /** URI schemes the runtime reads directly instead of a file. */
   schemes: string[];
+  /** How a user makes an image this runtime runs from a registry's, for messages. */
+  makeImage?: string;
   /** How one bind is spelled on this runtime's command line. */
   bind(b: Bind): string;
+  /** False when the runtime cannot bind read-only (Charliecloud's ch-run -b is always read-write). */
+  readOnlyBinds: boolean;
+  /** False when a variable's value cannot hold a newline (Charliecloud's --set-env file has one variable a line). */
+  multilineEnv: boolean;
 }
 
 const APPTAINER_SCHEMES = ["docker://", "docker-daemon:", "docker-archive:", "oras://", "library://", "shub://", "http://", "https://"];
@@ -38,6 +46,8 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     imageExt: ".sif",
     schemes: APPTAINER_SCHEMES,
     bind: formatBind,
+    readOnlyBinds: true,
+    multilineEnv: true,
   },
   singularity: {
     name: "singularity",
@@ -47,6 +57,8 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     imageExt: ".sif",
     schemes: APPTAINER_SCHEMES,
     bind: formatBind,
+    readOnlyBinds: true,
+    multilineEnv: true,
   },
   pyxis: {
     name: "pyxis",
@@ -54,7 +66,10 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     tool: "srun",
     imageExt: ".sqsh",
     schemes: [],
+    makeImage: "enroot import -o /abs/path/image.sqsh docker://REF",
     bind: formatBind,
+    readOnlyBinds: true,
+    multilineEnv: true,
   },
   enroot: {
     name: "enroot",
@@ -62,8 +77,23 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     tool: "enroot",
     imageExt: ".sqsh",
     schemes: [],
+    makeImage: "enroot import -o /abs/path/image.sqsh docker://REF",
     // enroot --mount takes fstab fields separated by colons: SRC:DST[:TYPE:OPTIONS].
     bind: (b) => (b.readOnly ? `${b.src}:${b.dst}:none:bind,ro` : `${b.src}:${b.dst}`),
+    readOnlyBinds: true,
+    multilineEnv: true,
+  },
+  charliecloud: {
+    name: "charliecloud",
+    partial: "runtime/charliecloud.njk",
+    tool: "ch-run",
+    imageExt: ".sqfs",
+    schemes: [],
+    makeImage: "ch-image pull REF && ch-convert REF /abs/path/image.sqfs",
+    // ch-run -b SRC:DST; it has no read-only binds, so a :ro bind is refused before this (readOnlyBinds).
+    bind: (b) => `${b.src}:${b.dst}`,
+    readOnlyBinds: false,
+    multilineEnv: false,
   },
   none: {
     name: "none",
@@ -71,6 +101,8 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     tool: "",
     schemes: [],
     bind: formatBind,
+    readOnlyBinds: true,
+    multilineEnv: true,
   },
 };
 
@@ -107,16 +139,20 @@ export function resolveImage(
   if (rt.schemes.some((s) => image.startsWith(s))) return image;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(image)) {
     const accepted = rt.schemes.length ? `URIs it reads are ${rt.schemes.join(" ")}` : `it needs a ${rt.imageExt} file`;
+    const how = rt.makeImage ? ` (make one with: ${rt.makeImage})` : "";
     throw new UsageError(
-      `${subject(from, image)} cannot be run by ${rt.name}: ${accepted}; convert the image and give its path, e.g. /abs/path/image${rt.imageExt ?? ""}`,
+      `${subject(from, image)} cannot be run by ${rt.name}: ${accepted}; convert the image and give its path, e.g. /abs/path/image${rt.imageExt ?? ""}${how}`,
     );
   }
   if (/[\n\r,]/.test(image)) throw new UsageError(`${subject(from, image)} may not contain newlines or commas; rename the file`);
   // A relative path with no folder known yet (over SSH, the cluster home) stays relative until the site is (imagePathAt).
   const path = isAbsolute(image) || workdir === undefined ? image : resolve(workdir, image);
   if ((rt.name === "pyxis" || rt.name === "enroot") && !/\.(sqsh|squashfs)$/.test(path)) {
+    throw new UsageError(`${subject(from, image)} is not a squashfs image: ${rt.name} runs .sqsh files (make one with: ${rt.makeImage})`);
+  }
+  if (rt.name === "charliecloud" && /\.sif$/i.test(path)) {
     throw new UsageError(
-      `${subject(from, image)} is not a squashfs image: ${rt.name} runs .sqsh files (make one with: enroot import -o /abs/path/image.sqsh docker://REF)`,
+      `${subject(from, image)} is a SIF, which ch-run cannot run: Charliecloud runs a SquashFS file or an image directory (make one with: ${rt.makeImage})`,
     );
   }
   return path;
@@ -126,4 +162,20 @@ export function resolveImage(
 export function imagePathAt(rt: Runtime, image: string | undefined, workdir: string): string | undefined {
   if (image === undefined || isAbsolute(image) || rt.schemes.some((s) => image.startsWith(s))) return image;
   return resolve(workdir, image);
+}
+
+/** Why this runtime cannot make `bind`, or undefined: Charliecloud's ch-run has no read-only binds. */
+export function bindProblem(rt: Runtime, bind: Bind): string | undefined {
+  if (bind.readOnly && !rt.readOnlyBinds) {
+    return `is read-only, which ${rt.tool} (${rt.name}) cannot make: its binds are always read-write; drop ":ro"`;
+  }
+  return undefined;
+}
+
+/** Why this runtime cannot pass a variable with `value` into the container, or undefined. */
+export function envValueProblem(rt: Runtime, value: string): string | undefined {
+  if (value.includes("\n") && !rt.multilineEnv) {
+    return `has a newline, which ${rt.tool} (${rt.name}) cannot pass into the container (its --set-env file holds one variable a line); put it on one line`;
+  }
+  return undefined;
 }

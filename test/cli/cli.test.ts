@@ -187,6 +187,25 @@ describe("clusters", () => {
     expect(v.status).toBe(0);
   });
 
+  it("custom.yaml's commented Charliecloud example, uncommented, is a valid profile, and show says what it does", () => {
+    const raw = runCli(["clusters", "show", "custom", "--raw"]).stdout;
+    const mine = raw
+      .replace(/^name: custom$/m, "name: mysite")
+      .replace(/^ {2}runtime: apptainer /m, "  runtime: charliecloud")
+      .replace(/^ {2}binds: \[\].*\n/m, "")
+      .replace(/^ {2}# {3}binds:/m, "  binds:")
+      .replace(/^ {2}# charliecloud:/m, "  charliecloud:")
+      .replace(/^ {2}# {3}fromhostNvidia:/m, "    fromhostNvidia:");
+    const dir = writeFiles(tempDir(), { "mysite.yaml": mine });
+    const v = runCli(["clusters", "validate", join(dir, "mysite.yaml")]);
+    expect(v.stdout, v.stderr).toMatch(/mysite\.yaml: ok \(cluster mysite, charliecloud, 2 partition\(s\)\)/);
+    const shown = runCli(["clusters", "show", "mysite"], { env: { HPCJOB_CLUSTERS: dir } });
+    expect(shown.stdout).toContain(
+      "runtime:    charliecloud, images in $HOME/.hpcjob/images; GPU jobs run ch-fromhost --nvidia on the image first",
+    );
+    expect(shown.stdout).toContain("binds:      /scratch:/mnt/0");
+  });
+
   it("schema prints a JSON Schema", () => {
     const r = runCli(["clusters", "schema"]);
     expect(JSON.parse(r.stdout)).toMatchObject({ $schema: expect.stringContaining("json-schema.org"), type: "object" });

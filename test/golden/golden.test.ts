@@ -14,6 +14,7 @@ import { loadProfile } from "../../src/profile/load.js";
 import type { Profile } from "../../src/profile/schema.js";
 import type { Payload, RequestFlags } from "../../src/request/build.js";
 import { renderScript } from "../../src/render/render.js";
+import { runtimeOf } from "../../src/runtime/index.js";
 import { BUILTIN_CLUSTERS, RUNTIME_FIXTURES, requestFor, ROOT } from "../helpers.js";
 
 const GOLDEN = join(ROOT, "test", "golden");
@@ -29,14 +30,16 @@ const CASES: Record<string, RequestFlags> = {
   "rt-singularity": { gpus: "T4:1", image: "/images/torch.sif", env: ["WANDB_MODE=offline"], bind: ["/home/alice/data:/data:ro"] },
   "rt-enroot": { gpus: "A40:2", image: "/images/torch.sqsh", env: ["WANDB_MODE=offline"] },
   "rt-none": { sbatch: ["--constraint=haswell"] },
+  // An image directory (ch-fromhost --nvidia writes into it) and a folder reached through the profile's bind /scratch:/mnt/0.
+  "rt-charliecloud": { gpus: "A100:1", image: "/scratch/alice/torch", env: ["WANDB_MODE=offline"], workdir: "/scratch/alice/project" },
 };
 
 /** Flags for any other profile: one GPU of the default partition's first type, an account if one is needed, an image its runtime runs. */
 function flagsFor(profile: Profile): RequestFlags {
   const partition = profile.slurm.partitions.find((p) => p.name === profile.slurm.partition);
   const gpu = partition?.gpus[0];
-  const runtime = profile.container.runtime;
-  const image = runtime === "none" ? undefined : `/home/alice/images/pytorch${runtime === "pyxis" || runtime === "enroot" ? ".sqsh" : ".sif"}`;
+  const runtime = runtimeOf(profile.container.runtime);
+  const image = runtime.name === "none" ? undefined : `/home/alice/images/pytorch${runtime.imageExt}`;
   const account = profile.slurm.account.required && profile.slurm.account.default === undefined ? "golden-account" : undefined;
   return { gpus: gpu ? `${gpu.type}:1` : undefined, account, image };
 }

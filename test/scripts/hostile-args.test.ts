@@ -7,7 +7,9 @@
  * that records its argv. The recorder lives in the job's folder, which every
  * runtime makes visible inside (Apptainer binds the working folder, pyxis and
  * enroot get it as a mount), and writes next to itself: enroot passes no
- * host environment.
+ * host environment. Charliecloud has no stand-in: its script runs Debian's
+ * ch-run with the real test image, which shares /tmp (and so the job's
+ * folder) with the container.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -82,9 +84,10 @@ const HOSTILE = [
 /** The recording python: writes each argument followed by a NUL, to argv.bin beside its folder. */
 const RECORDER = `#!/bin/bash\nprintf '%s\\0' "$@" >"\${0%/bin/*}/argv.bin"\n`;
 
-/** The small real image (Debian, python3, no Jupyter) as .sif and as enroot .sqsh. */
+/** The small real image (Debian, python3, no Jupyter) as .sif, as enroot .sqsh and as Charliecloud SquashFS. */
 let sif = "";
 let sqsh = "";
+let chSqfs = "";
 
 beforeAll(() => {
   if (!existsSync(MANIFEST)) {
@@ -93,6 +96,7 @@ beforeAll(() => {
   const image = JSON.parse(readFileSync(MANIFEST, "utf8")).images.nojupyter;
   sif = image.sif;
   sqsh = image.enrootSqsh;
+  chSqfs = image.charliecloudSqfs;
   mkdirSync(BIN, { recursive: true });
   writeFileSync(join(BIN, "python"), RECORDER);
   chmodSync(join(BIN, "python"), 0o755);
@@ -109,7 +113,9 @@ const clusters = [...BUILTIN_CLUSTERS, ...RUNTIME_FIXTURES];
  */
 async function testProfile(name: string): Promise<LoadedProfile> {
   const l = await loadProfile({ env: { HPCJOB_CLUSTERS: FIXTURES }, home: "/nonexistent-home" }, name);
-  const container = { ...l.profile.container, binds: l.profile.container.binds.length ? [`${work}:/data`] : [] };
+  // ch-run binds only onto a folder the image has (the stand-ins create it, as Apptainer and enroot do).
+  const bind = l.profile.container.runtime === "charliecloud" ? `${work}:/mnt/0` : `${work}:/data`;
+  const container = { ...l.profile.container, binds: l.profile.container.binds.length ? [bind] : [] };
   const batch = { ...l.profile.batch, runners: { ...l.profile.batch.runners, ".py": [join(BIN, "python")] } };
   return { ...l, profile: { ...l.profile, container, batch, environment: { ...l.profile.environment, modules: [] } } };
 }
@@ -117,7 +123,7 @@ async function testProfile(name: string): Promise<LoadedProfile> {
 /** Render a batch job running train.py with `args`, run it, and return what python received. */
 function runWith(loaded: LoadedProfile, args: string[]): { received: string[]; status: number; stderr: string } {
   const rt = loaded.profile.container.runtime;
-  const image = rt === "none" ? undefined : rt === "pyxis" || rt === "enroot" ? sqsh : sif;
+  const image = rt === "none" ? undefined : rt === "charliecloud" ? chSqfs : rt === "pyxis" || rt === "enroot" ? sqsh : sif;
   const req = requestFor(
     loaded,
     { image, account: "acct", gpus: "0" },

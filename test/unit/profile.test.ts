@@ -207,7 +207,7 @@ describe("broken profiles say file, line and key", () => {
     [
       "a bad runtime",
       MINIMAL.replace("runtime: apptainer", "runtime: docker"),
-      /mini\.yaml:9 container\.runtime: must be one of apptainer, singularity, pyxis, enroot, none, not "docker"/,
+      /mini\.yaml:9 container\.runtime: must be one of apptainer, singularity, pyxis, enroot, charliecloud, none, not "docker"/,
     ],
     [
       "a bad GPU directive",
@@ -254,6 +254,21 @@ describe("broken profiles say file, line and key", () => {
       "a relative bind",
       MINIMAL.replace("  runtime: apptainer", "  runtime: apptainer\n  binds: [data]"),
       /mini\.yaml:10 container\.binds\[0\]: "data" is not an absolute path; use SRC\[:DST\[:ro\]\]/,
+    ],
+    [
+      "a read-only bind on Charliecloud, whose ch-run cannot make one",
+      MINIMAL.replace("  runtime: apptainer", "  runtime: charliecloud\n  binds: [/scratch, /data:/mnt/0:ro]"),
+      /mini\.yaml:10 container\.binds\[1\]: "\/data:\/mnt\/0:ro" is read-only, which ch-run \(charliecloud\) cannot make: its binds are always read-write; drop ":ro"/,
+    ],
+    [
+      "Charliecloud settings on another runtime",
+      MINIMAL.replace("  runtime: apptainer", "  runtime: apptainer\n  charliecloud: {fromhostNvidia: true}"),
+      /mini\.yaml:10 container\.charliecloud: is for container\.runtime: charliecloud, but this profile's runtime is apptainer; remove it/,
+    ],
+    [
+      "a variable with a newline on Charliecloud",
+      `${MINIMAL.replace("runtime: apptainer", "runtime: charliecloud")}environment:\n  env:\n    NOTE: "two\\nlines"\n`,
+      /mini\.yaml:12 environment\.env\.NOTE: the value of NOTE has a newline, which ch-run \(charliecloud\) cannot pass into the container/,
     ],
     [
       "a directive hpcjob manages",

@@ -1,8 +1,10 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/core/errors.js";
+import { loadProfile } from "../../src/profile/load.js";
 import type { ProjectFile } from "../../src/profile/schema.js";
 import { buildRequest, chooseCluster, type ProjectSource, type RequestFlags } from "../../src/request/build.js";
-import { builtin, requestFor } from "../helpers.js";
+import { builtin, ROOT, requestFor } from "../helpers.js";
 
 const JUPYTER = { kind: "jupyter" } as const;
 const batch = (...argv: string[]) => ({ kind: "batch", argv, explicit: false }) as const;
@@ -10,6 +12,14 @@ const VERA = { account: "C3SE2024-1-2", image: "/cephyr/img.sif" };
 
 async function vera(flags: RequestFlags, payload: Parameters<typeof requestFor>[2] = JUPYTER) {
   return requestFor(await builtin("vera"), { ...VERA, ...flags }, payload);
+}
+
+/** The Charliecloud test profile (test/fixtures/clusters/rt-charliecloud.yaml). */
+function charliecloud() {
+  return loadProfile(
+    { env: { HPCJOB_CLUSTERS: join(ROOT, "test", "fixtures", "clusters") }, home: "/nonexistent-home" },
+    "rt-charliecloud",
+  );
 }
 
 function project(p: Partial<ProjectFile>): ProjectSource {
@@ -95,6 +105,48 @@ describe("images per runtime", () => {
     expect(() => requestFor(penn, { account: "lab", image: "docker://ubuntu" }, JUPYTER)).toThrow(
       /--image "docker:\/\/ubuntu" cannot be run by pyxis/,
     );
+  });
+  it("Charliecloud takes a SquashFS file or an image directory, and says how to make one for anything else", async () => {
+    const ch = await charliecloud();
+    expect(requestFor(ch, { image: "imgs/torch.sqfs" }, JUPYTER).image).toBe("/home/alice/project/imgs/torch.sqfs");
+    expect(requestFor(ch, { image: "/scratch/torch" }, JUPYTER).image).toBe("/scratch/torch");
+    expect(() => requestFor(ch, { image: "/x.sif" }, JUPYTER)).toThrow(
+      '--image "/x.sif" is a SIF, which ch-run cannot run: Charliecloud runs a SquashFS file or an image directory (make one with: ch-image pull REF && ch-convert REF /abs/path/image.sqfs)',
+    );
+    expect(() => requestFor(ch, { image: "docker://ubuntu" }, JUPYTER)).toThrow(
+      '--image "docker://ubuntu" cannot be run by charliecloud: it needs a .sqfs file; convert the image and give its path, e.g. /abs/path/image.sqfs (make one with: ch-image pull REF && ch-convert REF /abs/path/image.sqfs)',
+    );
+  });
+  it("Charliecloud's ch-fromhost --nvidia (rt-charliecloud turns it on) writes into the image: a GPU job needs a directory", async () => {
+    const ch = await charliecloud();
+    expect(() => requestFor(ch, { image: "/s/torch.sqfs", gpus: "1" }, JUPYTER)).toThrow(
+      /^--image "\/s\/torch\.sqfs" is a SquashFS file, but cluster rt-charliecloud runs ch-fromhost --nvidia on the image before a GPU job \(container\.charliecloud\.fromhostNvidia\), which writes into it: give an image directory you can write \(make one with: ch-convert \/s\/torch\.sqfs \/abs\/path\/image-dir\)$/,
+    );
+    expect(requestFor(ch, { image: "/s/torch", gpus: "1" }, JUPYTER).image).toBe("/s/torch");
+    expect(requestFor(ch, { image: "/s/torch.sqfs" }, JUPYTER).image).toBe("/s/torch.sqfs");
+  });
+  it("Charliecloud refuses what ch-run cannot do: a read-only bind, a value with a newline", async () => {
+    const ch = await charliecloud();
+    expect(() => requestFor(ch, { image: "/i.sqfs", bind: ["/data:/mnt/2:ro"] }, JUPYTER)).toThrow(
+      '--bind "/data:/mnt/2:ro" is read-only, which ch-run (charliecloud) cannot make: its binds are always read-write; drop ":ro"',
+    );
+    expect(() => requestFor(ch, { image: "/i.sqfs", env: ["NOTE=a\nb"] }, JUPYTER)).toThrow(
+      /^--env "NOTE=a\\nb" has a newline, which ch-run \(charliecloud\) cannot pass into the container/,
+    );
+    const fromFile = () =>
+      buildRequest({
+        flags: { image: "/i.sqfs" },
+        user: { clusters: {} },
+        project: project({ env: { NOTE: "a\nb" }, binds: ["/d:/mnt/2:ro"] }),
+        payload: JUPYTER,
+        loaded: ch,
+        workdir: "/w",
+      });
+    expect(fromFile).toThrow(/^\/home\/alice\/project\/hpcjob\.yaml:9 binds\.0: "\/d:\/mnt\/2:ro" is read-only/);
+    // Other runtimes take both.
+    expect(
+      requestFor(await builtin("penn"), { account: "l", image: "/i.sqsh", bind: ["/d:/d:ro"], env: ["NOTE=a\nb"] }, JUPYTER).env.NOTE,
+    ).toBe("a\nb");
   });
   it("a container cluster without an image says how to give one", async () => {
     const v = await builtin("vera");
