@@ -206,3 +206,24 @@ export function parseWorkdir(text: string, from: string | undefined): string {
   }
   return text;
 }
+
+/** A folder on the cluster as a profile names it: absolute, or under the user's home there. */
+export type ClusterFolder = { under: "home"; path: string } | { under: "root"; path: string };
+
+/**
+ * A profile's folder on the cluster: an absolute path, or one under the home
+ * folder written `$HOME/...`, `${HOME}/...` or `~/...` (the home is known only
+ * on the cluster, so the script expands it). No other variable: a profile is
+ * data, and a `$` hpcjob does not expand would reach the shell.
+ */
+export function parseClusterFolder(text: string, from: string | undefined): ClusterFolder {
+  const home = /^(?:\$HOME|\$\{HOME\}|~)(?:\/(.*))?$/.exec(text);
+  const rest = home ? (home[1] ?? "") : text;
+  if (!home && !text.startsWith("/")) {
+    throw new UsageError(`${subject(from, text)} must be an absolute path, or start with $HOME/ or ~/`);
+  }
+  if (/[$`\n\r]/.test(rest) || rest.split("/").includes("..")) {
+    throw new UsageError(`${subject(from, text)} may not hold $, a backquote, a newline or ".."; write the folder out`);
+  }
+  return home ? { under: "home", path: rest.replace(/\/+$/, "") } : { under: "root", path: text.replace(/(.)\/+$/, "$1") };
+}

@@ -44,6 +44,13 @@ export function checkProfile(p: Profile, fileName: string): PathIssue[] {
         issues.push({ path: [...path], message: `"${t}" is longer than partition ${def.name}'s limit ${def.maxTime}; shorten it` });
     }
   }
+  const convertIn = p.container.convertPartition;
+  if (convertIn !== undefined && !names.includes(convertIn)) {
+    issues.push({
+      path: ["container", "convertPartition"],
+      message: `"${convertIn}" is not in slurm.partitions (${names.join(", ")}); add it there or pick one of those`,
+    });
+  }
   issues.push(...containerIssues(p));
   return issues;
 }

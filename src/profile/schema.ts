@@ -8,7 +8,17 @@ import { z } from "zod";
 import { envNameProblem } from "../core/env.js";
 import { isHpcjobError } from "../core/errors.js";
 import { MAX_COUNT, MAX_CPUS } from "../core/limits.js";
-import { NAME_PATTERN, parseAccount, parseBind, parseCount, parseGpus, parseMemory, parseName, parseSlurmTime } from "../core/values.js";
+import {
+  NAME_PATTERN,
+  parseAccount,
+  parseBind,
+  parseClusterFolder,
+  parseCount,
+  parseGpus,
+  parseMemory,
+  parseName,
+  parseSlurmTime,
+} from "../core/values.js";
 import { RUNTIME_NAMES } from "../runtime/index.js";
 import { parseDirective, parseOptionName } from "../slurm/directives.js";
 
@@ -62,6 +72,7 @@ const slurmTime = parsedText(parseSlurmTime).describe(
 const memory = parsedText(parseMemory).describe("A Slurm size: a number with K, M, G or T, e.g. 32G");
 const account = parsedText(parseAccount);
 const bind = parsedText(parseBind).describe('"/src", "/src:/dst" or "/src:/dst:ro", absolute paths');
+const folder = parsedText(parseClusterFolder).describe('A folder on the cluster: absolute, or "$HOME/..." or "~/..."');
 const directive = parsedText(parseDirective).describe('An sbatch option, e.g. "--constraint=MEM512"');
 // The bounds also go into the JSON Schema, for editors.
 const count = (max: number) =>
@@ -128,7 +139,26 @@ export const ProfileSchema = z
       .default({ modules: [], setup: [], env: {} }),
     container: z.strictObject({
       runtime: z.enum(RUNTIME_NAMES),
-      imageDir: z.string().default("$HOME/.hpcjob/images"),
+      imageDir: folder
+        .default("$HOME/.hpcjob/images")
+        .describe("Where converted images are kept (shared with the group when on group storage)"),
+      cacheDir: folder
+        .optional()
+        .describe(
+          "The converter's cache of downloaded layers (APPTAINER_CACHEDIR, ENROOT_CACHE_PATH, CH_IMAGE_STORAGE); the tool's default when unset",
+        ),
+      tmpDir: folder
+        .optional()
+        .describe(
+          "The converter's scratch folder; must hold the unpacked image (APPTAINER_TMPDIR, ENROOT_TEMP_PATH); the tool's default when unset",
+        ),
+      convertOn: z
+        .enum(["login", "job"])
+        .default("login")
+        .describe("Where images are converted: on the login node, or in a Slurm job where login nodes forbid heavy work"),
+      convertPartition: name("partition")
+        .optional()
+        .describe("The partition conversion jobs run in (convertOn: job); slurm.partition when unset"),
       binds: z.array(bind).default([]),
       charliecloud: z
         .strictObject({

@@ -12,6 +12,12 @@ export const RUNTIME_NAMES = ["apptainer", "singularity", "pyxis", "enroot", "ch
 /** One of RUNTIME_NAMES. */
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
 
+/** How a runtime's images are made from a registry's or an archive: the partial that defines `hpcjob_convert` and its tool. */
+export interface Converter {
+  partial: string;
+  tool: string;
+}
+
 /** What the templates need to know about one runtime. */
 export interface Runtime {
   name: RuntimeName;
@@ -27,6 +33,8 @@ export interface Runtime {
   schemes: string[];
   /** How a user makes an image this runtime runs from a registry's, for messages. */
   makeImage?: string;
+  /** How images are converted for it; none for a runtime without images. */
+  converter?: Converter;
   /** How one bind is spelled on this runtime's command line. */
   bind(b: Bind): string;
   /** False when the runtime cannot bind read-only (Charliecloud's ch-run -b is always read-write). */
@@ -40,6 +48,7 @@ const APPTAINER_SCHEMES = ["docker://", "docker-daemon:", "docker-archive:", "or
 const RUNTIMES: Record<RuntimeName, Runtime> = {
   apptainer: {
     name: "apptainer",
+    converter: { partial: "convert/apptainer.njk", tool: "apptainer" },
     partial: "runtime/apptainer.njk",
     tool: "apptainer",
     envPrefix: "APPTAINERENV_",
@@ -51,6 +60,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
   },
   singularity: {
     name: "singularity",
+    converter: { partial: "convert/apptainer.njk", tool: "singularity" },
     partial: "runtime/apptainer.njk",
     tool: "singularity",
     envPrefix: "SINGULARITYENV_",
@@ -62,6 +72,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
   },
   pyxis: {
     name: "pyxis",
+    converter: { partial: "convert/enroot.njk", tool: "enroot" },
     partial: "runtime/pyxis.njk",
     tool: "srun",
     imageExt: ".sqsh",
@@ -73,6 +84,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
   },
   enroot: {
     name: "enroot",
+    converter: { partial: "convert/enroot.njk", tool: "enroot" },
     partial: "runtime/enroot.njk",
     tool: "enroot",
     imageExt: ".sqsh",
@@ -85,6 +97,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
   },
   charliecloud: {
     name: "charliecloud",
+    converter: { partial: "convert/charliecloud.njk", tool: "ch-image" },
     partial: "runtime/charliecloud.njk",
     tool: "ch-run",
     imageExt: ".sqfs",

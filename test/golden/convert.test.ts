@@ -1,0 +1,54 @@
+/**
+ * The conversion script (`image convert`) for every profile with a container
+ * runtime (clusters/ and the rt-* test profiles), with a fixed resolved
+ * image, against saved scripts that pass `bash -n` and `shellcheck -S
+ * warning`. A profile without a saved script fails: write them with
+ * UPDATE_GOLDEN=1 npx vitest run test/golden and review the diff.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { conversionRequest, type ResolvedImage } from "../../src/image/conversion.js";
+import { loadProfile } from "../../src/profile/load.js";
+import { renderConversion } from "../../src/render/convert.js";
+import { BUILTIN_CLUSTERS, RUNTIME_FIXTURES, ROOT } from "../helpers.js";
+
+const GOLDEN = join(ROOT, "test", "golden");
+const ENV = { env: { HPCJOB_CLUSTERS: join(ROOT, "test", "fixtures", "clusters") }, home: "/nonexistent-home" };
+
+const IMAGE: ResolvedImage = {
+  ref: "docker://nvcr.io/nvidia/pytorch:24.01-py3",
+  source: "docker://nvcr.io/nvidia/pytorch:24.01-py3",
+  digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+  platform: "linux/amd64",
+  size: 9_876_543_210,
+  stem: "nvcr.io+nvidia+pytorch+24.01-py3-0123456789ab",
+};
+
+/** The source as each runtime's converter reads it: enroot spells the registry HOST#PATH. */
+const SOURCE: Record<string, string> = { enroot: "docker://nvcr.io#nvidia/pytorch:24.01-py3" };
+
+const profiles = [...BUILTIN_CLUSTERS, ...RUNTIME_FIXTURES].filter((name) => name !== "rt-none");
+
+describe.each(profiles)("%s image convert", (cluster) => {
+  const file = join(GOLDEN, `${cluster}.convert.sh`);
+
+  it("renders the saved script", async () => {
+    const { profile } = await loadProfile(ENV, cluster);
+    const converter = profile.container.runtime === "pyxis" ? "enroot" : profile.container.runtime;
+    const req = conversionRequest(profile, { ...IMAGE, source: SOURCE[converter] ?? IMAGE.source }, false);
+    const script = renderConversion(req);
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, script);
+    expect(existsSync(file), `${file} is missing: write it with UPDATE_GOLDEN=1 npx vitest run test/golden and review it`).toBe(true);
+    expect(script).toBe(readFileSync(file, "utf8"));
+  });
+
+  it("passes bash -n and shellcheck -S warning", () => {
+    const syntax = spawnSync("bash", ["-n", file], { encoding: "utf8" });
+    expect(syntax.stderr).toBe("");
+    const lint = spawnSync("shellcheck", ["-S", "warning", "-s", "bash", file], { encoding: "utf8" });
+    expect(lint.stdout).toBe("");
+    expect(lint.status).toBe(0);
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * A conversion request from a profile: the file's name, the folders (a home
+ * folder's path left to the cluster's shell), the room it needs, and the
+ * profile keys it reads, each refused with the fix when wrong.
+ */
+import { describe, expect, it } from "vitest";
+import { parseClusterFolder } from "../../src/core/values.js";
+import { conversionRequest, type ResolvedImage } from "../../src/image/conversion.js";
+import { checkProfile } from "../../src/profile/rules.js";
+import { ProfileSchema } from "../../src/profile/schema.js";
+import { folderWord } from "../../src/render/convert.js";
+
+const IMAGE: ResolvedImage = {
+  ref: "docker://127.0.0.1:5443/lab/jupyter:1",
+  source: "docker://127.0.0.1:5443/lab/jupyter:1",
+  digest: `sha256:${"a".repeat(64)}`,
+  platform: "linux/amd64",
+  size: 1000,
+  stem: "127.0.0.1+5443+lab+jupyter+1-aaaaaaaaaaaa",
+};
+
+/** A profile with `container` settings over a minimal valid one. */
+function profile(container: Record<string, unknown>, partitions = ["gpu"]) {
+  return ProfileSchema.parse({
+    name: "site",
+    slurm: { partition: partitions[0], partitions: partitions.map((name) => ({ name, maxTime: "1-00:00:00" })) },
+    container: { runtime: "apptainer", ...container },
+  });
+}
+
+describe("parseClusterFolder", () => {
+  it.each([
+    ["$HOME/.hpcjob/images", { under: "home", path: ".hpcjob/images" }],
+    ["${HOME}/images/", { under: "home", path: "images" }],
+    ["~/images", { under: "home", path: "images" }],
+    ["~", { under: "home", path: "" }],
+    ["/mimer/NOBACKUP/groups/lab/images/", { under: "root", path: "/mimer/NOBACKUP/groups/lab/images" }],
+    ["/", { under: "root", path: "/" }],
+  ])("%s", (text, folder) => {
+    expect(parseClusterFolder(text, "x:")).toEqual(folder);
+  });
+
+  it.each([
+    ["images", 'x: "images" must be an absolute path, or start with $HOME/ or ~/'],
+    ["$SCRATCH/images", 'x: "$SCRATCH/images" must be an absolute path, or start with $HOME/ or ~/'],
+    ["/scratch/$USER", 'x: "/scratch/$USER" may not hold $, a backquote, a newline or ".."; write the folder out'],
+    ["$HOME/../other", 'x: "$HOME/../other" may not hold $, a backquote, a newline or ".."; write the folder out'],
+  ])("refuses %s", (text, message) => {
+    expect(() => parseClusterFolder(text, "x:")).toThrow(message);
+  });
+});
+
+describe("folderWord", () => {
+  it("leaves the home folder to the cluster's shell and quotes the rest once", () => {
+    expect(folderWord({ under: "home", path: "my images" })).toBe(`"$HOME"/'my images'`);
+    expect(folderWord({ under: "home", path: "" })).toBe(`"$HOME"`);
+    expect(folderWord({ under: "root", path: "/data/it's" })).toBe(`'/data/it'\\''s'`);
+  });
+});
+
+describe("conversionRequest", () => {
+  it("names the file by the image and the runtime's extension, in the profile's folders", () => {
+    const req = conversionRequest(profile({ imageDir: "/groups/lab/images", tmpDir: "$HOME/tmp" }), IMAGE, false);
+    expect(req.fileName).toBe("127.0.0.1+5443+lab+jupyter+1-aaaaaaaaaaaa.sif");
+    expect(req.imageDir).toEqual({ under: "root", path: "/groups/lab/images" });
+    expect(req.tmpDir).toEqual({ under: "home", path: "tmp" });
+    expect(req.cacheDir).toBeUndefined();
+    expect(req.converter.tool).toBe("apptainer");
+    expect(req.tmpBytes).toBe(3000);
+    expect(req.outBytes).toBe(1500);
+  });
+
+  it("uses enroot for pyxis and ch-image for Charliecloud", () => {
+    expect(conversionRequest(profile({ runtime: "pyxis" }), IMAGE, false).fileName).toMatch(/\.sqsh$/);
+    expect(conversionRequest(profile({ runtime: "pyxis" }), IMAGE, false).converter.tool).toBe("enroot");
+    expect(conversionRequest(profile({ runtime: "charliecloud" }), IMAGE, true).fileName).toMatch(/\.sqfs$/);
+  });
+
+  it("refuses a cluster that runs jobs on the host", () => {
+    expect(() => conversionRequest(profile({ runtime: "none" }), IMAGE, false)).toThrow(
+      "cluster site runs jobs on the host (container.runtime: none); there is no image to convert for it",
+    );
+  });
+});
+
+describe("the profile's conversion settings", () => {
+  it("defaults to converting on the login node", () => {
+    expect(profile({}).container.convertOn).toBe("login");
+  });
+
+  it("refuses a folder that is not one, at its key", () => {
+    const r = ProfileSchema.safeParse({
+      name: "site",
+      slurm: { partition: "gpu", partitions: [{ name: "gpu", maxTime: "1:00:00" }] },
+      container: { runtime: "apptainer", tmpDir: "scratch" },
+    });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(["container", "tmpDir"]);
+  });
+
+  it("refuses a conversion partition the profile does not have", () => {
+    expect(checkProfile(profile({ convertOn: "job", convertPartition: "cpu" }), "site")).toEqual([
+      { path: ["container", "convertPartition"], message: '"cpu" is not in slurm.partitions (gpu); add it there or pick one of those' },
+    ]);
+    expect(checkProfile(profile({ convertOn: "job", convertPartition: "cpu" }, ["gpu", "cpu"]), "site")).toEqual([]);
+  });
+});
