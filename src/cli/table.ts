@@ -86,6 +86,7 @@ const JOBS: OptionSpec[] = [{ flags: "-c, --cluster <name>", help: "the cluster 
 export const GROUPS: Record<string, string> = {
   remote: "set up hpcjob on a cluster's login node",
   clusters: "list, show and check cluster profiles",
+  image: "turn Docker images into the files your cluster's runtime runs",
 };
 
 /** Every command, in the order `hpcjob --help` lists them. */
@@ -188,6 +189,29 @@ Examples:
     help: "\nExamples:\n  hpcjob remote install --cluster vera\n  hpcjob remote install --cluster penn --path ~/bin/hpcjob --binary ./hpcjob-linux-x64",
     run: (c, { flags }, ctx) => c.remoteInstall(flags as Parameters<Commands["remoteInstall"]>[0], ctx),
     text: views.installedText,
+  }),
+  command({
+    path: ["image", "convert"],
+    description: "convert an image in a registry into the file the cluster's runtime runs (.sif, .sqsh, .sqfs), once per digest",
+    args: [["<image>", "docker://REGISTRY/NAME:TAG or docker://NAME@sha256:..."]],
+    options: [
+      { flags: "-c, --cluster <name>", help: "cluster profile (see: hpcjob clusters list)" },
+      { flags: "--force", help: "convert again even when a file of this digest is there" },
+      { flags: "--dry-run", help: "print the conversion script instead of running it" },
+      ...CONNECTION,
+      JSON_OUT,
+    ],
+    help: `
+The digest is asked of the registry first: an image already converted is
+not converted again, and a tag that moved to new content is. The file goes to
+the profile's container.imageDir, named after the registry, name, tag and
+digest; the script and its log stay in a run directory.
+
+Examples:
+  hpcjob image convert docker://pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime --cluster vera
+  hpcjob image convert docker://nvcr.io/nvidia/pytorch:24.01-py3 --cluster penn --dry-run`,
+    run: (c, { args, flags }, ctx) => c.imageConvert(args[0] ?? "", flags, ctx),
+    text: views.convertedText,
   }),
   command({
     path: ["clusters", "list"],

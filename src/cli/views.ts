@@ -9,6 +9,7 @@ import type { ClusterRow, ShownProfile, Validated, ValidProfile } from "../comma
 import type { JupyterConnection } from "../commands/connect.js";
 import type { Cancelled, JobRow } from "../commands/jobs.js";
 import type { HeldTunnel, JupyterResult } from "../commands/jupyter.js";
+import type { Converted } from "../commands/imageConvert.js";
 import type { Installed } from "../commands/remote.js";
 import { quote } from "../core/quote.js";
 import type { LoadedProfile } from "../profile/load.js";
@@ -164,3 +165,14 @@ export function validatedJson(v: Validated): unknown {
 export function schemaText(schema: Record<string, unknown>): string {
   return JSON.stringify(schema, null, 2);
 }
+
+/** `image convert`: the script of a dry run, or the file and what it holds. */
+export const convertedText = scriptOr<Converted>((c) =>
+  [
+    c.upToDate ? `Up to date: ${c.file}` : `Converted: ${c.file}`,
+    `  image   ${c.ref}`,
+    `  digest  ${c.digest}`,
+    `  run it  --image ${quote(c.file)}`,
+    `  log     ${c.runDir}`,
+  ].join("\n"),
+);

@@ -8,9 +8,10 @@ import { UsageError } from "../core/errors.js";
 import { type ClusterFolder, parseClusterFolder } from "../core/values.js";
 import type { Profile } from "../profile/schema.js";
 import { type Converter, type Runtime, runtimeOf } from "../runtime/index.js";
+import { type DockerRef, dockerUri, enrootUri } from "./reference.js";
 
 /** An image resolved before converting: what the user named, what the converter reads, and its content's identity. */
-export interface ResolvedImage {
+export interface ImageToConvert {
   /** The reference as shown and recorded, e.g. docker://127.0.0.1:5443/lab/jupyter:1. */
   ref: string;
   /** The reference as this cluster's converter reads it (enroot spells a registry HOST#PATH). */
@@ -30,7 +31,7 @@ export interface ConversionRequest {
   cluster: string;
   runtime: Runtime;
   converter: Converter;
-  image: ResolvedImage;
+  image: ImageToConvert;
   /** The file's name in imageDir, with the runtime's extension. */
   fileName: string;
   imageDir: ClusterFolder;
@@ -50,7 +51,7 @@ const SCRATCH_FACTOR = 3;
 const FILE_FACTOR = 1.5;
 
 /** The conversion of `image` for the cluster of `profile`; a UsageError when its runtime runs no images. */
-export function conversionRequest(profile: Profile, image: ResolvedImage, force: boolean): ConversionRequest {
+export function conversionRequest(profile: Profile, image: ImageToConvert, force: boolean): ConversionRequest {
   const runtime = runtimeOf(profile.container.runtime);
   const converter = runtime.converter;
   if (!converter || !runtime.imageExt) {
@@ -71,4 +72,15 @@ export function conversionRequest(profile: Profile, image: ResolvedImage, force:
     tmpBytes: Math.ceil(image.size * SCRATCH_FACTOR),
     outBytes: Math.ceil(image.size * FILE_FACTOR),
   };
+}
+
+/**
+ * The reference as `converter` pulls it, pinned to `digest` so a tag that
+ * moves after hpcjob resolved it cannot change what is converted: enroot
+ * spells a registry HOST#PATH; ch-image takes a reference without a scheme.
+ */
+export function converterSource(converter: Converter, ref: DockerRef, digest: string): string {
+  if (converter.tool === "enroot") return enrootUri(ref, digest);
+  const uri = dockerUri(ref, digest);
+  return converter.tool === "ch-image" ? uri.slice("docker://".length) : uri;
 }

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { conversionRequest, type ResolvedImage } from "../../src/image/conversion.js";
+import { conversionRequest, type ImageToConvert } from "../../src/image/conversion.js";
 import { loadProfile } from "../../src/profile/load.js";
 import { renderConversion } from "../../src/render/convert.js";
 import { BUILTIN_CLUSTERS, RUNTIME_FIXTURES, ROOT } from "../helpers.js";
@@ -17,7 +17,7 @@ import { BUILTIN_CLUSTERS, RUNTIME_FIXTURES, ROOT } from "../helpers.js";
 const GOLDEN = join(ROOT, "test", "golden");
 const ENV = { env: { HPCJOB_CLUSTERS: join(ROOT, "test", "fixtures", "clusters") }, home: "/nonexistent-home" };
 
-const IMAGE: ResolvedImage = {
+const IMAGE: ImageToConvert = {
   ref: "docker://nvcr.io/nvidia/pytorch:24.01-py3",
   source: "docker://nvcr.io/nvidia/pytorch:24.01-py3",
   digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",

@@ -5,12 +5,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseClusterFolder } from "../../src/core/values.js";
-import { conversionRequest, type ResolvedImage } from "../../src/image/conversion.js";
+import { conversionRequest, type ImageToConvert } from "../../src/image/conversion.js";
 import { checkProfile } from "../../src/profile/rules.js";
 import { ProfileSchema } from "../../src/profile/schema.js";
 import { folderWord } from "../../src/render/convert.js";
 
-const IMAGE: ResolvedImage = {
+const IMAGE: ImageToConvert = {
   ref: "docker://127.0.0.1:5443/lab/jupyter:1",
   source: "docker://127.0.0.1:5443/lab/jupyter:1",
   digest: `sha256:${"a".repeat(64)}`,
