@@ -389,9 +389,11 @@ function unreachable(e: unknown, host: string, timeoutMs: number): RegistryError
       ? "check the registry's name (and DNS)"
       : code === "ECONNREFUSED"
         ? "check the registry's host and port, and that it is running"
-        : code === "EPROTO" || /wrong version number/.test(why)
-          ? "it may speak plain HTTP, which hpcjob does not use"
-          : "check the network";
+        : why === "bad port"
+          ? "Node's fetch refuses this port (the Fetch standard's list of blocked ports); serve the registry on another port"
+          : code === "EPROTO" || /wrong version number/.test(why)
+            ? "it may speak plain HTTP, which hpcjob does not use"
+            : "check the network";
   return new RegistryError(`cannot reach registry ${host}: ${why}${code && !why.includes(code) ? ` (${code})` : ""}; ${fix}`);
 }
 

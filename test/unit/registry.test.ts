@@ -442,6 +442,14 @@ describe("a registry that cannot be reached", () => {
     );
   });
 
+  it("a port Node's fetch blocks (the Fetch standard's bad ports): says so", async () => {
+    const toBadPort: typeof fetch = (input, init) => fetch(String(input).replace(/^https:\/\/[^/]+/, "http://127.0.0.1:6000"), init);
+    const f = await failure(headDigest(ref("docker://x11.example.com:6000/x/y:1"), { fetch: toBadPort }));
+    expect(f.message).toBe(
+      "cannot reach registry x11.example.com:6000: bad port; Node's fetch refuses this port (the Fetch standard's list of blocked ports); serve the registry on another port",
+    );
+  });
+
   it("no answer: exit 1 after the time limit, not a wait forever", async () => {
     const t0 = Date.now();
     const f = await failure(headDigest(ref("docker://slow.example.com/x/y:1"), { ...opts, timeoutMs: 300 }));
