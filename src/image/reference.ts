@@ -57,7 +57,7 @@ export type ImageRef = DockerRef | DaemonRef | ArchiveRef | FileRef;
 /** The transports `image convert` reads, as messages list them. */
 const TRANSPORTS = "docker://, docker-daemon:, docker-archive: or oci-archive:";
 /** Prefixes of other tools' transports (skopeo, Apptainer) hpcjob does not convert from. */
-const OTHER_TRANSPORT = /^(oci|dir|containers-storage|docker|ostree|sif|atomic|tarball):/;
+const OTHER_TRANSPORT = /^(oci|dir|containers-storage|ostree|sif|atomic|tarball):/i;
 
 /**
  * Parse an image as typed. `from` names where it was given (`--image`,
@@ -67,10 +67,13 @@ const OTHER_TRANSPORT = /^(oci|dir|containers-storage|docker|ostree|sif|atomic|t
 export function parseImage(text: string, from?: string): ImageRef {
   const bad = (why: string, fix: string) => new UsageError(`${subject(from, text)} ${why}; ${fix}`);
   if (text.trim() === "") throw bad("is empty", `give docker://NAME:TAG or the path of an image file`);
-  if (/\s/.test(text)) throw bad("contains white space", "image names and hpcjob's image paths have none; rename the file or fix the name");
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:/.exec(text)?.[0].toLowerCase() ?? "";
   const rest = text.slice(scheme.length);
+  if ((scheme === "docker:" || scheme === "docker-daemon:") && /\s/.test(rest)) {
+    throw bad("contains white space", "image names have none: fix the name, e.g. docker://ubuntu:22.04");
+  }
   if (scheme === "docker:" && rest.startsWith("//")) return parseDocker(rest.slice(2), bad);
+  if (scheme === "docker:") throw bad("lacks the // of docker://", `write docker://${rest}`);
   if (scheme === "docker-daemon:") return parseDaemon(rest.replace(/^\/\//, ""), bad);
   if (scheme === "docker-archive:" || scheme === "oci-archive:") return parseArchive(scheme.slice(0, -1) as ArchiveRef["kind"], rest, bad);
   if (rest.startsWith("//") || OTHER_TRANSPORT.test(text)) {

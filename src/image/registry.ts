@@ -105,12 +105,15 @@ export async function resolveImage(ref: DockerRef, opts: RegistryOptions = {}): 
   const session = new Session(ref, opts);
   const want = opts.platform ?? LINUX_AMD64;
   const head = await session.head();
-  let kind = kindOf(head.mediaType, undefined);
+  let mediaType = head.mediaType;
+  let kind = kindOf(mediaType, undefined);
   let indexBody: unknown;
   if (kind !== "manifest") {
     // Index, or a type HEAD did not say: the body decides.
     const got = await session.manifest(head.digest, [...INDEX_TYPES, ...MANIFEST_TYPES]);
-    kind = kindOf(got.mediaType || head.mediaType, got.body);
+    const { mediaType: written } = (got.body ?? {}) as { mediaType?: unknown };
+    mediaType = got.mediaType || mediaType || (typeof written === "string" ? written : "");
+    kind = kindOf(mediaType, got.body);
     indexBody = got.body;
   }
   if (kind === "schema1") {
@@ -118,7 +121,7 @@ export async function resolveImage(ref: DockerRef, opts: RegistryOptions = {}): 
       `${session.shown} is a schema 1 image, which Docker, Apptainer and enroot no longer read; push it again with a current Docker or choose a newer tag`,
     );
   }
-  if (kind === "unknown") throw session.error(`answered with a manifest of unknown type "${head.mediaType}" for ${session.shown}`);
+  if (kind === "unknown") throw session.error(`answered with a manifest of unknown type "${mediaType}" for ${session.shown}`);
 
   let manifestDigest = head.digest;
   let platform: Platform | undefined;
@@ -148,7 +151,8 @@ export async function resolveImage(ref: DockerRef, opts: RegistryOptions = {}): 
     }
   }
   return {
-    ...head,
+    digest: head.digest,
+    mediaType,
     ...(kind === "index" && { indexDigest: head.digest }),
     manifestDigest,
     platform,

@@ -177,6 +177,8 @@ describe("other transports and files", () => {
     ],
     ["../my-image.ch", { kind: "file", path: "../my-image.ch" }, "../my-image.ch"],
     ["./odd:name.sqfs", { kind: "file", path: "./odd:name.sqfs" }, "./odd:name.sqfs"],
+    // Spaces are a runtime's business (hpcjob quotes every path), not a reason to refuse a file.
+    ["/proj/my images/x.sif", { kind: "file", path: "/proj/my images/x.sif" }, "/proj/my images/x.sif"],
   ])("%s", (typed, ref, canonical) => {
     expect(parseImage(typed)).toEqual(ref);
     expect(canonicalRef(ref)).toBe(canonical);
@@ -203,6 +205,7 @@ describe("invalid references: one line that says what to write, exit 2", () => {
     ["docker://[::1]:5000/x", "IPv6 addresses are not supported"],
     ["docker://my_host.example.com/x", 'has a registry "my_host.example.com" that is not a host name'],
     ["docker://ubuntu 22.04", "contains white space"],
+    ["docker:ubuntu:22.04", "lacks the // of docker://; write docker://ubuntu:22.04"],
     [`docker://${HEX}`, "is an image ID, not a name"],
     [
       "ubuntu:22.04",

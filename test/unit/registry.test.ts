@@ -112,6 +112,7 @@ interface Registry {
   /** Docker Hub answers 401 UNAUTHORIZED, not 404, for a repository it does not have (or that is private). */
   unknownRepo401?: boolean;
   noDigestHeader?: boolean;
+  noContentType?: boolean;
   /** Serve other bytes than asked for at this digest. */
   tamper?: string;
   /** Never answer. */
@@ -151,6 +152,7 @@ const REGISTRIES: Record<string, Registry> = {
     repos: { "lab/arm": repo({ "1": armSingle.manifest }, [armSingle]), "lab/img": repo({ "1": amd64.manifest }, [amd64]) },
   },
   "nodigest.example.com": { noDigestHeader: true, repos: { "lab/img": repo({ "1": ubuntuIndex }, [amd64, arm64]) } },
+  "notype.example.com": { noContentType: true, noDigestHeader: true, repos: { "lab/img": repo({ "1": ubuntuIndex }, [amd64, arm64]) } },
   "tamper.example.com": { tamper: amd64.manifest.digest, repos: { "lab/img": repo({ "1": ubuntuIndex }, [amd64, arm64]) } },
   "basic.example.com": { auth: "basic", repos: {} },
   "http-realm.example.com": { auth: { realm: "http://auth.example.com/token", service: "x" }, repos: {} },
@@ -235,7 +237,10 @@ function handle(req: IncomingMessage, res: ServerResponse) {
   if (what === "manifests" && !accept.includes(b.type) && b !== schema1)
     return errors(res, 404, "MANIFEST_UNKNOWN", "manifest unknown (not acceptable)");
   const bytes = reg.tamper === b.digest ? Buffer.from(b.bytes.toString().replace("30000000", "30000001")) : b.bytes;
-  const headers = { "content-type": b.type, ...(!reg.noDigestHeader && { "docker-content-digest": b.digest }) };
+  const headers = {
+    ...(!reg.noContentType && { "content-type": b.type }),
+    ...(!reg.noDigestHeader && { "docker-content-digest": b.digest }),
+  };
   if (req.method === "HEAD") return send(res, 200, { ...headers, "content-length": String(bytes.length) });
   send(res, 200, headers, bytes);
 }
@@ -399,6 +404,16 @@ describe("other registries", () => {
   it("no Docker-Content-Digest: the digest is the sha256 of the manifest's bytes", async () => {
     expect((await headDigest(ref("docker://nodigest.example.com/lab/img:1"), opts)).digest).toBe(ubuntuIndex.digest);
     expect((await resolveImage(ref("docker://nodigest.example.com/lab/img:1"), opts)).manifestDigest).toBe(amd64.manifest.digest);
+  });
+
+  it("no Content-Type either: the body's mediaType says it is an index", async () => {
+    const got = await resolveImage(ref("docker://notype.example.com/lab/img:1"), opts);
+    expect(got).toMatchObject({
+      digest: ubuntuIndex.digest,
+      mediaType: OCI_INDEX,
+      indexDigest: ubuntuIndex.digest,
+      manifestDigest: amd64.manifest.digest,
+    });
   });
 
   it("content that does not match its digest is refused", async () => {
