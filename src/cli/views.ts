@@ -7,9 +7,9 @@
 import type { BatchResult } from "../commands/batch.js";
 import type { ClusterRow, ShownProfile, Validated, ValidProfile } from "../commands/clusters.js";
 import type { JupyterConnection } from "../commands/connect.js";
+import type { Converted } from "../commands/imageConvert.js";
 import type { Cancelled, JobRow } from "../commands/jobs.js";
 import type { HeldTunnel, JupyterResult } from "../commands/jupyter.js";
-import type { Converted } from "../commands/imageConvert.js";
 import type { Installed } from "../commands/remote.js";
 import { quote } from "../core/quote.js";
 import type { LoadedProfile } from "../profile/load.js";
@@ -173,6 +173,6 @@ export const convertedText = scriptOr<Converted>((c) =>
     `  image   ${c.ref}`,
     `  digest  ${c.digest}`,
     `  run it  --image ${quote(c.file)}`,
-    `  log     ${c.runDir}`,
+    ...(c.runDir ? [`  log     ${c.runDir}`] : []),
   ].join("\n"),
 );

@@ -7,18 +7,20 @@
  */
 import { join } from "node:path";
 import { ExecError, UsageError } from "../core/errors.js";
-import type { ClusterFolder } from "../core/values.js";
+import { type ClusterFolder, parseClusterFolder } from "../core/values.js";
 import type { ConnectionFlags } from "../exec/placement.js";
 import { type ConversionRequest, conversionRequest, converterSource } from "../image/conversion.js";
-import { canonicalRef, fileStem, isLatest, parseImage } from "../image/reference.js";
-import { resolveImage } from "../image/registry.js";
 import { platformName } from "../image/manifest.js";
+import { canonicalRef, type DockerRef, fileStem, isLatest, parseImage } from "../image/reference.js";
+import { headDigest, resolveImage } from "../image/registry.js";
+import { loadProfile } from "../profile/load.js";
+import type { Profile } from "../profile/schema.js";
 import { renderConversion } from "../render/convert.js";
 import { chooseCluster } from "../request/build.js";
 import { loadProjectFile, loadUserConfig, noteSearchPath } from "../request/sources.js";
-import { loadProfile } from "../profile/load.js";
 import { runDirFor } from "../runs/paths.js";
 import { createRunDir } from "../runs/store.js";
+import { runtimeOf } from "../runtime/index.js";
 import type { Context, Done } from "./context.js";
 import { placementFor } from "./where.js";
 
@@ -36,7 +38,8 @@ export interface Converted {
   digest: string;
   /** True when a file of this digest was there and nothing was converted. */
   upToDate: boolean;
-  runDir: string;
+  /** The run directory with the conversion script and its log; none when the file was there already. */
+  runDir?: string;
 }
 
 /** The conversion's result, or the script a dry run prints. */
@@ -47,7 +50,7 @@ function onCluster(f: ClusterFolder, home: string): string {
   return f.under === "home" ? join(home, f.path) : f.path;
 }
 
-/** The conversion request for `text`: the profile's runtime and folders, the image resolved in its registry. */
+/** The image named `text`, its digest now (one HEAD), and the cluster's profile. */
 async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
   const user = await loadUserConfig(ctx);
   const sources = { flags: { cluster: flags.cluster }, user, project: await loadProjectFile(ctx, ctx.cwd) };
@@ -64,29 +67,39 @@ async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
     );
   }
   if (isLatest(ref)) {
-    ctx.report({ kind: "note", text: `${canonicalRef(ref)} names no tag but latest, which moves; a tag or @sha256: digest names one image for good` });
+    ctx.report({
+      kind: "note",
+      text: `${canonicalRef(ref)} names no tag but latest, which moves; a tag or @sha256: digest names one image for good`,
+    });
   }
-  const resolved = await resolveImage(ref);
-  const base = conversionRequest(
-    profile,
-    {
-      ref: canonicalRef(ref),
-      source: "",
-      digest: resolved.digest,
-      platform: platformName(resolved.platform),
-      size: resolved.size,
-      stem: fileStem(ref, resolved.digest),
-    },
-    Boolean(flags.force),
-  );
-  const req: ConversionRequest = { ...base, image: { ...base.image, source: converterSource(base.converter, ref, resolved.digest) } };
-  return { req, profile, user };
+  const { digest } = await headDigest(ref);
+  return { ref, digest, profile, user };
 }
 
-/** Convert the image named `text` for the chosen cluster (or print the script with --dry-run). */
+/** The conversion of `ref` (now `digest`): its platform's manifest and size asked of the registry, the converter's source pinned to the digest. */
+async function conversionOf(ref: DockerRef, digest: string, profile: Profile, force: boolean): Promise<ConversionRequest> {
+  const resolved = await resolveImage(ref);
+  const image = {
+    ref: canonicalRef(ref),
+    source: "",
+    digest,
+    platform: platformName(resolved.platform),
+    size: resolved.size,
+    stem: fileStem(ref, digest),
+  };
+  const req = conversionRequest(profile, image, force);
+  return { ...req, image: { ...image, source: converterSource(req.converter, ref, digest) } };
+}
+
+/**
+ * Convert the image named `text` for the chosen cluster (or print the script
+ * with --dry-run). An image converted before is found with one HEAD to the
+ * registry and one read on the cluster, and nothing runs there.
+ */
 export async function imageConvert(text: string, flags: ConvertFlags, ctx: Context): Promise<Done<ConvertResult>> {
-  const { req, profile, user } = await planConversion(text, flags, ctx);
-  if (flags.dryRun) return { data: { script: renderConversion(req) } };
+  const { ref, digest, profile, user } = await planConversion(text, flags, ctx);
+  const force = Boolean(flags.force);
+  if (flags.dryRun) return { data: { script: renderConversion(await conversionOf(ref, digest, profile, force)) } };
   if (profile.container.convertOn === "job") {
     throw new UsageError(
       `cluster ${profile.name} converts images in a Slurm job (container.convertOn: job), which hpcjob does not do yet; convert on the login node with a profile that says convertOn: login, or run the script from --dry-run with sbatch`,
@@ -94,21 +107,27 @@ export async function imageConvert(text: string, flags: ConvertFlags, ctx: Conte
   }
   const exec = await ctx.connect(await placementFor(flags, profile, user, ctx));
   const home = await exec.home();
+  const runtime = runtimeOf(profile.container.runtime);
+  const imageDir = onCluster(parseClusterFolder(profile.container.imageDir, "container.imageDir:"), home);
+  const file = join(imageDir, `${fileStem(ref, digest)}${runtime.imageExt ?? ""}`);
+  const shown = canonicalRef(ref);
+  if (!force && (await exec.stat(file)) && ((await exec.readFile(`${file}.json`)) ?? "").includes(`"digest": "${digest}"`)) {
+    return { data: { file, ref: shown, digest, upToDate: true } };
+  }
+  const req = await conversionOf(ref, digest, profile, force);
   const runDir = await createRunDir(exec, runDirFor(home, "convert", ctx.now()));
   const script = join(runDir, "convert.sh");
   const log = join(runDir, "convert.log");
   await exec.writeFile(script, renderConversion(req), 0o700);
-  const file = join(onCluster(req.imageDir, home), req.fileName);
-  ctx.report({ kind: "note", text: `converting ${req.image.ref} (${req.image.digest}) on the login node; log: ${log}` });
+  ctx.report({ kind: "note", text: `converting ${shown} (${digest}) on the login node; log: ${log}` });
   const r = await exec.run(["bash", "-c", 'bash "$1" >"$2" 2>&1', "hpcjob-convert", script, log]);
   const said = ((await exec.readFile(log)) ?? "").trim().split("\n");
   if (r.code !== 0) {
-    const last = said.filter((l) => l.trim() !== "").slice(-8);
     throw new ExecError(
-      `converting ${req.image.ref} failed (exit ${r.code}); nothing was left in ${onCluster(req.imageDir, home)}; the script and log are in ${runDir}`,
-      last,
+      `converting ${shown} failed (exit ${r.code}); nothing was left in ${imageDir}; the script and log are in ${runDir}`,
+      said.filter((l) => l.trim() !== "").slice(-8),
     );
   }
   const upToDate = said.some((l) => l.startsWith("hpcjob: up to date:"));
-  return { data: { file, ref: req.image.ref, digest: req.image.digest, upToDate, runDir } };
+  return { data: { file, ref: shown, digest, upToDate, runDir } };
 }

@@ -237,17 +237,6 @@ export function enrootUri(ref: DockerRef, digest = ref.digest): string {
   return `docker://${ref.registry}#${ref.path}${at}`;
 }
 
-/**
- * The file `enroot import` names an import when given no -o: the path with
- * `/` turned into `+`, then `+TAG` (or `+sha256:...` for a digest), then
- * `.sqsh`; Docker Hub's `library/` is dropped (enroot 4.1's docker::import).
- * It drops the registry, so hpcjob names its files with fileStem instead.
- */
-export function enrootFileName(ref: DockerRef): string {
-  const path = ref.registry === DOCKER_HUB ? familiarPath(ref.path) : ref.path;
-  return `${path.replaceAll("/", "+")}+${ref.digest ?? ref.tag ?? "latest"}.sqsh`;
-}
-
 /** Docker Hub's official images without library/ (ubuntu), as Docker shows them. */
 function familiarPath(path: string): string {
   const rest = path.startsWith("library/") ? path.slice("library/".length) : path;

@@ -16,13 +16,15 @@ hpcjob_out="$hpcjob_dir"/nvcr.io+nvidia+pytorch+24.01-py3-0123456789ab.sqfs
 hpcjob_tmp_dir=${TMPDIR:-/tmp}
 mkdir -p "$hpcjob_dir" "$hpcjob_tmp_dir"
 
-# Charliecloud: ch-image pulls the image into its storage, ch-convert writes
-# the SquashFS (the format comes from the file name's extension).
+# Charliecloud: ch-image pulls the image into its storage (the profile's
+# cacheDir, else CH_IMAGE_STORAGE or ch-image's default /var/tmp/$USER.ch;
+# ch-convert finds it only through CH_IMAGE_STORAGE), then ch-convert writes the SquashFS.
+export CH_IMAGE_STORAGE="${CH_IMAGE_STORAGE:-/var/tmp/$USER.ch}"
 export TMPDIR="$hpcjob_tmp_dir"
 hpcjob_converter_version() { echo "ch-image $(ch-image --version)"; }
 hpcjob_convert() {
   ch-image pull docker://nvcr.io/nvidia/pytorch:24.01-py3 >&2
-  ch-convert -i ch-image docker://nvcr.io/nvidia/pytorch:24.01-py3 "$1" >&2
+  ch-convert -i ch-image -o squash docker://nvcr.io/nvidia/pytorch:24.01-py3 "$1" >&2
 }
 
 # The lock: one conversion of this image at a time; a second one waits for it.

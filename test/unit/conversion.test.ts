@@ -31,6 +31,7 @@ function profile(container: Record<string, unknown>, partitions = ["gpu"]) {
 describe("parseClusterFolder", () => {
   it.each([
     ["$HOME/.hpcjob/images", { under: "home", path: ".hpcjob/images" }],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's ${HOME}, as a profile spells it
     ["${HOME}/images/", { under: "home", path: "images" }],
     ["~/images", { under: "home", path: "images" }],
     ["~", { under: "home", path: "" }],

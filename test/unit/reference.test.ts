@@ -5,13 +5,24 @@ import {
   canonicalRef,
   type DockerRef,
   dockerUri,
-  enrootFileName,
   enrootUri,
   fileStem,
   type ImageRef,
   isLatest,
   parseImage,
 } from "../../src/image/reference.js";
+
+/**
+ * The file `enroot import` names an import when given no -o (enroot 4.1's
+ * docker::import): the path with "/" turned into "+", then "+TAG" (or
+ * "+sha256:..."), then ".sqsh"; Docker Hub's library/ dropped. It drops the
+ * registry, which is why hpcjob names its files with fileStem instead.
+ */
+function enrootFileName(ref: DockerRef): string {
+  const rest = ref.path.startsWith("library/") ? ref.path.slice("library/".length) : ref.path;
+  const path = ref.registry === "docker.io" && !rest.includes("/") ? rest : ref.path;
+  return `${path.replaceAll("/", "+")}+${ref.digest ?? ref.tag ?? "latest"}.sqsh`;
+}
 
 const HEX = "0123456789abcdef".repeat(4);
 const D1 = `sha256:${HEX}`;
