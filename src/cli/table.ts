@@ -196,6 +196,7 @@ Examples:
     args: [["<image>", "docker://REGISTRY/NAME:TAG or docker://NAME@sha256:..."]],
     options: [
       { flags: "-c, --cluster <name>", help: "cluster profile (see: hpcjob clusters list)" },
+      { flags: "-A, --account <name>", help: "account to charge where conversions run as Slurm jobs (container.convertOn: job)" },
       { flags: "--force", help: "convert again even when a file of this digest is there" },
       { flags: "--dry-run", help: "print the conversion script instead of running it" },
       ...CONNECTION,
@@ -205,7 +206,9 @@ Examples:
 The digest is asked of the registry first: an image already converted is
 not converted again, and a tag that moved to new content is. The file goes to
 the profile's container.imageDir, named after the registry, name, tag and
-digest; the script and its log stay in a run directory.
+digest; the script and its log stay in a run directory. Where the profile
+says container.convertOn: job, the conversion runs as a Slurm job
+(container.convertPartition) and hpcjob waits for it.
 
 Examples:
   hpcjob image convert docker://pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime --cluster vera

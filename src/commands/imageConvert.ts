@@ -3,13 +3,15 @@
  * cluster's runtime runs, once per content. The digest is resolved here,
  * before anything runs on the cluster; the conversion script (kept in a run
  * directory with its log) does the rest there: lock, up-to-date check, free
- * space, convert under a temporary name, rename, record.
+ * space, convert under a temporary name, rename, record. It runs on the login
+ * node, or as a Slurm job watched by the one job watcher (convertOn: job).
  */
 import { join } from "node:path";
-import { ExecError, UsageError } from "../core/errors.js";
-import { type ClusterFolder, parseClusterFolder } from "../core/values.js";
+import { ExecError, HpcjobError, UsageError } from "../core/errors.js";
+import type { ClusterFolder } from "../core/values.js";
+import type { Executor } from "../exec/executor.js";
 import type { ConnectionFlags } from "../exec/placement.js";
-import { type ConversionRequest, conversionRequest, converterSource } from "../image/conversion.js";
+import { type ConversionRequest, conversionRequest, convertedFile, converterSource } from "../image/conversion.js";
 import { platformName } from "../image/manifest.js";
 import { canonicalRef, type DockerRef, fileStem, isLatest, parseImage } from "../image/reference.js";
 import { headDigest, resolveImage } from "../image/registry.js";
@@ -19,14 +21,16 @@ import { renderConversion } from "../render/convert.js";
 import { chooseCluster } from "../request/build.js";
 import { loadProjectFile, loadUserConfig, noteSearchPath } from "../request/sources.js";
 import { runDirFor } from "../runs/paths.js";
-import { createRunDir } from "../runs/store.js";
-import { runtimeOf } from "../runtime/index.js";
+import { createRunDir, runFile } from "../runs/store.js";
+import { followLog } from "../session/follow.js";
 import type { Context, Done } from "./context.js";
+import { sbatchScript } from "./submit.js";
 import { placementFor } from "./where.js";
 
 /** Flags of `image convert`. */
 export interface ConvertFlags extends ConnectionFlags {
   cluster?: string;
+  account?: string;
   force?: boolean;
   dryRun?: boolean;
 }
@@ -40,12 +44,14 @@ export interface Converted {
   upToDate: boolean;
   /** The run directory with the conversion script and its log; none when the file was there already. */
   runDir?: string;
+  /** The Slurm job that converted it (convertOn: job). */
+  jobId?: string;
 }
 
 /** The conversion's result, or the script a dry run prints. */
 export type ConvertResult = Converted | { script: string };
 
-/** A cluster folder as a path, with the home folder known on the cluster. */
+/** Where a cluster folder is, once the home folder there is known. */
 function onCluster(f: ClusterFolder, home: string): string {
   return f.under === "home" ? join(home, f.path) : f.path;
 }
@@ -57,13 +63,10 @@ async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
   const cluster = chooseCluster(sources);
   noteSearchPath(ctx);
   const { profile } = await loadProfile(ctx, cluster);
-  const ref = parseImage(text, "the image");
-  if (ref.kind === "file") {
-    throw new UsageError(`${text} is a file, not an image in a registry; give it to --image as it is, or convert docker://REF`);
-  }
+  const ref = parseImage(text, "image convert");
   if (ref.kind !== "docker") {
     throw new UsageError(
-      `hpcjob image convert reads docker:// references so far; push ${text} to a registry your cluster reaches and convert docker://REGISTRY/NAME:TAG`,
+      `hpcjob image convert reads docker:// references so far (got ${text}); push the image to a registry, or convert it on the cluster with the runtime's own tool`,
     );
   }
   if (isLatest(ref)) {
@@ -77,7 +80,7 @@ async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
 }
 
 /** The conversion of `ref` (now `digest`): its platform's manifest and size asked of the registry, the converter's source pinned to the digest. */
-async function conversionOf(ref: DockerRef, digest: string, profile: Profile, force: boolean): Promise<ConversionRequest> {
+async function conversionOf(ref: DockerRef, digest: string, profile: Profile, flags: ConvertFlags): Promise<ConversionRequest> {
   const resolved = await resolveImage(ref);
   const image = {
     ref: canonicalRef(ref),
@@ -87,8 +90,30 @@ async function conversionOf(ref: DockerRef, digest: string, profile: Profile, fo
     size: resolved.size,
     stem: fileStem(ref, digest),
   };
-  const req = conversionRequest(profile, image, force);
+  const req = conversionRequest(profile, image, Boolean(flags.force), flags.account);
   return { ...req, image: { ...image, source: converterSource(req.converter, ref, digest) } };
+}
+
+/** Run the conversion script on the login node; its exit code. */
+async function convertHere(exec: Executor, script: string, log: string): Promise<number> {
+  const r = await exec.run(["bash", "-c", 'bash "$1" >"$2" 2>&1', "hpcjob-convert", script, log]);
+  return r.code;
+}
+
+/** Submit the conversion script and wait for its job with the one job watcher; the job id and the script's exit code. */
+async function convertInJob(exec: Executor, script: string, runDir: string, ctx: Context): Promise<{ jobId: string; code: number }> {
+  const jobId = await sbatchScript(exec, script);
+  await exec.writeFile(runFile(runDir, "jobId"), `${jobId}\n`, 0o600);
+  ctx.report({ kind: "submitted", jobId, runDir });
+  // The log is read, not shown: the result says where it is, and a failure shows its tail.
+  const end = await followLog(exec, jobId, runDir, { write: () => {}, report: ctx.report, signal: ctx.signal });
+  if (end.detached) {
+    throw new HpcjobError(
+      `stopped waiting; conversion job ${jobId} goes on: run the same command again to use its file, or cancel it with hpcjob cancel ${jobId}`,
+      130,
+    );
+  }
+  return { jobId, code: end.exitCode };
 }
 
 /**
@@ -98,36 +123,38 @@ async function conversionOf(ref: DockerRef, digest: string, profile: Profile, fo
  */
 export async function imageConvert(text: string, flags: ConvertFlags, ctx: Context): Promise<Done<ConvertResult>> {
   const { ref, digest, profile, user } = await planConversion(text, flags, ctx);
-  const force = Boolean(flags.force);
-  if (flags.dryRun) return { data: { script: renderConversion(await conversionOf(ref, digest, profile, force)) } };
-  if (profile.container.convertOn === "job") {
-    throw new UsageError(
-      `cluster ${profile.name} converts images in a Slurm job (container.convertOn: job), which hpcjob does not do yet; convert on the login node with a profile that says convertOn: login, or run the script from --dry-run with sbatch`,
-    );
+  if (flags.dryRun) {
+    const req = await conversionOf(ref, digest, profile, flags);
+    return { data: { script: renderConversion(req, runFile(runDirFor(ctx.home, "convert", ctx.now()), "log")) } };
   }
   const exec = await ctx.connect(await placementFor(flags, profile, user, ctx));
   const home = await exec.home();
-  const runtime = runtimeOf(profile.container.runtime);
-  const imageDir = onCluster(parseClusterFolder(profile.container.imageDir, "container.imageDir:"), home);
-  const file = join(imageDir, `${fileStem(ref, digest)}${runtime.imageExt ?? ""}`);
+  const target = convertedFile(profile, fileStem(ref, digest));
+  const imageDir = onCluster(target.imageDir, home);
+  const file = join(imageDir, target.fileName);
   const shown = canonicalRef(ref);
-  if (!force && (await exec.stat(file)) && ((await exec.readFile(`${file}.json`)) ?? "").includes(`"digest": "${digest}"`)) {
+  if (!flags.force && (await exec.stat(file)) && ((await exec.readFile(`${file}.json`)) ?? "").includes(`"digest": "${digest}"`)) {
     return { data: { file, ref: shown, digest, upToDate: true } };
   }
-  const req = await conversionOf(ref, digest, profile, force);
+  const req = await conversionOf(ref, digest, profile, flags);
   const runDir = await createRunDir(exec, runDirFor(home, "convert", ctx.now()));
-  const script = join(runDir, "convert.sh");
-  const log = join(runDir, "convert.log");
-  await exec.writeFile(script, renderConversion(req), 0o700);
-  ctx.report({ kind: "note", text: `converting ${shown} (${digest}) on the login node; log: ${log}` });
-  const r = await exec.run(["bash", "-c", 'bash "$1" >"$2" 2>&1', "hpcjob-convert", script, log]);
+  const script = runFile(runDir, "script");
+  const log = runFile(runDir, "log");
+  await exec.writeFile(script, renderConversion(req, log), 0o700);
+  ctx.report({
+    kind: "note",
+    text: `converting ${shown} (${digest}) ${req.job ? `in a Slurm job in partition ${req.job.partition}` : "on the login node"}; log: ${log}`,
+  });
+  const { jobId, code } = req.job
+    ? await convertInJob(exec, script, runDir, ctx)
+    : { jobId: undefined, code: await convertHere(exec, script, log) };
   const said = ((await exec.readFile(log)) ?? "").trim().split("\n");
-  if (r.code !== 0) {
+  if (code !== 0) {
     throw new ExecError(
-      `converting ${shown} failed (exit ${r.code}); nothing was left in ${imageDir}; the script and log are in ${runDir}`,
-      said.filter((l) => l.trim() !== "").slice(-8),
+      `converting ${shown} failed (${jobId ? `job ${jobId}, ` : ""}exit ${code}); nothing was left in ${imageDir}; the script and log are in ${runDir}`,
+      said.filter((l) => l.trim() !== "" && !l.startsWith("hpcjob: the program exited")).slice(-8),
     );
   }
   const upToDate = said.some((l) => l.startsWith("hpcjob: up to date:"));
-  return { data: { file, ref: shown, digest, upToDate, runDir } };
+  return { data: { file, ref: shown, digest, upToDate, runDir, ...(jobId ? { jobId } : {}) } };
 }

@@ -95,6 +95,16 @@ export function executorFor(p: Plan, ctx: Context): Promise<Executor> {
   return ctx.connect(p.placement);
 }
 
+/** sbatch the script; its job id, or a SlurmError with sbatch's words and where the script is. */
+export async function sbatchScript(exec: Executor, script: string): Promise<string> {
+  const r = await exec.run(sbatchArgv(script));
+  if (r.code !== 0) {
+    const said = tail(r.stderr.trim() || r.stdout.trim(), 5);
+    throw new SlurmError(`sbatch refused the job: ${said[said.length - 1] ?? `exit ${r.code}`}; the script is ${script}`, said);
+  }
+  return parseSbatch(r.stdout);
+}
+
 /**
  * Bind the request to its site, create the run directory, write job.sbatch
  * and request.json, sbatch the script and record the job id. On a refusal
@@ -111,12 +121,7 @@ export async function submit(p: Plan, ctx: Context): Promise<Submitted> {
   await exec.writeFile(script, renderScript(req, runDir), 0o600);
   const record = runRecord(req, login, versionText(), now, await gitState(exec, req.workdir));
   await exec.writeFile(runFile(runDir, "request"), `${JSON.stringify(record, null, 2)}\n`, 0o600);
-  const r = await exec.run(sbatchArgv(script));
-  if (r.code !== 0) {
-    const said = tail(r.stderr.trim() || r.stdout.trim(), 5);
-    throw new SlurmError(`sbatch refused the job: ${said[said.length - 1] ?? `exit ${r.code}`}; the script is ${script}`, said);
-  }
-  const jobId = parseSbatch(r.stdout);
+  const jobId = await sbatchScript(exec, script);
   await exec.writeFile(runFile(runDir, "jobId"), `${jobId}\n`, 0o600);
   return { exec, req, jobId, runDir, login };
 }

@@ -8,6 +8,8 @@ import { UsageError } from "../core/errors.js";
 import { type ClusterFolder, parseClusterFolder } from "../core/values.js";
 import type { Profile } from "../profile/schema.js";
 import { type Converter, type Runtime, runtimeOf } from "../runtime/index.js";
+import { type Directive, parseDirective } from "../slurm/directives.js";
+import { JOB_COMMENT } from "../slurm/sbatch.js";
 import { type DockerRef, dockerUri, enrootUri } from "./reference.js";
 
 /** An image resolved before converting: what the user named, what the converter reads, and its content's identity. */
@@ -39,6 +41,8 @@ export interface ConversionRequest {
   tmpDir?: ClusterFolder;
   /** Convert even when a file of this digest is there. */
   force: boolean;
+  /** The Slurm job the conversion runs as (the profile's convertOn: job); on the login node when absent. */
+  job?: ConversionJob;
   /** Scratch the converter needs for the unpacked image, and room for the file, in bytes. */
   tmpBytes: number;
   outBytes: number;
@@ -50,13 +54,56 @@ export interface ConversionRequest {
 const SCRATCH_FACTOR = 3;
 const FILE_FACTOR = 1.5;
 
-/** The conversion of `image` for the cluster of `profile`; a UsageError when its runtime runs no images. */
-export function conversionRequest(profile: Profile, image: ImageToConvert, force: boolean): ConversionRequest {
+/** Where a conversion job runs and who pays for it. */
+export interface ConversionJob {
+  partition: string;
+  account?: string;
+  /** The site's own sbatch options (the profile's slurm.directives). */
+  directives: Directive[];
+  /** Options the site never takes (the profile's slurm.skipDirectives). */
+  skip: string[];
+}
+
+/** The Slurm job name of conversions, so squeue shows what they are. */
+export const CONVERSION_JOB_NAME = "hpcjob-convert";
+/** A conversion job's time limit: pulling and packing a large image takes minutes, not hours. */
+export const CONVERSION_TIME = "01:00:00";
+
+/** The file a conversion writes on the cluster: its folder and its name (the image's stem and the runtime's extension). */
+export function convertedFile(
+  profile: Profile,
+  stem: string,
+): { imageDir: ClusterFolder; fileName: string; runtime: Runtime; converter: Converter } {
   const runtime = runtimeOf(profile.container.runtime);
   const converter = runtime.converter;
   if (!converter || !runtime.imageExt) {
     throw new UsageError(`cluster ${profile.name} runs jobs on the host (container.runtime: none); there is no image to convert for it`);
   }
+  const imageDir = parseClusterFolder(profile.container.imageDir, `cluster ${profile.name}'s container.imageDir:`);
+  return { imageDir, fileName: `${stem}${runtime.imageExt}`, runtime, converter };
+}
+
+/** The job a conversion runs as on this cluster, or undefined where it runs on the login node; `account` is --account. */
+function conversionJob(profile: Profile, account: string | undefined): ConversionJob | undefined {
+  if (profile.container.convertOn !== "job") return undefined;
+  const a = profile.slurm.account;
+  const charged = account ?? a.default;
+  if (a.required && charged === undefined) {
+    throw new UsageError(
+      `cluster ${profile.name} converts images in a Slurm job and needs an account for it; add --account NAME${a.hint ? ` (${a.hint})` : ""}`,
+    );
+  }
+  return {
+    partition: profile.container.convertPartition ?? profile.slurm.partition,
+    account: charged,
+    directives: profile.slurm.directives.map((d) => parseDirective(d, `cluster ${profile.name}'s slurm.directives:`)),
+    skip: profile.slurm.skipDirectives,
+  };
+}
+
+/** The conversion of `image` for the cluster of `profile`; a UsageError when its runtime runs no images. */
+export function conversionRequest(profile: Profile, image: ImageToConvert, force: boolean, account?: string): ConversionRequest {
+  const { imageDir, fileName, runtime, converter } = convertedFile(profile, image.stem);
   const c = profile.container;
   const where = (key: string) => `cluster ${profile.name}'s container.${key}:`;
   return {
@@ -64,14 +111,29 @@ export function conversionRequest(profile: Profile, image: ImageToConvert, force
     runtime,
     converter,
     image,
-    fileName: `${image.stem}${runtime.imageExt}`,
-    imageDir: parseClusterFolder(c.imageDir, where("imageDir")),
+    fileName,
+    imageDir,
     cacheDir: c.cacheDir === undefined ? undefined : parseClusterFolder(c.cacheDir, where("cacheDir")),
     tmpDir: c.tmpDir === undefined ? undefined : parseClusterFolder(c.tmpDir, where("tmpDir")),
     force,
+    job: conversionJob(profile, account),
     tmpBytes: Math.ceil(image.size * SCRATCH_FACTOR),
     outBytes: Math.ceil(image.size * FILE_FACTOR),
   };
+}
+
+/** The sbatch options of a conversion job whose log is `log`, minus the ones the site never takes. */
+export function conversionDirectives(job: ConversionJob, log: string): Directive[] {
+  const own: Directive[] = [
+    { key: "job-name", value: CONVERSION_JOB_NAME },
+    { key: "output", value: log },
+    { key: "partition", value: job.partition },
+    { key: "time", value: CONVERSION_TIME },
+    { key: "comment", value: JOB_COMMENT },
+  ];
+  if (job.account) own.push({ key: "account", value: job.account });
+  const skipped = new Set(job.skip);
+  return [...own, ...job.directives].filter((d) => !skipped.has(d.key));
 }
 
 /**

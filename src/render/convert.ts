@@ -4,8 +4,9 @@
  */
 import { quote } from "../core/quote.js";
 import type { ClusterFolder } from "../core/values.js";
-import type { ConversionRequest } from "../image/conversion.js";
+import { type ConversionRequest, conversionDirectives } from "../image/conversion.js";
 import { renderTemplate } from "./environment.js";
+import { directiveLines } from "./sbatch.js";
 
 /** A cluster folder as one shell word: a home folder's path is known only there, so "$HOME" is left to the shell. */
 export function folderWord(f: ClusterFolder): string {
@@ -13,11 +14,11 @@ export function folderWord(f: ClusterFolder): string {
   return f.path === "" ? '"$HOME"' : `"$HOME"/${quote(f.path)}`;
 }
 
-/** The conversion script for `req`; `directives` (#SBATCH lines) when it runs as a job. */
-export function renderConversion(req: ConversionRequest, directives: string[] = []): string {
+/** The conversion script for `req`, its log `log`; with #SBATCH lines when it runs as a job. */
+export function renderConversion(req: ConversionRequest, log: string): string {
   const ext = req.runtime.imageExt ?? "";
   return renderTemplate("convert.sh.njk", {
-    directives,
+    directives: req.job ? directiveLines(conversionDirectives(req.job, log)) : [],
     cluster: req.cluster,
     runtime: req.runtime.name,
     converter: req.converter,

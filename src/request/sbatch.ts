@@ -5,10 +5,8 @@
  * render/ only writes them out.
  */
 import type { Directive } from "../slurm/directives.js";
+import { JOB_COMMENT } from "../slurm/sbatch.js";
 import type { JobRequest, SitedRequest } from "./job.js";
-
-/** The comment hpcjob tags its jobs with, so `ps` can find them. */
-export const JOB_COMMENT = "hpcjob";
 
 /** The GPU request spelled the way this cluster wants it, or undefined for none. */
 export function gpuDirective(req: JobRequest): Directive | undefined {

@@ -4,6 +4,9 @@
  */
 import { SlurmError } from "../core/errors.js";
 
+/** The comment hpcjob tags its jobs with (--comment), so `hpcjob jobs` can find them. */
+export const JOB_COMMENT = "hpcjob";
+
 /** `sbatch --parsable SCRIPT`: prints only "ID" (or "ID;CLUSTER" on a multi-cluster site). */
 export function sbatchArgv(scriptPath: string): string[] {
   return ["sbatch", "--parsable", scriptPath];

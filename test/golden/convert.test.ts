@@ -29,6 +29,9 @@ const IMAGE: ImageToConvert = {
 /** The source as each runtime's converter reads it: enroot spells the registry HOST#PATH. */
 const SOURCE: Record<string, string> = { enroot: "docker://nvcr.io#nvidia/pytorch:24.01-py3" };
 
+/** The log a conversion's run directory gives it. */
+const LOG = "/home/alice/.hpcjob/runs/20261123-101500-convert/job.log";
+
 const profiles = [...BUILTIN_CLUSTERS, ...RUNTIME_FIXTURES].filter((name) => name !== "rt-none");
 
 describe.each(profiles)("%s image convert", (cluster) => {
@@ -38,7 +41,7 @@ describe.each(profiles)("%s image convert", (cluster) => {
     const { profile } = await loadProfile(ENV, cluster);
     const converter = profile.container.runtime === "pyxis" ? "enroot" : profile.container.runtime;
     const req = conversionRequest(profile, { ...IMAGE, source: SOURCE[converter] ?? IMAGE.source }, false);
-    const script = renderConversion(req);
+    const script = renderConversion(req, LOG);
     if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, script);
     expect(existsSync(file), `${file} is missing: write it with UPDATE_GOLDEN=1 npx vitest run test/golden and review it`).toBe(true);
     expect(script).toBe(readFileSync(file, "utf8"));
@@ -50,5 +53,21 @@ describe.each(profiles)("%s image convert", (cluster) => {
     const lint = spawnSync("shellcheck", ["-S", "warning", "-s", "bash", file], { encoding: "utf8" });
     expect(lint.stdout).toBe("");
     expect(lint.status).toBe(0);
+  });
+});
+
+describe("a conversion in a Slurm job (convertOn: job)", () => {
+  const file = join(GOLDEN, "vera-job.convert.sh");
+
+  it("has the job's #SBATCH lines, sorted and quoted, the site's directives with them, and its log in the run directory", async () => {
+    const { profile } = await loadProfile(ENV, "vera");
+    const onJob = { ...profile, container: { ...profile.container, convertOn: "job" as const, convertPartition: "vera" } };
+    const script = renderConversion(conversionRequest(onJob, IMAGE, false, "C3SE2024-1-2"), LOG);
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, script);
+    expect(existsSync(file), `${file} is missing: write it with UPDATE_GOLDEN=1 npx vitest run test/golden and review it`).toBe(true);
+    expect(script).toBe(readFileSync(file, "utf8"));
+    expect(spawnSync("bash", ["-n", file], { encoding: "utf8" }).stderr).toBe("");
+    const lint = spawnSync("shellcheck", ["-S", "warning", "-s", "bash", file], { encoding: "utf8" });
+    expect(lint.stdout).toBe("");
   });
 });

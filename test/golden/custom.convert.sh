@@ -5,6 +5,15 @@
 # temporary name and renamed; a lock makes a second conversion of the same
 # image wait and then reuse the first one's file; nothing partial is left.
 set -euo pipefail
+# However it ends, nothing partial is left and the log's last line says how it
+# ended (hpcjob reads that line when the conversion runs as a Slurm job).
+hpcjob_part=
+hpcjob_end() {
+  local code=$?
+  if [ -n "$hpcjob_part" ]; then rm -rf "$hpcjob_part" "$hpcjob_part.json"; fi
+  echo "hpcjob: the program exited with code $code" >&2
+}
+trap hpcjob_end EXIT
 # Converted images are for the group too (shared image folders).
 umask 0002
 
@@ -49,7 +58,6 @@ hpcjob_need "$hpcjob_tmp_dir" 29629629630 container.tmpDir
 hpcjob_need "$hpcjob_dir" 14814814815 container.imageDir
 
 hpcjob_part="$hpcjob_dir"/.nvcr.io+nvidia+pytorch+24.01-py3-0123456789ab.part-"$$".sif
-trap 'rm -rf "$hpcjob_part" "$hpcjob_part.json"' EXIT
 echo "hpcjob: converting $hpcjob_ref ($hpcjob_digest) to $hpcjob_out" >&2
 hpcjob_convert "$hpcjob_part"
 

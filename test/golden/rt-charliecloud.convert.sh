@@ -5,6 +5,15 @@
 # temporary name and renamed; a lock makes a second conversion of the same
 # image wait and then reuse the first one's file; nothing partial is left.
 set -euo pipefail
+# However it ends, nothing partial is left and the log's last line says how it
+# ended (hpcjob reads that line when the conversion runs as a Slurm job).
+hpcjob_part=
+hpcjob_end() {
+  local code=$?
+  if [ -n "$hpcjob_part" ]; then rm -rf "$hpcjob_part" "$hpcjob_part.json"; fi
+  echo "hpcjob: the program exited with code $code" >&2
+}
+trap hpcjob_end EXIT
 # Converted images are for the group too (shared image folders).
 umask 0002
 
@@ -19,11 +28,22 @@ mkdir -p "$hpcjob_dir" "$hpcjob_tmp_dir"
 # Charliecloud: ch-image pulls the image into its storage (the profile's
 # cacheDir, else CH_IMAGE_STORAGE or ch-image's default /var/tmp/$USER.ch;
 # ch-convert finds it only through CH_IMAGE_STORAGE), then ch-convert writes the SquashFS.
-export CH_IMAGE_STORAGE="${CH_IMAGE_STORAGE:-/var/tmp/$USER.ch}"
+if [ -z "${CH_IMAGE_STORAGE:-}" ]; then
+  CH_IMAGE_STORAGE=/var/tmp/$USER.ch
+  # ch-run mounts SquashFS images on /var/tmp/$USER.ch/mnt, and ch-image 0.31
+  # then calls that folder an invalid storage directory: use one of our own.
+  if [ -d "$CH_IMAGE_STORAGE" ] && [ ! -d "$CH_IMAGE_STORAGE/dlcache" ]; then
+    echo "hpcjob: $CH_IMAGE_STORAGE is not ch-image storage (ch-run's mount folder?); using /var/tmp/$USER.hpcjob.ch" >&2
+    CH_IMAGE_STORAGE=/var/tmp/$USER.hpcjob.ch
+  fi
+fi
+export CH_IMAGE_STORAGE
 export TMPDIR="$hpcjob_tmp_dir"
 hpcjob_converter_version() { echo "ch-image $(ch-image --version)"; }
 hpcjob_convert() {
-  ch-image pull docker://nvcr.io/nvidia/pytorch:24.01-py3 >&2
+  # --no-cache: the build cache is a git repository for builds (it wants a git
+  # identity); pulled layers are kept in the download cache all the same.
+  ch-image --no-cache pull docker://nvcr.io/nvidia/pytorch:24.01-py3 >&2
   ch-convert -i ch-image -o squash docker://nvcr.io/nvidia/pytorch:24.01-py3 "$1" >&2
 }
 
@@ -54,7 +74,6 @@ hpcjob_need "$hpcjob_tmp_dir" 29629629630 container.tmpDir
 hpcjob_need "$hpcjob_dir" 14814814815 container.imageDir
 
 hpcjob_part="$hpcjob_dir"/.nvcr.io+nvidia+pytorch+24.01-py3-0123456789ab.part-"$$".sqfs
-trap 'rm -rf "$hpcjob_part" "$hpcjob_part.json"' EXIT
 echo "hpcjob: converting $hpcjob_ref ($hpcjob_digest) to $hpcjob_out" >&2
 hpcjob_convert "$hpcjob_part"
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseClusterFolder } from "../../src/core/values.js";
-import { conversionRequest, type ImageToConvert } from "../../src/image/conversion.js";
+import { conversionDirectives, conversionRequest, type ImageToConvert } from "../../src/image/conversion.js";
 import { checkProfile } from "../../src/profile/rules.js";
 import { ProfileSchema } from "../../src/profile/schema.js";
 import { folderWord } from "../../src/render/convert.js";
@@ -19,11 +19,11 @@ const IMAGE: ImageToConvert = {
   stem: "127.0.0.1+5443+lab+jupyter+1-aaaaaaaaaaaa",
 };
 
-/** A profile with `container` settings over a minimal valid one. */
-function profile(container: Record<string, unknown>, partitions = ["gpu"]) {
+/** A profile with `container` (and `slurm`) settings over a minimal valid one. */
+function profile(container: Record<string, unknown>, partitions = ["gpu"], slurm: Record<string, unknown> = {}) {
   return ProfileSchema.parse({
     name: "site",
-    slurm: { partition: partitions[0], partitions: partitions.map((name) => ({ name, maxTime: "1-00:00:00" })) },
+    slurm: { partition: partitions[0], partitions: partitions.map((name) => ({ name, maxTime: "1-00:00:00" })), ...slurm },
     container: { runtime: "apptainer", ...container },
   });
 }
@@ -104,5 +104,42 @@ describe("the profile's conversion settings", () => {
       { path: ["container", "convertPartition"], message: '"cpu" is not in slurm.partitions (gpu); add it there or pick one of those' },
     ]);
     expect(checkProfile(profile({ convertOn: "job", convertPartition: "cpu" }, ["gpu", "cpu"]), "site")).toEqual([]);
+  });
+});
+
+describe("a conversion in a Slurm job (convertOn: job)", () => {
+  const LOG = "/home/a/.hpcjob/runs/x-convert/job.log";
+
+  it("runs on the login node unless the profile says job", () => {
+    expect(conversionRequest(profile({}), IMAGE, false).job).toBeUndefined();
+  });
+
+  it("goes to convertPartition, else the default partition, charged to --account, else the profile's default", () => {
+    const p = profile({ convertOn: "job", convertPartition: "cpu" }, ["gpu", "cpu"], { account: { default: "lab1" } });
+    expect(conversionRequest(p, IMAGE, false)?.job).toMatchObject({ partition: "cpu", account: "lab1" });
+    expect(conversionRequest(p, IMAGE, false, "lab2")?.job?.account).toBe("lab2");
+    expect(conversionRequest(profile({ convertOn: "job" }), IMAGE, false).job).toMatchObject({ partition: "gpu", account: undefined });
+  });
+
+  it("refuses to submit without an account where the site requires one, with the site's hint", () => {
+    const p = profile({ convertOn: "job" }, ["gpu"], { account: { required: true, hint: "projinfo lists yours" } });
+    expect(() => conversionRequest(p, IMAGE, false)).toThrow(
+      "cluster site converts images in a Slurm job and needs an account for it; add --account NAME (projinfo lists yours)",
+    );
+    expect(conversionRequest(p, IMAGE, false, "C3SE-1").job?.account).toBe("C3SE-1");
+  });
+
+  it("asks for the job's name, log, partition, time and tag (CPUs and memory: the site's defaults), keeps the site's directives and drops what it skips", () => {
+    const p = profile({ convertOn: "job" }, ["gpu"], { directives: ["--qos=short", "-C fat"], skipDirectives: ["time"] });
+    const job = conversionRequest(p, IMAGE, false).job;
+    if (!job) throw new Error("no job");
+    expect(conversionDirectives(job, LOG)).toEqual([
+      { key: "job-name", value: "hpcjob-convert" },
+      { key: "output", value: LOG },
+      { key: "partition", value: "gpu" },
+      { key: "comment", value: "hpcjob" },
+      { key: "qos", value: "short" },
+      { key: "constraint", value: "fat" },
+    ]);
   });
 });

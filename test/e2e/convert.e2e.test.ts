@@ -1,0 +1,210 @@
+/**
+ * `hpcjob image convert` end to end on the loopback cluster with no stand-in:
+ * alice converts images from the TLS test registry with Debian's real
+ * ch-image and ch-convert (the loopback-convert profiles), on the login node
+ * and in a Slurm job, and runs a batch job in the file it made. The digest
+ * decides: a second run converts nothing, a moved tag converts again, two
+ * runs at once convert once, and a failure leaves nothing behind. Needs
+ * test/cluster/install.sh, start.sh and images.sh; fails, never skips,
+ * without them.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cancelAll, type Finished, hpcjob, requireCluster, startHpcjob } from "./harness.js";
+
+const MANIFEST = "/var/cache/hpcjob-test-images/images.json";
+const HOME = "/home/alice";
+/** The profiles' container.imageDir. */
+const IMAGES = `${HOME}/images/convert-e2e`;
+const RUNS = `${HOME}/.hpcjob/runs`;
+/** A 1 MiB file system for the scratch folder of loopback-convert-tiny. */
+const TINY = "/tmp/hpcjob-e2e-tiny";
+
+interface Manifest {
+  registry: { host: string; caBundle: string };
+  marker: { file: string; text: string };
+  images: Record<"jupyter" | "nojupyter", { ref: string; digest: string }>;
+  moving: { ref: string; initially: string; digest: string };
+}
+let m: Manifest;
+let env: Record<string, string>;
+
+/** What `image convert --json` prints. */
+interface Converted {
+  file: string;
+  ref: string;
+  digest: string;
+  upToDate: boolean;
+  runDir?: string;
+  jobId?: string;
+}
+
+/** `hpcjob image convert` as alice; its JSON result (or the failure as it ended). */
+function convert(ref: string, cluster = "loopback-convert", more: string[] = []): Finished & { result?: Converted } {
+  const r = hpcjob("alice", ["image", "convert", `docker://${ref}`, "--cluster", cluster, "--json", ...more], { env, timeoutMs: 300_000 });
+  return { ...r, result: r.status === 0 ? (JSON.parse(r.stdout) as Converted) : undefined };
+}
+
+/** The result of a conversion that must have worked. */
+function converted(r: Finished & { result?: Converted }): Converted {
+  if (!r.result) throw new Error(`image convert failed (${r.status}):\n${r.stderr}`);
+  return r.result;
+}
+
+/** The conversion run directories alice has. */
+function convertRuns(): string[] {
+  return existsSync(RUNS) ? readdirSync(RUNS).filter((d) => d.endsWith("-convert")) : [];
+}
+
+/** The files in the image folder (with the records and locks, and anything partial). */
+function imageFolder(): string[] {
+  return existsSync(IMAGES) ? readdirSync(IMAGES).sort() : [];
+}
+
+/** Point the registry's lab/moving:1 at another image (what `docker push` to the same tag does). */
+function moveTag(fromRef: string) {
+  execFileSync("skopeo", ["copy", "-q", "--retry-times", "2", `docker://${fromRef}`, `docker://${m.moving.ref}`], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+}
+
+beforeAll(() => {
+  requireCluster();
+  m = JSON.parse(readFileSync(MANIFEST, "utf8")) as Manifest;
+  // hpcjob trusts the test CA through Node's NODE_EXTRA_CA_CERTS; ch-image through REQUESTS_CA_BUNDLE.
+  env = { PATH: "/usr/local/bin:/usr/bin:/bin", NODE_EXTRA_CA_CERTS: m.registry.caBundle, REQUESTS_CA_BUNDLE: m.registry.caBundle };
+  spawnSync("rm", ["-rf", IMAGES, "/var/tmp/alice.ch", "/var/tmp/alice.hpcjob.ch"]);
+  // What ch-run leaves after running a SquashFS image: its mount folder where ch-image's storage would be.
+  mkdirSync("/var/tmp/alice.ch/mnt", { recursive: true });
+  execFileSync("chown", ["-R", "alice:alice", "/var/tmp/alice.ch"]);
+  mkdirSync(`${HOME}/work`, { recursive: true });
+});
+
+afterAll(() => {
+  cancelAll();
+  spawnSync("umount", [TINY]);
+});
+
+describe("hpcjob image convert with the real ch-image", () => {
+  let first: Converted;
+
+  it("converts a tag into a SquashFS named by registry, name, tag and digest, recorded beside it; a batch job runs in it", () => {
+    const before = convertRuns();
+    const r = convert(m.images.jupyter.ref);
+    first = converted(r);
+    const stem = `127.0.0.1_5443+lab+jupyter+1+${m.images.jupyter.digest.slice("sha256:".length, "sha256:".length + 12)}`;
+    expect(first).toMatchObject({ file: `${IMAGES}/${stem}.sqfs`, digest: m.images.jupyter.digest, upToDate: false });
+    expect(first.jobId).toBeUndefined();
+    expect(existsSync(first.file)).toBe(true);
+    const record = JSON.parse(readFileSync(`${first.file}.json`, "utf8"));
+    expect(record).toMatchObject({ ref: `docker://${m.images.jupyter.ref}`, digest: m.images.jupyter.digest, platform: "linux/amd64" });
+    expect(record.converter).toMatch(/^ch-image \d/);
+    expect(record.size).toBeGreaterThan(1_000_000);
+    // Only the file, its record and its lock: nothing partial.
+    expect(imageFolder()).toEqual([`${stem}.sqfs`, `${stem}.sqfs.json`, `${stem}.sqfs.lock`]);
+    // The script and its log stay in a new run directory.
+    expect(convertRuns().length).toBe(before.length + 1);
+    const log = readFileSync(join(first.runDir ?? "", "job.log"), "utf8");
+    expect(existsSync(join(first.runDir ?? "", "job.sbatch"))).toBe(true);
+    // ch-run's mount folder is not taken for ch-image's storage (ch-image would refuse it).
+    expect(log).toContain("/var/tmp/alice.ch is not ch-image storage (ch-run's mount folder?); using /var/tmp/alice.hpcjob.ch");
+    expect(log).toContain(`hpcjob: converted: ${first.file}`);
+    expect(log.trim().split("\n").pop()).toBe("hpcjob: the program exited with code 0");
+
+    const job = hpcjob("alice", ["batch", "--cluster", "loopback-convert", "--image", first.file, "--follow", "--", "cat", m.marker.file], {
+      env,
+      timeoutMs: 120_000,
+    });
+    expect(job.stderr).toContain("ended: COMPLETED, exit code 0");
+    expect(job.stdout).toContain(m.marker.text);
+  }, 300_000);
+
+  it("finds an image converted before with one registry request: up to date, nothing run, no run directory", () => {
+    const before = convertRuns();
+    const again = converted(convert(m.images.jupyter.ref));
+    expect(again).toEqual({ file: first.file, ref: `docker://${m.images.jupyter.ref}`, digest: m.images.jupyter.digest, upToDate: true });
+    expect(convertRuns()).toEqual(before);
+  });
+
+  it("converts a tag again once it names new content, and keeps the file of the old content", () => {
+    const old = converted(convert(m.moving.ref));
+    expect(old.digest).toBe(m.moving.digest);
+    try {
+      moveTag(m.images.jupyter.ref);
+      const moved = converted(convert(m.moving.ref));
+      expect(moved.upToDate).toBe(false);
+      expect(moved.digest).toBe(m.images.jupyter.digest);
+      expect(moved.file).not.toBe(old.file);
+      expect(existsSync(old.file) && existsSync(moved.file)).toBe(true);
+      expect(converted(convert(m.moving.ref)).upToDate).toBe(true);
+    } finally {
+      moveTag(`${m.registry.host}/lab/${m.moving.initially}:1`);
+    }
+  }, 300_000);
+
+  it("refuses a tag the registry does not have with the registry's own words, and leaves nothing", () => {
+    const runs = convertRuns();
+    const files = imageFolder();
+    const r = convert(`${m.registry.host}/lab/jupyter:no-such-tag`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("MANIFEST_UNKNOWN: manifest unknown");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(convertRuns()).toEqual(runs);
+    expect(imageFolder()).toEqual(files);
+  });
+
+  it("converts an image once when two conversions of it start together", async () => {
+    const runs = convertRuns();
+    const args = ["image", "convert", `docker://${m.images.nojupyter.ref}`, "--cluster", "loopback-convert", "--json"];
+    const both = [startHpcjob("alice", args, { env }), startHpcjob("alice", args, { env })];
+    const codes = await Promise.all(both.map((b) => b.done));
+    expect(codes, both.map((b) => b.stderr()).join("\n")).toEqual([0, 0]);
+    const results = both.map((b) => JSON.parse(b.stdout()) as Converted);
+    expect(results[0]?.file).toBe(results[1]?.file);
+    expect(existsSync(results[0]?.file ?? "")).toBe(true);
+    // Of the run directories they made, exactly one log says it converted.
+    const logs = convertRuns()
+      .filter((d) => !runs.includes(d))
+      .map((d) => readFileSync(join(RUNS, d, "job.log"), "utf8"));
+    expect(logs.filter((l) => l.includes("hpcjob: converted:")).length).toBe(1);
+    expect(imageFolder().filter((f) => f.includes(".part-"))).toEqual([]);
+  }, 300_000);
+
+  it("stops before downloading when the scratch folder has no room, naming the profile key to change, and leaves nothing", () => {
+    mkdirSync(TINY, { recursive: true });
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m,mode=1777", "tmpfs", TINY]);
+    const files = imageFolder();
+    const r = convert(m.images.nojupyter.ref, "loopback-convert-tiny", ["--force"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/converting docker:\/\/127\.0\.0\.1:5443\/lab\/nojupyter:1 failed \(exit 1\); nothing was left in /);
+    expect(r.stderr).toMatch(
+      /\/tmp\/hpcjob-e2e-tiny has 1 MiB free and converting docker:\/\/\S+ needs about \d+ MiB there; free some space or point the profile's container\.tmpDir at a larger folder/,
+    );
+    expect(r.stderr).not.toContain("exited with code");
+    expect(imageFolder()).toEqual(files);
+  });
+});
+
+describe("hpcjob image convert in a Slurm job (convertOn: job)", () => {
+  it("submits the conversion to the profile's partition, waits for it with the job watcher, and gives the file", () => {
+    const r = convert(m.images.jupyter.ref, "loopback-convert-job", ["--force"]);
+    const job = converted(r);
+    expect(job.jobId).toMatch(/^\d+$/);
+    expect(job.upToDate).toBe(false);
+    expect(r.stderr).toContain(`submitted job ${job.jobId}`);
+    expect(r.stderr).toContain("in a Slurm job in partition cpu");
+    const dir = job.runDir ?? "";
+    expect(readFileSync(join(dir, "job.id"), "utf8").trim()).toBe(job.jobId);
+    const script = readFileSync(join(dir, "job.sbatch"), "utf8");
+    expect(script).toContain("#SBATCH --partition=cpu");
+    expect(script).toContain(`#SBATCH --output=${dir}/job.log`);
+    expect(readFileSync(join(dir, "job.log"), "utf8")).toContain(`hpcjob: converted: ${job.file}`);
+    const state = spawnSync("scontrol", ["show", "job", job.jobId ?? ""], { encoding: "utf8" }).stdout;
+    expect(state).toMatch(/JobName=hpcjob-convert\b/);
+    expect(state).toMatch(/JobState=COMPLETED\b/);
+    const record = JSON.parse(readFileSync(`${job.file}.json`, "utf8"));
+    expect(record.digest).toBe(m.images.jupyter.digest);
+  }, 300_000);
+});
