@@ -86,6 +86,7 @@ const JOBS: OptionSpec[] = [{ flags: "-c, --cluster <name>", help: "the cluster 
 export const GROUPS: Record<string, string> = {
   remote: "set up hpcjob on a cluster's login node",
   clusters: "list, show and check cluster profiles",
+  image: "Docker images on the cluster: Apptainer definitions to build them there",
 };
 
 /** Every command, in the order `hpcjob --help` lists them. */
@@ -188,6 +189,32 @@ Examples:
     help: "\nExamples:\n  hpcjob remote install --cluster vera\n  hpcjob remote install --cluster penn --path ~/bin/hpcjob --binary ./hpcjob-linux-x64",
     run: (c, { flags }, ctx) => c.remoteInstall(flags as Parameters<Commands["remoteInstall"]>[0], ctx),
     text: views.installedText,
+  }),
+  command({
+    path: ["image", "def"],
+    description: "write an Apptainer definition file from a Dockerfile, to build the image on the cluster",
+    args: [["<dockerfile>", "the Dockerfile to translate (one build stage)"]],
+    options: [
+      { flags: "-o, --output <file>", help: "write the definition to this file (whole, or not at all) instead of stdout" },
+      {
+        flags: "--build-arg <name=value>",
+        help: "a value for an ARG of the Dockerfile; NAME alone takes it from the environment (repeatable)",
+        repeatable: true,
+      },
+      JSON_OUT,
+    ],
+    help: `
+Each RUN, COPY, ENV, WORKDIR, CMD and ENTRYPOINT keeps its Docker meaning; USER,
+EXPOSE, VOLUME and HEALTHCHECK have none in Apptainer and are reported on stderr.
+A multi-stage build is refused: build it with Docker, then hpcjob image convert.
+Run apptainer build in the folder docker build was given (its build context).
+
+Examples:
+  hpcjob image def Dockerfile -o image.def
+  hpcjob image def docker/Dockerfile.gpu --build-arg CUDA=12.1 > gpu.def
+  # on the cluster, in a copy of the project:  apptainer build image.sif image.def`,
+    run: (c, { args, flags }, ctx) => c.imageDef(args[0] ?? "", flags, ctx),
+    text: views.imageDefText,
   }),
   command({
     path: ["clusters", "list"],

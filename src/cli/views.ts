@@ -7,6 +7,7 @@
 import type { BatchResult } from "../commands/batch.js";
 import type { ClusterRow, ShownProfile, Validated, ValidProfile } from "../commands/clusters.js";
 import type { JupyterConnection } from "../commands/connect.js";
+import type { ImageDef } from "../commands/imageDef.js";
 import type { Cancelled, JobRow } from "../commands/jobs.js";
 import type { HeldTunnel, JupyterResult } from "../commands/jupyter.js";
 import type { Installed } from "../commands/remote.js";
@@ -163,4 +164,11 @@ export function validatedJson(v: Validated): unknown {
 /** `clusters schema`: the JSON Schema, for editors. */
 export function schemaText(schema: Record<string, unknown>): string {
   return JSON.stringify(schema, null, 2);
+}
+
+/** `image def`: the definition itself, or where it was written and how to build it. */
+export function imageDefText(d: ImageDef): string {
+  if (d.output === undefined) return d.definition;
+  const where = d.copies ? ", in the folder that was docker build's context" : "";
+  return `wrote ${d.output} (from ${d.from}); build it on the cluster${where}: apptainer build IMAGE.sif ${quote(d.output)}`;
 }
