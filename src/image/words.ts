@@ -159,8 +159,9 @@ class Lexer {
     if (first === "{" || first === "}" || first === ":") throw new WordError("bad substitution");
     const name = this.name();
     const ch = this.next();
+    if (ch === undefined) throw new WordError("a '}' is missing");
     if (ch === "}") return this.value(name);
-    let op = ch ?? "";
+    let op = ch;
     if (op === ":") op += this.next() ?? "";
     if (![":-", "-", ":+", "+", ":?", "?"].includes(op)) {
       throw new WordError(`\${${name}${op}...} is a form hpcjob does not translate; use \${NAME}, \${NAME:-word} or \${NAME:+word}`);
