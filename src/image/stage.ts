@@ -209,7 +209,7 @@ export class Stage {
 
   private notCarried(ins: Instruction): void {
     const why = NOT_CARRIED[ins.keyword] ?? "";
-    const what = `${ins.keyword} ${ins.args}`.trim();
+    const what = [ins.keyword, ...ins.flags, ins.args].join(" ").trim();
     this.post.push(`${INDENT}# Dockerfile:${ins.line} ${what}: not carried over: ${why}.`);
     this.warn(ins, `${what} is not carried over: ${why}`);
   }
@@ -434,7 +434,7 @@ export class Stage {
     }
     this.workdir = posix.normalize(posix.join(this.workdir, path)).replace(/(.)\/$/, "$1");
     this.workdirSet = true;
-    this.post.push(`${INDENT}mkdir -p ${quote(this.workdir)} && cd ${quote(this.workdir)}`);
+    this.post.push(`${INDENT}mkdir -p ${quote(this.workdir)} && cd ${quote(this.workdir)} || exit 1`);
     this.postActions++;
   }
 
@@ -511,7 +511,7 @@ export class Stage {
   private runscript(): string[] {
     if (!this.entrypoint && !this.cmdSet) return [];
     const lines: string[] = [];
-    if (this.workdirSet) lines.push(`cd ${quote(this.workdir)}`);
+    if (this.workdirSet) lines.push(`cd ${quote(this.workdir)} || exit 1`);
     const entry = this.entrypoint?.argv ?? [];
     const cmd = this.cmd?.argv ?? [];
     if (this.entrypoint)

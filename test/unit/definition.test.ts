@@ -204,8 +204,12 @@ describe("ENV and ARG", () => {
 describe("WORKDIR", () => {
   it("makes and enters the folder in %post, relative to the last one, and starts %runscript there", () => {
     const d = def('FROM a\nENV BASE=/opt\nWORKDIR $BASE/app\nWORKDIR sub/\nCMD ["x"]\n');
-    expect(post(d)).toEqual(["export BASE=/opt", "mkdir -p /opt/app && cd /opt/app", "mkdir -p /opt/app/sub && cd /opt/app/sub"]);
-    expect(section(d, "%runscript")[0]).toBe("cd /opt/app/sub");
+    expect(post(d)).toEqual([
+      "export BASE=/opt",
+      "mkdir -p /opt/app && cd /opt/app || exit 1",
+      "mkdir -p /opt/app/sub && cd /opt/app/sub || exit 1",
+    ]);
+    expect(section(d, "%runscript")[0]).toBe("cd /opt/app/sub || exit 1");
   });
 
   it("warns when a path is relative to the base image's working folder, which hpcjob cannot see", () => {
@@ -221,7 +225,7 @@ describe("COPY and ADD", () => {
     const d = def("FROM a\nWORKDIR /app\nRUN echo before\nCOPY requirements.txt ./\nRUN pip install -r requirements.txt\nCOPY . .\n");
     expect(section(d, "%files")).toEqual(["requirements.txt /.hpcjob-files/1/requirements.txt", ". /.hpcjob-files/2/context"]);
     expect(post(d)).toEqual([
-      "mkdir -p /app && cd /app",
+      "mkdir -p /app && cd /app || exit 1",
       "# Dockerfile:3 RUN",
       "( set +e",
       "echo before",
