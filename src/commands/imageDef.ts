@@ -92,7 +92,8 @@ export async function imageDef(dockerfile: string, flags: ImageDefFlags, ctx: Co
       `${ignore} is not followed: %files copies whole folders, ignored files too; move what it excludes out of the build context, or COPY only what the image needs`,
     );
   }
-  for (const text of warnings) ctx.report({ kind: "note", text });
+  // Written first: when the file cannot be written, that one line is all there is to say.
   if (output !== undefined) writeWhole(resolve(ctx.cwd, output), def.text, output);
+  for (const text of warnings) ctx.report({ kind: "note", text });
   return { data: { dockerfile, output, from: def.from, copies, warnings, definition: def.text } };
 }

@@ -3,6 +3,7 @@
  * where ARG and ENV are seen, ENTRYPOINT with CMD, what is refused (with the
  * line and the fix) and what is only warned about.
  */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Dockerfile text, where ${NAME} is Docker's, not a template.
 import { describe, expect, it } from "vitest";
 import { isHpcjobError } from "../../src/core/errors.js";
 import { type Definition, toDefinition } from "../../src/image/definition.js";

@@ -3,6 +3,7 @@
  * continuations, heredocs, flags, the exec and shell forms, and the words
  * of ENV, LABEL and ARG with their quotes and variables.
  */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Dockerfile text, where ${NAME} is Docker's, not a template.
 import { describe, expect, it } from "vitest";
 import { isHpcjobError } from "../../src/core/errors.js";
 import { type Instruction, parseDockerfile } from "../../src/image/dockerfile.js";
