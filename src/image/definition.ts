@@ -24,8 +24,9 @@
  */
 import { UsageError } from "../core/errors.js";
 import { closest } from "../core/suggest.js";
+import { needsDocker, PLATFORM_ARGS, PROXY_ARGS } from "./docker.js";
 import { type Dockerfile, type Instruction, KEYWORDS, lineError } from "./dockerfile.js";
-import { type DefinitionOptions, needsDocker, PLATFORM_ARGS, PROXY_ARGS, Stage } from "./stage.js";
+import { type DefinitionOptions, Stage } from "./stage.js";
 import { expandWord, fixedText, isFixed, type Segment, splitWords, WordError } from "./words.js";
 
 /** The definition file's text, and what did not carry over (one line each). */

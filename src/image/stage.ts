@@ -4,11 +4,13 @@
  * Apptainer's differs (definition.ts has the list).
  */
 import { posix } from "node:path";
-import { UsageError } from "../core/errors.js";
+import type { UsageError } from "../core/errors.js";
 import { quote } from "../core/quote.js";
 import { COPY_FUNCTION, contextPath, copyLines, MATCHES_FUNCTION, type Source, STAGING, unnamable } from "./copy.js";
+import { NOT_CARRIED, needsDocker, PLATFORM_ARGS, PROXY_ARGS } from "./docker.js";
 import { type Instruction, lineError } from "./dockerfile.js";
 import { runLines } from "./runLines.js";
+import { type Command, runscriptLines } from "./runscript.js";
 import { type Binding, expandWord, fixedText, isFixed, jsonForm, type Segment, splitWords, WordError } from "./words.js";
 
 /** How to read the Dockerfile: its name in messages, and the --build-arg values (undefined: given without a value and not set). */
@@ -16,32 +18,6 @@ export interface DefinitionOptions {
   file: string;
   buildArgs: ReadonlyMap<string, string | undefined>;
 }
-
-/** Docker's automatic platform ARGs: the image is built for the cluster, a Linux x86-64 machine. */
-export const PLATFORM_ARGS: Record<string, string> = {
-  TARGETPLATFORM: "linux/amd64",
-  TARGETOS: "linux",
-  TARGETARCH: "amd64",
-  TARGETVARIANT: "",
-  BUILDPLATFORM: "linux/amd64",
-  BUILDOS: "linux",
-  BUILDARCH: "amd64",
-  BUILDVARIANT: "",
-};
-
-/** Build arguments Docker passes to RUN without an ARG line. */
-export const PROXY_ARGS = [
-  "HTTP_PROXY",
-  "http_proxy",
-  "HTTPS_PROXY",
-  "https_proxy",
-  "FTP_PROXY",
-  "ftp_proxy",
-  "NO_PROXY",
-  "no_proxy",
-  "ALL_PROXY",
-  "all_proxy",
-];
 
 const DEFAULT_SHELL = ["/bin/sh", "-c"];
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -51,33 +27,10 @@ const HEREDOC_ONLY = /^\d*<<-?\S+$/;
 /** How section lines are indented (a heredoc's lines are not: they must stay as they are). */
 const INDENT = "    ";
 
-/** Instructions with no Apptainer meaning: why each is left out. */
-const NOT_CARRIED: Record<string, string> = {
-  USER: "Apptainer builds as root (the RUN lines after it too) and runs the container as the user who starts it",
-  EXPOSE: "an Apptainer container shares the host's network, so a port it listens on is a port of the host",
-  VOLUME: "bind a folder there when running it (apptainer run --bind HOST_FOLDER:PATH)",
-  HEALTHCHECK: "Apptainer has no health checks",
-  STOPSIGNAL: "Apptainer stops the container with the signal it is sent",
-  ONBUILD: "Apptainer has no triggers for images built from this one",
-};
-
-/** The one-line explanation for a build that needs Docker (several stages, COPY --from): how to build it instead. */
-export function needsDocker(what: string): UsageError {
-  return new UsageError(
-    `${what}, which an Apptainer definition cannot do: build the image with Docker (docker build -t NAME:TAG .), then convert it: hpcjob image convert docker-daemon:NAME:TAG`,
-  );
-}
-
 /** A variable as the Dockerfile has set it so far. */
 interface Variable {
   kind: "arg" | "env";
   value: Segment[] | undefined;
-}
-
-/** A runscript command: the exec form's words, with where it was set. */
-interface Command {
-  argv: string[];
-  line: number;
 }
 
 /** Indent generated lines. */
@@ -483,7 +436,12 @@ export class Stage {
     if (this.files.length > 0) out.push(["%files", indent(this.files)]);
     if (this.postActions > 0) out.push(["%post", this.postLines()]);
     if (this.environment.length > 0) out.push(["%environment", indent(this.environment)]);
-    const runscript = this.runscript();
+    const runscript = runscriptLines({
+      workdir: this.workdirSet ? this.workdir : undefined,
+      entrypoint: this.entrypoint,
+      cmd: this.cmd,
+      cmdSet: this.cmdSet,
+    });
     if (runscript.length > 0) out.push(["%runscript", indent(runscript)]);
     if (this.labels.length > 0) out.push(["%labels", indent(this.labels)]);
     return out;
@@ -506,34 +464,5 @@ export class Stage {
     if (this.staged > 0) head.push(...COPY_FUNCTION);
     if (this.wildcards) head.push(...MATCHES_FUNCTION);
     return [...indent(head), ...this.post, ...indent(this.staged > 0 ? [`rm -rf ${STAGING}`] : [])];
-  }
-
-  private runscript(): string[] {
-    if (!this.entrypoint && !this.cmdSet) return [];
-    const lines: string[] = [];
-    if (this.workdirSet) lines.push(`cd ${quote(this.workdir)} || exit 1`);
-    const entry = this.entrypoint?.argv ?? [];
-    const cmd = this.cmd?.argv ?? [];
-    if (this.entrypoint)
-      lines.push(`# ENTRYPOINT (Dockerfile:${this.entrypoint.line}), with the CMD or the arguments to apptainer run after it.`);
-    else lines.push("# CMD without ENTRYPOINT: an ENTRYPOINT of the base image, if it has one, does not run first here.");
-    if (cmd.length > 0) {
-      lines.push(
-        `# CMD (Dockerfile:${this.cmd?.line}) is the default; arguments to apptainer run replace it, as those to docker run do.`,
-        'if [ "$#" -eq 0 ]; then',
-        `    set -- ${cmd.map(quote).join(" ")}`,
-        "fi",
-      );
-    }
-    if (entry.length === 0 && cmd.length === 0) {
-      lines.push(
-        'if [ "$#" -eq 0 ]; then',
-        '    echo "no command: the image\'s ENTRYPOINT and CMD are empty; give one to apptainer run" >&2',
-        "    exit 1",
-        "fi",
-      );
-    }
-    lines.push(`exec ${[...entry.map(quote), '"$@"'].join(" ")}`);
-    return lines;
   }
 }
