@@ -124,10 +124,15 @@ apptainer_build() {
     case "$(standin_image_kind "$abs")" in sif | squashfs | dir) ;; *)
       question="Build target '${abs##*/}' may be a definition file or a text/binary file that will be overwritten. Do you still want to overwrite it? [y/N] " ;;
     esac
+    # interactive.AskYNQuestion: the question on stdout; y/yes, n/no or empty (no).
     local reply=""
-    printf '%s' "$question" >&2
+    printf '%s' "$question"
     read -r reply || reply=""
-    case "$reply" in y | Y | yes | Yes) ;; *) fatal "While checking build target: stopping build" ;; esac
+    case "${reply,,}" in
+      y | yes) ;;
+      n | no | "") fatal "While checking build target: stopping build" ;;
+      *) fatal "While checking build target: while reading the input: invalid answer: \"$reply\"" ;;
+    esac
   fi
 
   # ---- the image cache (cache.New)

@@ -764,11 +764,15 @@ docker_daemon_import() (
     common_err "File already exists: $filename"
   fi
 
-  # Create a temporary directory and chdir to it. (enroot's trap removes the
-  # container with `docker rm` for podman:// too, so without Docker a
-  # podman:// import leaves its container "enroot.XXXXXXXXXX" behind.)
-  if [ "$engine" = docker ]; then
-    trap 'common_rmall "${tmpdir}" 2> /dev/null; "$tool" rm -f -v "${tmpdir##*/}" > /dev/null 2>&1' EXIT
+  # Create a temporary directory and chdir to it. enroot's trap removes the
+  # container with `docker rm` for podman:// too: without a Docker daemon
+  # that fails, and under set -e the import then exits with docker's status
+  # (1, or 127 without the docker command) after writing a complete image,
+  # and the podman container "enroot.XXXXXXXXXX" stays. (podman playing
+  # Docker for dockerd:// removes it from / : podman fails in the deleted
+  # temporary folder, where docker would not.)
+  if [ "$tool" != "$engine" ]; then
+    trap 'common_rmall "${tmpdir}" 2> /dev/null; (cd / && "$tool" rm -f -v "${tmpdir##*/}") > /dev/null 2>&1' EXIT
   else
     trap 'common_rmall "${tmpdir}" 2> /dev/null; docker rm -f -v "${tmpdir##*/}" > /dev/null 2>&1' EXIT
   fi
