@@ -10,9 +10,10 @@
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { cancelAll, countedSqueue, requireCluster, runAs, startHpcjob, until } from "../test/e2e/harness.js";
+import { cancelAll, countedSqueue, requireCluster, runAs, startHpcjob, testImages, until } from "../test/e2e/harness.js";
 
-const IMAGE = "/home/alice/images/bench.sif";
+/** The image the jobs run: the real test image (set in main). */
+let IMAGE = "";
 const RUNS = Number(process.env.BENCH_SESSION_RUNS ?? 3);
 const PENDING_MS = Number(process.env.BENCH_PENDING_MS ?? 60_000);
 
@@ -77,7 +78,9 @@ async function squeueRates(): Promise<{ jupyter: Rate; follow: Rate }> {
 async function main(): Promise<void> {
   requireCluster();
   cancelAll();
-  spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", `mkdir -p ~/work ~/images && printf 'SIF_MAGIC bench\\n' > ${IMAGE}`], { stdio: "inherit" });
+  // The real test image (the Apptainer stand-in runs Jupyter inside it), linked into alice's ~/images.
+  IMAGE = testImages("alice").sif;
+  spawnSync("runuser", ["-u", "alice", "--", "mkdir", "-p", "/home/alice/work"], { stdio: "inherit" });
   await until("an idle node", () => spawnSync("squeue", ["-h", "-t", "R,PD"], { encoding: "utf8" }).stdout.trim() === "", 30_000);
 
   const latencies: number[] = [];
