@@ -12,7 +12,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STANDINS } from "../helpers.js";
@@ -24,13 +24,13 @@ const BUILD_TIMEOUT = 300_000;
 interface Image {
   ref: string;
   digest: string;
+  env: string[];
   dockerArchive: string;
   oci: { ref: string };
 }
 let registry = "";
 let caBundle = "";
 let marker = "";
-let jupyter: Image;
 let nojupyter: Image;
 let movingRepo = "";
 
@@ -55,7 +55,6 @@ beforeAll(() => {
   registry = m.registry.host;
   caBundle = m.registry.caBundle;
   marker = m.marker.text;
-  jupyter = m.images.jupyter;
   nojupyter = m.images.nojupyter;
   movingRepo = m.moving.repository;
   if (registryDigest(movingRepo) !== nojupyter.digest) {
@@ -148,14 +147,14 @@ function alice(argv: string[], opts: { env?: Record<string, string | null>; cwd?
 const INSIDE = `cat /etc/hpcjob-test-image; echo "image=\${HPCJOB_TEST_IMAGE-unset}"; command -v jupyter >/dev/null && echo jupyter || echo no-jupyter`;
 const inside = (name: "jupyter" | "nojupyter") => `${marker}\nimage=${name}\n${name === "jupyter" ? "jupyter" : "no-jupyter"}\n`;
 
-/** Run INSIDE in a converted file with the runtime stand-in that reads it. */
-function runIn(file: string, how: "apptainer" | "enroot" | "pyxis" = file.endsWith(".sif") ? "apptainer" : "enroot"): Run {
+/** Run a script (INSIDE by default) in a converted file with the runtime stand-in that reads it. */
+function runIn(file: string, script = INSIDE, how: "apptainer" | "enroot" | "pyxis" = file.endsWith(".sif") ? "apptainer" : "enroot"): Run {
   const argv = {
     apptainer: ["apptainer", "exec", file],
     enroot: ["enroot", "start", file],
     pyxis: ["srun", `--container-image=${file}`],
   }[how];
-  return alice([...argv, "sh", "-c", INSIDE], { env: { HOME: dir("run-home") } });
+  return alice([...argv, "sh", "-c", script], { env: { HOME: dir("run-home") } });
 }
 
 /** The SIF's descriptors (siftool list). */
@@ -208,6 +207,30 @@ function moveTag(image: Image): void {
   execFileSync("skopeo", ["copy", "-q", `docker://${image.ref}`, `docker://${registry}/${movingRepo}:1`]);
   expect(registryDigest(movingRepo)).toBe(image.digest);
   moved = image !== nojupyter;
+}
+/**
+ * Push to lab/moving:1 (what `docker push` of a rebuilt image does) nojupyter
+ * plus a layer that deletes /usr/share/common-licenses (a whiteout) and adds
+ * /etc/hpcjob-moved, with HPCJOB_TEST_IMAGE=moved; returns its digest. Pushed
+ * as a Docker schema 2 image, as the test images are: Distribution answers
+ * enroot's first request (a HEAD with no Accept) with 404 for an OCI manifest.
+ */
+function pushMovedImage(): string {
+  const layout = join(ws, "moved-oci");
+  const bundle = join(ws, "moved-bundle");
+  execFileSync("skopeo", ["copy", "-q", nojupyter.oci.ref, `oci:${layout}:moved`]);
+  execFileSync("umoci", ["unpack", "--image", `${layout}:moved`, bundle]);
+  rmSync(join(bundle, "rootfs", "usr", "share", "common-licenses"), { recursive: true });
+  writeFileSync(join(bundle, "rootfs", "etc", "hpcjob-moved"), "moved\n");
+  execFileSync("umoci", ["repack", "--image", `${layout}:moved`, bundle]);
+  const env = nojupyter.env.map((e) => (e.startsWith("HPCJOB_TEST_IMAGE=") ? "HPCJOB_TEST_IMAGE=moved" : e));
+  execFileSync("umoci", ["config", "--image", `${layout}:moved`, "--clear=config.env", ...env.flatMap((e) => ["--config.env", e])]);
+  moved = true;
+  execFileSync("skopeo", ["copy", "-q", "--format", "v2s2", `oci:${layout}:moved`, `docker://${registry}/${movingRepo}:1`]);
+  rmSync(bundle, { recursive: true });
+  const digest = registryDigest(movingRepo);
+  expect(digest).not.toBe(nojupyter.digest);
+  return digest;
 }
 
 /** The digest (hex) of an image's only layer, as the registry serves it. */
@@ -372,8 +395,8 @@ describe("enroot import", () => {
       const cat = (f: string) => execFileSync("unsquashfs", ["-cat", out("nojupyter.sqsh"), f], { encoding: "utf8" });
       expect(cat("etc/environment")).toBe(`${config.Env.join("\n")}\n`);
       expect(cat("etc/rc")).toMatch(/\nif \[ \$# -gt 0 \]; then\n {4}exec {2}"\$@"\nelse\n {4}exec {2}'python3'\nfi\n$/);
-      expect(runIn(out("nojupyter.sqsh"), "enroot").stdout).toBe(inside("nojupyter"));
-      expect(runIn(out("nojupyter.sqsh"), "pyxis").stdout).toBe(inside("nojupyter"));
+      expect(runIn(out("nojupyter.sqsh"), INSIDE, "enroot").stdout).toBe(inside("nojupyter"));
+      expect(runIn(out("nojupyter.sqsh"), INSIDE, "pyxis").stdout).toBe(inside("nojupyter"));
       // The cache: each blob zstd-compressed under its digest (enroot's layout); the temporary folder emptied.
       const layer = layerDigest(nojupyter);
       expect(filesUnder(dir("e-cache"))).toContain(layer);
@@ -463,29 +486,33 @@ describe("enroot import", () => {
 
 describe("a tag that moved", () => {
   it(
-    "gives the new image's content to both converters (Apptainer caches it under the new digest's tag); the tag is put back",
+    "gives both converters the new image (its ENV, its new file, the file its whiteout deletes gone), from the cache what did not change; Apptainer caches it under the new digest's tag; the tag is put back",
     () => {
       const cwd = join(ws, "moving");
       mkdirSync(cwd);
       execFileSync("chown", [`${USER}:${USER}`, cwd]);
       const env = { ...apptainerDirs(), ...enrootDirs() };
+      const check = `${INSIDE}; cat /etc/hpcjob-moved 2>/dev/null || echo not-moved; test -e /usr/share/common-licenses && echo licenses || echo no-licenses`;
       try {
         expect(alice(["apptainer", "build", "moving.sif", `docker://${registry}/${movingRepo}:1`], { env, cwd }).status).toBe(0);
         // enroot 4 reads REGISTRY/IMAGE as a registry when the first part has a "." or ":"; the default name drops the registry.
         expect(alice(["enroot", "import", `docker://${registry}/${movingRepo}:1`], { env, cwd }).status).toBe(0);
         expect(readdirSync(cwd).sort()).toEqual(["lab+moving+1.sqsh", "moving.sif"]);
-        expect(runIn(join(cwd, "moving.sif")).stdout).toBe(inside("nojupyter"));
-        expect(runIn(join(cwd, "lab+moving+1.sqsh")).stdout).toBe(inside("nojupyter"));
+        const before = `${inside("nojupyter")}not-moved\nlicenses\n`;
+        expect(runIn(join(cwd, "moving.sif"), check).stdout).toBe(before);
+        expect(runIn(join(cwd, "lab+moving+1.sqsh"), check).stdout).toBe(before);
 
-        moveTag(jupyter);
+        const digest = pushMovedImage();
         const a = alice(["apptainer", "build", "--force", "moving.sif", `docker://${registry}/${movingRepo}:1`], { env, cwd });
         expect(a.stderr).toMatch(/INFO: {4}Build complete: moving\.sif\n$/);
         expect(a.status).toBe(0);
         const e = alice(["enroot", "import", "-o", "moving-2.sqsh", `docker://${registry}#${movingRepo}:1`], { env, cwd });
+        expect(e.stderr).toMatch(/\[INFO\] Downloading 1 missing layers\.\.\.\n/);
         expect(e.status).toBe(0);
-        expect(runIn(join(cwd, "moving.sif")).stdout).toBe(inside("jupyter"));
-        expect(runIn(join(cwd, "moving-2.sqsh")).stdout).toBe(inside("jupyter"));
-        expect(cacheTags()).toEqual(expect.arrayContaining([cacheTag(nojupyter.digest), cacheTag(jupyter.digest)]));
+        const after = `${marker}\nimage=moved\nno-jupyter\nmoved\nno-licenses\n`;
+        expect(runIn(join(cwd, "moving.sif"), check).stdout).toBe(after);
+        expect(runIn(join(cwd, "moving-2.sqsh"), check).stdout).toBe(after);
+        expect(cacheTags()).toEqual(expect.arrayContaining([cacheTag(nojupyter.digest), cacheTag(digest)]));
       } finally {
         moveTag(nojupyter);
       }
