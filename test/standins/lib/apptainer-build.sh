@@ -98,10 +98,17 @@ apptainer_build() {
       if [ -e "$spec" ]; then
         standin_die "apptainer build from a definition file or a local image is not supported by the stand-in (build from docker://, docker-archive:, docker-daemon:, oci: or oci-archive:)"
       fi
-      fatal "Unable to build from $spec: unable to open file $spec: open $spec: no such file or directory"
+      # (reported after the target check and the cache, in Apptainer's order)
+      bootstrap=""
       ;;
   esac
-  if [[ $spec == *://* ]]; then bootstrap=${spec%%://*} from=${spec#*://}; else bootstrap=${spec%%:*} from=${spec#*:}; fi
+  if [ -z "${bootstrap-x}" ]; then
+    from=""
+  elif [[ $spec == *://* ]]; then
+    bootstrap=${spec%%://*} from=${spec#*://}
+  else
+    bootstrap=${spec%%:*} from=${spec#*:}
+  fi
   standin_need skopeo umoci mksquashfs siftool jq
   local recipe
   recipe=$(ap_recipe) || exit 125
@@ -157,6 +164,9 @@ apptainer_build() {
       done
     fi
   fi
+
+  # ---- MakeAllDefs: neither a URI nor a file
+  [ -n "$bootstrap" ] || fatal "Unable to build from $spec: unable to open file $spec: open $spec: no such file or directory"
 
   # ---- build.New: the build folders in the temporary folder
   AP_PARENT="" AP_BUNDLE="" AP_NO_CLEANUP=$no_cleanup

@@ -77,7 +77,7 @@ enroot_import() {
 }
 
 enroot_import_usage() {
-  cat >&2 <<-EOF
+  cat <<-EOF
 	Usage: enroot import [options] [--] URI
 	
 	Import a container image from a specific location.
