@@ -86,7 +86,7 @@ const JOBS: OptionSpec[] = [{ flags: "-c, --cluster <name>", help: "the cluster 
 export const GROUPS: Record<string, string> = {
   remote: "set up hpcjob on a cluster's login node",
   clusters: "list, show and check cluster profiles",
-  image: "turn Docker images into the files your cluster's runtime runs",
+  image: "Docker images for the cluster: convert them into the file its runtime runs, or write an Apptainer definition to build them there",
 };
 
 /** Every command, in the order `hpcjob --help` lists them. */
@@ -215,6 +215,32 @@ Examples:
   hpcjob image convert docker://nvcr.io/nvidia/pytorch:24.01-py3 --cluster penn --dry-run`,
     run: (c, { args, flags }, ctx) => c.imageConvert(args[0] ?? "", flags, ctx),
     text: views.convertedText,
+  }),
+  command({
+    path: ["image", "def"],
+    description: "write an Apptainer definition file from a Dockerfile, to build the image on the cluster",
+    args: [["<dockerfile>", "the Dockerfile to translate (one build stage)"]],
+    options: [
+      { flags: "-o, --output <file>", help: "write the definition to this file (whole, or not at all) instead of stdout" },
+      {
+        flags: "--build-arg <name=value>",
+        help: "a value for an ARG of the Dockerfile; NAME alone takes it from the environment (repeatable)",
+        repeatable: true,
+      },
+      JSON_OUT,
+    ],
+    help: `
+Each RUN, COPY, ENV, WORKDIR, CMD and ENTRYPOINT keeps its Docker meaning; USER,
+EXPOSE, VOLUME and HEALTHCHECK have none in Apptainer and are reported on stderr.
+A multi-stage build is refused: build it with Docker, then hpcjob image convert.
+Run apptainer build in the folder docker build was given (its build context).
+
+Examples:
+  hpcjob image def Dockerfile -o image.def
+  hpcjob image def docker/Dockerfile.gpu --build-arg CUDA=12.1 > gpu.def
+  # on the cluster, in a copy of the project:  apptainer build image.sif image.def`,
+    run: (c, { args, flags }, ctx) => c.imageDef(args[0] ?? "", flags, ctx),
+    text: views.imageDefText,
   }),
   command({
     path: ["clusters", "list"],

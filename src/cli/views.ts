@@ -8,6 +8,7 @@ import type { BatchResult } from "../commands/batch.js";
 import type { ClusterRow, ShownProfile, Validated, ValidProfile } from "../commands/clusters.js";
 import type { JupyterConnection } from "../commands/connect.js";
 import type { Converted } from "../commands/imageConvert.js";
+import type { ImageDef } from "../commands/imageDef.js";
 import type { Cancelled, JobRow } from "../commands/jobs.js";
 import type { HeldTunnel, JupyterResult } from "../commands/jupyter.js";
 import type { Installed } from "../commands/remote.js";
@@ -173,6 +174,14 @@ export const convertedText = scriptOr<Converted>((c) =>
     `  image   ${c.ref}`,
     `  digest  ${c.digest}`,
     `  run it  --image ${quote(c.file)}`,
+    ...(c.jobId ? [`  job     ${c.jobId}`] : []),
     ...(c.runDir ? [`  log     ${c.runDir}`] : []),
   ].join("\n"),
 );
+
+/** `image def`: the definition itself, or where it was written and how to build it. */
+export function imageDefText(d: ImageDef): string {
+  if (d.output === undefined) return d.definition;
+  const where = d.copies ? ", in the folder that was docker build's context" : "";
+  return `wrote ${d.output} (from ${d.from}); build it on the cluster${where}: apptainer build IMAGE.sif ${quote(d.output)}`;
+}

@@ -7,6 +7,7 @@ export { localClusterName, makeExecutor } from "../exec/placement.js";
 export { batch } from "./batch.js";
 export { list, schema, show, validate } from "./clusters.js";
 export { imageConvert } from "./imageConvert.js";
+export { imageDef } from "./imageDef.js";
 export { attach, cancel, logs, ps } from "./jobs.js";
 export { jupyter } from "./jupyter.js";
 export { remoteInstall } from "./remote.js";

@@ -37,7 +37,18 @@ PACKAGES=(
   docker-registry  # Distribution registry 2.8 (TLS, 127.0.0.1)
   charliecloud-runtime   # ch-run: runs images unprivileged (user namespaces)
   charliecloud-builders  # ch-image (pull from the registry), ch-convert
-  podman           # a second OCI tool (ch-convert can read its storage)
+  podman           # a second OCI tool (ch-convert can read its storage); the
+                   # converter stand-ins' Docker daemon (docker-daemon:, dockerd://)
+  # The converter stand-ins, `apptainer build` and `enroot import`
+  # (test/standins/lib/apptainer-build.sh, enroot-import.sh), also use skopeo,
+  # umoci, squashfs-tools, siftool, curl and podman from above, and:
+  jq               # manifests, image configs, SIF labels (enroot's common::jq)
+  zstd             # enroot's blob cache: each blob stored zstd-compressed
+  python3          # /usr/bin/python3: the images' apptainer-meta.py, and
+                   # enroot import's clean-up of umoci's user.* xattrs
+  tar              # oci-archive: extracted as non-root; dockerd:// export
+  gzip             # enroot's ENROOT_GZIP_PROGRAM: pigz when installed, else
+                   # gzip (pigz is optional and not installed here)
 )
 
 if [[ $(id -u) -ne 0 ]]; then

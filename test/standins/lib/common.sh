@@ -12,6 +12,7 @@
 #   standin_mkpoint ROOT DST KIND  create a bind destination inside ROOT (symlinks resolved inside ROOT)
 #   standin_passwd ROOT HOME SHELL a passwd/group pair with the user's entry, as the real tools add
 #   standin_chrun_exec ...         exec ch-run with exactly the environment given
+#   standin_docker_daemon          whether a Docker daemon answers (else podman plays it)
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
 STANDIN_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -248,6 +249,14 @@ standin_passwd() {
     awk -F: -v g="$group" -v id="$gid" '$1 != g && $3 != id' "$root/etc/group" 2>/dev/null
   } >"$tmp"
   if cmp -s "$tmp" "$key.group"; then rm -f "$tmp"; else mv -f "$tmp" "$key.group"; fi
+}
+
+# standin_docker_daemon: whether a Docker daemon can be reached (DOCKER_HOST,
+# or the default socket). Without one, the stand-ins' docker-daemon: and
+# dockerd:// sources read podman's image store instead (podman plays the
+# laptop's Docker in the tests).
+standin_docker_daemon() {
+  [ -n "${DOCKER_HOST:-}" ] || [ -S /var/run/docker.sock ]
 }
 
 # The user's login shell and home from the passwd database.
