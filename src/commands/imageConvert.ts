@@ -11,7 +11,7 @@ import { ExecError, HpcjobError, UsageError } from "../core/errors.js";
 import type { ClusterFolder } from "../core/values.js";
 import type { Executor } from "../exec/executor.js";
 import type { ConnectionFlags } from "../exec/placement.js";
-import { type ConversionRequest, conversionRequest, convertedFile, converterSource } from "../image/conversion.js";
+import { type ConversionRequest, conversionRequest, convertedFile, converterOf, converterSource } from "../image/conversion.js";
 import { platformName } from "../image/manifest.js";
 import { canonicalRef, type DockerRef, fileStem, isLatest, parseImage } from "../image/reference.js";
 import { headDigest, resolveImage } from "../image/registry.js";
@@ -63,6 +63,7 @@ async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
   const cluster = chooseCluster(sources);
   noteSearchPath(ctx);
   const { profile } = await loadProfile(ctx, cluster);
+  converterOf(profile);
   const ref = parseImage(text, "image convert");
   if (ref.kind !== "docker") {
     throw new UsageError(

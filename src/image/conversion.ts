@@ -69,18 +69,21 @@ export const CONVERSION_JOB_NAME = "hpcjob-convert";
 /** A conversion job's time limit: pulling and packing a large image takes minutes, not hours. */
 export const CONVERSION_TIME = "01:00:00";
 
-/** The file a conversion writes on the cluster: its folder and its name (the image's stem and the runtime's extension). */
-export function convertedFile(
-  profile: Profile,
-  stem: string,
-): { imageDir: ClusterFolder; fileName: string; runtime: Runtime; converter: Converter } {
+/** The cluster's runtime and the tool that converts images for it; a UsageError when its jobs run on the host. */
+export function converterOf(profile: Profile): { runtime: Runtime; converter: Converter; ext: string } {
   const runtime = runtimeOf(profile.container.runtime);
   const converter = runtime.converter;
   if (!converter || !runtime.imageExt) {
     throw new UsageError(`cluster ${profile.name} runs jobs on the host (container.runtime: none); there is no image to convert for it`);
   }
+  return { runtime, converter, ext: runtime.imageExt };
+}
+
+/** The file a conversion writes on the cluster: its folder and its name (the image's stem and the runtime's extension). */
+export function convertedFile(profile: Profile, stem: string) {
+  const { runtime, converter, ext } = converterOf(profile);
   const imageDir = parseClusterFolder(profile.container.imageDir, `cluster ${profile.name}'s container.imageDir:`);
-  return { imageDir, fileName: `${stem}${runtime.imageExt}`, runtime, converter };
+  return { imageDir, fileName: `${stem}${ext}`, runtime, converter };
 }
 
 /** The job a conversion runs as on this cluster, or undefined where it runs on the login node; `account` is --account. */

@@ -1,10 +1,12 @@
 /**
- * `hpcjob image convert` end to end on the loopback cluster with no stand-in:
- * alice converts images from the TLS test registry with Debian's real
- * ch-image and ch-convert (the loopback-convert profiles), on the login node
+ * `hpcjob image convert` end to end on the loopback cluster: alice converts
+ * images from the TLS test registry with Debian's real ch-image and
+ * ch-convert (the loopback-convert profiles, no stand-in), on the login node
  * and in a Slurm job, and runs a batch job in the file it made. The digest
  * decides: a second run converts nothing, a moved tag converts again, two
- * runs at once convert once, and a failure leaves nothing behind. Needs
+ * runs at once convert once, and a failure leaves nothing behind. The
+ * Apptainer and enroot stand-ins' converters (which really pull and pack)
+ * give a .sif and a .sqsh that jobs run in. Needs
  * test/cluster/install.sh, start.sh and images.sh; fails, never skips,
  * without them.
  */
@@ -12,10 +14,12 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cancelAll, type Finished, hpcjob, requireCluster, startHpcjob } from "./harness.js";
+import { cancelAll, type Finished, hpcjob, requireCluster, STAGE, startHpcjob } from "./harness.js";
 
 const MANIFEST = "/var/cache/hpcjob-test-images/images.json";
 const HOME = "/home/alice";
+/** The stand-ins first on PATH, as on a cluster with Apptainer or enroot. */
+const STANDINS = `${STAGE}/standins`;
 /** The profiles' container.imageDir. */
 const IMAGES = `${HOME}/images/convert-e2e`;
 const RUNS = `${HOME}/.hpcjob/runs`;
@@ -207,4 +211,33 @@ describe("hpcjob image convert in a Slurm job (convertOn: job)", () => {
     const record = JSON.parse(readFileSync(`${job.file}.json`, "utf8"));
     expect(record.digest).toBe(m.images.jupyter.digest);
   }, 300_000);
+});
+
+describe("hpcjob image convert with the Apptainer and enroot stand-ins", () => {
+  it.each([
+    ["loopback-convert-sif", ".sif", "apptainer"],
+    ["loopback-convert-sqsh", ".sqsh", "enroot"],
+  ])(
+    "%s: converts into a %s with %s, and a batch job runs in it",
+    (cluster, ext, tool) => {
+      // enroot's curl trusts the test CA through SSL_CERT_FILE.
+      const withStandins = { ...env, PATH: `${STANDINS}:${env.PATH}`, SSL_CERT_FILE: m.registry.caBundle };
+      const r = hpcjob("alice", ["image", "convert", `docker://${m.images.nojupyter.ref}`, "--cluster", cluster, "--json"], {
+        env: withStandins,
+        timeoutMs: 300_000,
+      });
+      const done = converted({ ...r, result: r.status === 0 ? (JSON.parse(r.stdout) as Converted) : undefined });
+      expect(done.file.endsWith(ext)).toBe(true);
+      expect(done.upToDate).toBe(false);
+      const record = JSON.parse(readFileSync(`${done.file}.json`, "utf8"));
+      expect(record.converter.toLowerCase()).toContain(tool);
+      const job = hpcjob("alice", ["batch", "--cluster", cluster, "--image", done.file, "--follow", "--", "cat", m.marker.file], {
+        env: withStandins,
+        timeoutMs: 120_000,
+      });
+      expect(job.stderr).toContain("ended: COMPLETED, exit code 0");
+      expect(job.stdout).toContain(m.marker.text);
+    },
+    300_000,
+  );
 });

@@ -43,6 +43,8 @@ export function stage(): string {
     ["dist", "dist"],
     ["test/standins", "standins"],
     ["test/fixtures/clusters", "clusters"],
+    // What the stand-ins' image-recipe link (../cluster/images) points at: the converter stand-ins read it.
+    ["test/cluster/images", "cluster/images"],
   ] as const) {
     cpSync(join(ROOT, from), join(dir, to), { recursive: true });
   }
