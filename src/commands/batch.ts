@@ -30,7 +30,7 @@ export type BatchResult = { script: string } | BatchJob;
 export async function batch(argv: string[], explicit: boolean, flags: BatchFlags, ctx: Context): Promise<Done<BatchResult>> {
   const payload: Payload = { kind: "batch", argv, explicit };
   const p = await plan(flags, payload, ctx, Boolean(flags.dryRun));
-  if (flags.dryRun) return { data: { script: dryRunScript(p, ctx) } };
+  if (flags.dryRun) return { data: { script: await dryRunScript(p, ctx) } };
   const sub = await submit(p, ctx);
   const job: BatchJob = { jobId: sub.jobId, cluster: sub.req.cluster, runDir: sub.runDir, log: runFile(sub.runDir, "log") };
   if (!flags.follow) return { data: job };

@@ -56,6 +56,17 @@ function onCluster(f: ClusterFolder, home: string): string {
   return f.under === "home" ? join(home, f.path) : f.path;
 }
 
+/** The docker:// image `ref` and its digest now (one HEAD to the registry); a note when its tag is latest, which moves. */
+export async function digestNow(ref: DockerRef, ctx: Context): Promise<string> {
+  if (isLatest(ref)) {
+    ctx.report({
+      kind: "note",
+      text: `${canonicalRef(ref)} names no tag but latest, which moves; a tag or @sha256: digest names one image for good`,
+    });
+  }
+  return (await headDigest(ref)).digest;
+}
+
 /** The image named `text`, its digest now (one HEAD), and the cluster's profile. */
 async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
   const user = await loadUserConfig(ctx);
@@ -70,18 +81,23 @@ async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
       `hpcjob image convert reads docker:// references so far (got ${text}); push the image to a registry, or convert it on the cluster with the runtime's own tool`,
     );
   }
-  if (isLatest(ref)) {
-    ctx.report({
-      kind: "note",
-      text: `${canonicalRef(ref)} names no tag but latest, which moves; a tag or @sha256: digest names one image for good`,
-    });
-  }
-  const { digest } = await headDigest(ref);
-  return { ref, digest, profile, user };
+  return { ref, digest: await digestNow(ref, ctx), profile, user };
+}
+
+/** Where the file of `ref` at `digest` is (or will be) on a cluster whose home folder is `home`. */
+export function convertedPath(profile: Profile, ref: DockerRef, digest: string, home: string): { file: string; imageDir: string } {
+  const target = convertedFile(profile, fileStem(ref, digest));
+  const imageDir = onCluster(target.imageDir, home);
+  return { file: join(imageDir, target.fileName), imageDir };
 }
 
 /** The conversion of `ref` (now `digest`): its platform's manifest and size asked of the registry, the converter's source pinned to the digest. */
-async function conversionOf(ref: DockerRef, digest: string, profile: Profile, flags: ConvertFlags): Promise<ConversionRequest> {
+async function conversionOf(
+  ref: DockerRef,
+  digest: string,
+  profile: Profile,
+  flags: Pick<ConvertFlags, "force" | "account">,
+): Promise<ConversionRequest> {
   const resolved = await resolveImage(ref);
   const image = {
     ref: canonicalRef(ref),
@@ -118,24 +134,23 @@ async function convertInJob(exec: Executor, script: string, runDir: string, ctx:
 }
 
 /**
- * Convert the image named `text` for the chosen cluster (or print the script
- * with --dry-run). An image converted before is found with one HEAD to the
- * registry and one read on the cluster, and nothing runs there.
+ * The file of `ref` at `digest` on the cluster `exec` reaches: found with one
+ * stat and one read when it is there (nothing runs), else converted there by
+ * the conversion script, on the login node or as a Slurm job.
  */
-export async function imageConvert(text: string, flags: ConvertFlags, ctx: Context): Promise<Done<ConvertResult>> {
-  const { ref, digest, profile, user } = await planConversion(text, flags, ctx);
-  if (flags.dryRun) {
-    const req = await conversionOf(ref, digest, profile, flags);
-    return { data: { script: renderConversion(req, runFile(runDirFor(ctx.home, "convert", ctx.now()), "log")) } };
-  }
-  const exec = await ctx.connect(await placementFor(flags, profile, user, ctx));
+export async function convertOnCluster(
+  exec: Executor,
+  profile: Profile,
+  ref: DockerRef,
+  digest: string,
+  flags: Pick<ConvertFlags, "force" | "account">,
+  ctx: Context,
+): Promise<Converted> {
   const home = await exec.home();
-  const target = convertedFile(profile, fileStem(ref, digest));
-  const imageDir = onCluster(target.imageDir, home);
-  const file = join(imageDir, target.fileName);
+  const { file, imageDir } = convertedPath(profile, ref, digest, home);
   const shown = canonicalRef(ref);
   if (!flags.force && (await exec.stat(file)) && ((await exec.readFile(`${file}.json`)) ?? "").includes(`"digest": "${digest}"`)) {
-    return { data: { file, ref: shown, digest, upToDate: true } };
+    return { file, ref: shown, digest, upToDate: true };
   }
   const req = await conversionOf(ref, digest, profile, flags);
   const runDir = await createRunDir(exec, runDirFor(home, "convert", ctx.now()));
@@ -157,5 +172,20 @@ export async function imageConvert(text: string, flags: ConvertFlags, ctx: Conte
     );
   }
   const upToDate = said.some((l) => l.startsWith("hpcjob: up to date:"));
-  return { data: { file, ref: shown, digest, upToDate, runDir, ...(jobId ? { jobId } : {}) } };
+  return { file, ref: shown, digest, upToDate, runDir, ...(jobId ? { jobId } : {}) };
+}
+
+/**
+ * Convert the image named `text` for the chosen cluster (or print the script
+ * with --dry-run). An image converted before is found with one HEAD to the
+ * registry and one read on the cluster, and nothing runs there.
+ */
+export async function imageConvert(text: string, flags: ConvertFlags, ctx: Context): Promise<Done<ConvertResult>> {
+  const { ref, digest, profile, user } = await planConversion(text, flags, ctx);
+  if (flags.dryRun) {
+    const req = await conversionOf(ref, digest, profile, flags);
+    return { data: { script: renderConversion(req, runFile(runDirFor(ctx.home, "convert", ctx.now()), "log")) } };
+  }
+  const exec = await ctx.connect(await placementFor(flags, profile, user, ctx));
+  return { data: await convertOnCluster(exec, profile, ref, digest, flags, ctx) };
 }

@@ -36,7 +36,7 @@ export async function jupyter(flags: JupyterFlags, ctx: Context): Promise<Done<J
     throw new UsageError("--open needs --tunnel: the browser can only reach Jupyter through hpcjob's own tunnel");
   const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
   const p = await plan(flags, { kind: "jupyter" }, ctx, Boolean(flags.dryRun));
-  if (flags.dryRun) return { data: { script: dryRunScript(p, ctx) } };
+  if (flags.dryRun) return { data: { script: await dryRunScript(p, ctx) } };
   if (flags.tunnel && !(await executorFor(p, ctx)).forward) {
     throw new UsageError(
       "--tunnel is for running hpcjob on your own computer; on the login node, run the printed ssh command on your computer instead",

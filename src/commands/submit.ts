@@ -1,15 +1,17 @@
 /**
  * The stages `jupyter` and `batch` share, each a function of the one before:
- * options → plan (the request and where it goes, decided once) → the script
- * at its site → the submission. A dry run stops after the script and opens
- * nothing; a real one connects once, after everything the user typed has
- * been checked.
+ * options → plan (the request and where it goes, decided once) → the image
+ * (a docker:// one converted on the cluster, or found there) → the script at
+ * its site → the submission. A dry run stops after the script and opens
+ * nothing on the cluster; a real one connects once, after everything the
+ * user typed has been checked.
  */
 import { SlurmError, UsageError } from "../core/errors.js";
 import type { LoginTarget } from "../core/login.js";
 import { versionText } from "../core/version.js";
 import type { Executor } from "../exec/executor.js";
 import type { ConnectionFlags, Placement } from "../exec/placement.js";
+import { canonicalRef } from "../image/reference.js";
 import { loadProfile } from "../profile/load.js";
 import { renderScript } from "../render/render.js";
 import { atSite, buildRequest, chooseCluster, type Payload, type RequestFlags } from "../request/build.js";
@@ -21,6 +23,7 @@ import { createRunDir, runFile } from "../runs/store.js";
 import { tail } from "../session/wait.js";
 import { parseSbatch, sbatchArgv } from "../slurm/index.js";
 import type { Context } from "./context.js";
+import { convertedPath, convertOnCluster, digestNow } from "./imageConvert.js";
 import { assumedPlacement, placementFor } from "./where.js";
 
 /** Flags of a command that submits: the request's and the connection's. */
@@ -49,16 +52,41 @@ export async function plan(flags: SubmitFlags, payload: Payload, ctx: Context, d
   return { req: buildRequest({ ...sources, payload, loaded, workdir }), placement };
 }
 
-/** The script a dry run prints: rendered for the run directory it would get, with this computer's paths. */
-export function dryRunScript(p: Plan, ctx: Context): string {
+/**
+ * The script a dry run prints: rendered for the run directory it would get,
+ * with this computer's paths. A docker:// image is named by the file its
+ * digest now (one HEAD to the registry) converts to; nothing is converted.
+ */
+export async function dryRunScript(p: Plan, ctx: Context): Promise<string> {
   if (p.req.workdir === undefined) {
     ctx.report({
       kind: "note",
       text: "dry run on a computer without Slurm: paths are this computer's; a real submission runs in your cluster home (or --workdir)",
     });
   }
-  const req = atSite(p.req, ctx.cwd);
+  let planned = p.req;
+  const ref = planned.imageRef;
+  if (ref) {
+    const digest = await digestNow(ref, ctx);
+    const { file } = convertedPath(planned.profile, ref, digest, ctx.home);
+    ctx.report({
+      kind: "note",
+      text: `the job runs ${file}, converted from ${canonicalRef(ref)} first if it is not there (hpcjob image convert ${canonicalRef(ref)} --dry-run shows how)`,
+    });
+    planned = { ...planned, image: file, imageDigest: digest };
+  }
+  const req = atSite(planned, ctx.cwd);
   return renderScript(req, runDirFor(ctx.home, req.name, ctx.now()));
+}
+
+/** The request with its docker:// image converted on the cluster (or found there): `image` is the file, `imageDigest` what it holds. */
+async function withImage(exec: Executor, req: JobRequest, ctx: Context): Promise<JobRequest> {
+  const ref = req.imageRef;
+  if (!ref) return req;
+  const digest = await digestNow(ref, ctx);
+  const c = await convertOnCluster(exec, req.profile, ref, digest, { account: req.account }, ctx);
+  if (c.upToDate) ctx.report({ kind: "note", text: `image ${c.ref} (${digest}) is ${c.file}` });
+  return { ...req, image: c.file, imageDigest: digest };
 }
 
 /** The project's git commit and whether it has changes, where the workdir is a repository. */
@@ -112,7 +140,7 @@ export async function sbatchScript(exec: Executor, script: string): Promise<stri
  */
 export async function submit(p: Plan, ctx: Context): Promise<Submitted> {
   const exec = await executorFor(p, ctx);
-  const req = atSite(p.req, await exec.defaultWorkdir());
+  const req = atSite(await withImage(exec, p.req, ctx), await exec.defaultWorkdir());
   await checkOnCluster(exec, req);
   const now = ctx.now();
   const runDir = await createRunDir(exec, runDirFor(await exec.home(), req.name, now));

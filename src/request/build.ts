@@ -22,6 +22,7 @@ import {
   parseWorkdir,
   subject,
 } from "../core/values.js";
+import { type DockerRef, parseImage } from "../image/reference.js";
 import type { LoadedProfile } from "../profile/load.js";
 import { checkGpus, checkTime, partitionOf } from "../profile/rules.js";
 import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
@@ -30,6 +31,13 @@ import { bindProblem, envValueProblem, imagePathAt, type Runtime, resolveImage, 
 import { conflict, type Directive, parseDirective } from "../slurm/directives.js";
 import type { JobRequest, SitedRequest } from "./job.js";
 import { ownOptions, sentBy } from "./sbatch.js";
+
+/** The docker:// reference `text` names, checked, or undefined for anything else (a file, or a URI the runtime reads itself). */
+function dockerImage(text: string, from: string): DockerRef | undefined {
+  if (!/^docker:\/\//i.test(text)) return undefined;
+  const ref = parseImage(text, from);
+  return ref.kind === "docker" ? ref : undefined;
+}
 
 /** Flags shared by `jupyter` and `batch`, as commander hands them over. */
 export interface RequestFlags {
@@ -212,10 +220,12 @@ export function buildRequest(input: RequestInput): JobRequest {
       : project?.project.image !== undefined
         ? { value: project.project.image, from: inProject(["image"]) }
         : undefined;
-  const imagePath = resolveImage(runtime, image?.value, cluster, workdir, image?.from ?? "--image");
+  // A docker:// image is converted on the cluster before the job is submitted (submit stage); the file is known then.
+  const imageRef = image && runtime.converter ? dockerImage(image.value, image.from) : undefined;
+  const imagePath = imageRef ? undefined : resolveImage(runtime, image?.value, cluster, workdir, image?.from ?? "--image");
 
-  if (imagePath !== undefined && gpus.count > 0 && profile.container.charliecloud?.fromhostNvidia) {
-    checkFromhostImage(imagePath, image?.from ?? "--image", cluster);
+  if (image !== undefined && gpus.count > 0 && profile.container.charliecloud?.fromhostNvidia) {
+    checkFromhostImage(imagePath ?? image.value, image.from, cluster, imageRef !== undefined);
   }
 
   const binds = [
@@ -264,6 +274,7 @@ export function buildRequest(input: RequestInput): JobRequest {
     mem,
     time: formatSlurmTime(seconds),
     image: imagePath,
+    ...(imageRef ? { imageRef } : {}),
     binds,
     env,
     directives,

@@ -5,6 +5,7 @@
 
 import type { LoginTarget } from "../core/login.js";
 import { formatBind } from "../core/values.js";
+import { canonicalRef } from "../image/reference.js";
 import type { SitedRequest } from "../request/job.js";
 
 /** What request.json holds. */
@@ -24,6 +25,9 @@ export interface RunRecord {
   time: string;
   runtime: string;
   image?: string;
+  /** The docker:// image the file was converted from, and the digest that ran. */
+  imageRef?: string;
+  imageDigest?: string;
   binds: string[];
   env: Record<string, string>;
   directives: string[];
@@ -52,6 +56,7 @@ export function runRecord(req: SitedRequest, login: LoginTarget, version: string
     time: req.time,
     runtime: req.runtime.name,
     image: req.image,
+    ...(req.imageRef ? { imageRef: canonicalRef(req.imageRef), imageDigest: req.imageDigest } : {}),
     binds: req.binds.map(formatBind),
     env: req.env,
     directives: req.directives.map((d) => (d.value === undefined ? `--${d.key}` : `--${d.key}=${d.value}`)),

@@ -37,7 +37,12 @@ const SQUASHFS_NAME = /\.(sqfs|squash|squashfs|squishy|sqsh)$/i;
  * image, so it needs an image directory the user can write: a SquashFS file
  * (given with `from`) is refused, saying how to make a directory.
  */
-export function checkFromhostImage(image: string, from: string, cluster: string): void {
+export function checkFromhostImage(image: string, from: string, cluster: string, converted = false): void {
+  if (converted) {
+    throw new UsageError(
+      `${subject(from, image)} would be converted to a SquashFS file, but cluster ${cluster} runs ch-fromhost --nvidia on the image before a GPU job (container.charliecloud.fromhostNvidia), which writes into it: make an image directory you can write (ch-image pull REF && ch-convert REF /abs/path/image-dir) and give its path`,
+    );
+  }
   if (SQUASHFS_NAME.test(image)) {
     throw new UsageError(
       `${subject(from, image)} is a SquashFS file, but cluster ${cluster} runs ch-fromhost --nvidia on the image before a GPU job (container.charliecloud.fromhostNvidia), which writes into it: give an image directory you can write (make one with: ch-convert ${image} /abs/path/image-dir)`,

@@ -14,7 +14,18 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cancelAll, type Finished, hpcjob, requireCluster, STAGE, startHpcjob } from "./harness.js";
+import {
+  cancelAll,
+  type Finished,
+  hpcjob,
+  jupyterFile,
+  markerLink,
+  requireCluster,
+  STAGE,
+  startHpcjob,
+  testImages,
+  throughTunnel,
+} from "./harness.js";
 
 const MANIFEST = "/var/cache/hpcjob-test-images/images.json";
 const HOME = "/home/alice";
@@ -240,4 +251,75 @@ describe("hpcjob image convert with the Apptainer and enroot stand-ins", () => {
     },
     300_000,
   );
+});
+
+describe("jupyter and batch --image docker://: converted first (or found), then run", () => {
+  /** The stand-ins' environment (enroot's curl trusts the test CA through SSL_CERT_FILE). */
+  const standins = () => ({ ...env, PATH: `${STANDINS}:${env.PATH}`, SSL_CERT_FILE: m.registry.caBundle });
+  /** request.json of a run. */
+  const record = (runDir: string) => JSON.parse(readFileSync(join(runDir, "request.json"), "utf8"));
+
+  it("jupyter converts the image on the cluster first, then Jupyter runs inside it (a file only the image has, through the tunnel)", async () => {
+    const marker = markerLink("alice", testImages("alice"));
+    const r = hpcjob(
+      "alice",
+      ["jupyter", "--cluster", "loopback-convert-sif", "--image", `docker://${m.images.jupyter.ref}`, "--json", "--timeout", "3m"],
+      { env: standins(), timeoutMs: 300_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`converting docker://${m.images.jupyter.ref} (${m.images.jupyter.digest}) on the login node`);
+    const result = JSON.parse(r.stdout) as { jobId: string; port: number; token: string; tunnel: string; runDir: string };
+    try {
+      const ran = record(result.runDir);
+      expect(ran).toMatchObject({ imageRef: `docker://${m.images.jupyter.ref}`, imageDigest: m.images.jupyter.digest });
+      expect(ran.image).toMatch(new RegExp(`^${IMAGES}/127\\.0\\.0\\.1_5443\\+lab\\+jupyter\\+1\\+[0-9a-f]{12}\\.sif$`));
+      expect(existsSync(ran.image)).toBe(true);
+      await throughTunnel("alice", result.tunnel, result.port, result.token, async (api) => {
+        expect(await jupyterFile(api, result.token, marker)).toBe(`${m.marker.text}\n`);
+      });
+    } finally {
+      hpcjob("alice", ["cancel", result.jobId], { env });
+    }
+  }, 300_000);
+
+  it("batch finds an image converted before (one line says which file) and runs in it; request.json has the ref and digest", () => {
+    const r = hpcjob(
+      "alice",
+      [
+        "batch",
+        "--cluster",
+        "loopback-convert-sqsh",
+        "--image",
+        `docker://${m.images.nojupyter.ref}`,
+        "--follow",
+        "--",
+        "cat",
+        m.marker.file,
+      ],
+      { env: standins(), timeoutMs: 120_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      new RegExp(`image docker://${m.images.nojupyter.ref} \\(${m.images.nojupyter.digest}\\) is ${IMAGES}/\\S+\\.sqsh`),
+    );
+    expect(r.stderr).not.toContain("converting");
+    expect(r.stdout).toContain(m.marker.text);
+    const runDir = /run directory (\S+)/.exec(r.stderr)?.[1] ?? "";
+    expect(record(runDir)).toMatchObject({ imageRef: `docker://${m.images.nojupyter.ref}`, imageDigest: m.images.nojupyter.digest });
+  }, 180_000);
+
+  it("a dry run names the file the image's digest converts to, and converts nothing", () => {
+    const runs = convertRuns();
+    const r = hpcjob(
+      "alice",
+      ["batch", "--cluster", "loopback-convert-sqsh", "--image", `docker://${m.images.jupyter.ref}`, "--dry-run", "--", "true"],
+      {
+        env: standins(),
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\+lab\+jupyter\+1\+[0-9a-f]{12}\.sqsh/);
+    expect(r.stderr).toContain(`converted from docker://${m.images.jupyter.ref} first if it is not there`);
+    expect(convertRuns()).toEqual(runs);
+  });
 });

@@ -92,9 +92,13 @@ describe("checks against the partition", () => {
 });
 
 describe("images per runtime", () => {
-  it("Apptainer takes a .sif path or a docker:// URI", async () => {
-    expect((await vera({ image: "docker://pytorch/pytorch:2.3.1" })).image).toBe("docker://pytorch/pytorch:2.3.1");
+  it("Apptainer takes a .sif path, a URI it reads itself, or a docker:// image to convert first", async () => {
+    const fromDocker = await vera({ image: "docker://pytorch/pytorch:2.3.1" });
+    expect(fromDocker.image).toBeUndefined();
+    expect(fromDocker.imageRef).toEqual({ kind: "docker", registry: "docker.io", path: "pytorch/pytorch", tag: "2.3.1" });
+    expect((await vera({ image: "oras://ghcr.io/lab/img:1" })).image).toBe("oras://ghcr.io/lab/img:1");
     expect((await vera({ image: "img.sif" })).image).toBe("/home/alice/project/img.sif");
+    await expect(vera({ image: "docker://MyLab/Img" })).rejects.toThrow(/^--image "docker:\/\/MyLab\/Img" .*write docker:\/\/mylab\/img/);
   });
   it("pyxis needs a squashfs file, absolute", async () => {
     const penn = await builtin("penn");
@@ -102,8 +106,9 @@ describe("images per runtime", () => {
     expect(() => requestFor(penn, { account: "lab", image: "/x.sif" }, JUPYTER)).toThrow(
       /--image "\/x\.sif" is not a squashfs image: pyxis runs \.sqsh files \(make one with: enroot import/,
     );
-    expect(() => requestFor(penn, { account: "lab", image: "docker://ubuntu" }, JUPYTER)).toThrow(
-      /--image "docker:\/\/ubuntu" cannot be run by pyxis/,
+    expect(requestFor(penn, { account: "lab", image: "docker://ubuntu" }, JUPYTER).imageRef).toMatchObject({ path: "library/ubuntu" });
+    expect(() => requestFor(penn, { account: "lab", image: "oras://ghcr.io/lab/img:1" }, JUPYTER)).toThrow(
+      /--image "oras:\/\/ghcr\.io\/lab\/img:1" cannot be run by pyxis/,
     );
   });
   it("Charliecloud takes a SquashFS file or an image directory, and says how to make one for anything else", async () => {
@@ -113,8 +118,9 @@ describe("images per runtime", () => {
     expect(() => requestFor(ch, { image: "/x.sif" }, JUPYTER)).toThrow(
       '--image "/x.sif" is a SIF, which ch-run cannot run: Charliecloud runs a SquashFS file or an image directory (make one with: ch-image pull REF && ch-convert REF /abs/path/image.sqfs)',
     );
-    expect(() => requestFor(ch, { image: "docker://ubuntu" }, JUPYTER)).toThrow(
-      '--image "docker://ubuntu" cannot be run by charliecloud: it needs a .sqfs file; convert the image and give its path, e.g. /abs/path/image.sqfs (make one with: ch-image pull REF && ch-convert REF /abs/path/image.sqfs)',
+    expect(requestFor(ch, { image: "docker://ubuntu:22.04" }, JUPYTER).imageRef).toMatchObject({ path: "library/ubuntu", tag: "22.04" });
+    expect(() => requestFor(ch, { image: "https://example.org/torch.sqfs" }, JUPYTER)).toThrow(
+      '--image "https://example.org/torch.sqfs" cannot be run by charliecloud: it needs a .sqfs file; convert the image and give its path, e.g. /abs/path/image.sqfs (make one with: ch-image pull REF && ch-convert REF /abs/path/image.sqfs)',
     );
   });
   it("Charliecloud's ch-fromhost --nvidia (rt-charliecloud turns it on) writes into the image: a GPU job needs a directory", async () => {
@@ -123,6 +129,10 @@ describe("images per runtime", () => {
       /^--image "\/s\/torch\.sqfs" is a SquashFS file, but cluster rt-charliecloud runs ch-fromhost --nvidia on the image before a GPU job \(container\.charliecloud\.fromhostNvidia\), which writes into it: give an image directory you can write \(make one with: ch-convert \/s\/torch\.sqfs \/abs\/path\/image-dir\)$/,
     );
     expect(requestFor(ch, { image: "/s/torch", gpus: "1" }, JUPYTER).image).toBe("/s/torch");
+    // A docker:// image becomes a .sqfs file, which ch-fromhost cannot write into.
+    expect(() => requestFor(ch, { image: "docker://ubuntu:22.04", gpus: "1" }, JUPYTER)).toThrow(
+      /^--image "docker:\/\/ubuntu:22\.04" would be converted to a SquashFS file, but cluster rt-charliecloud runs ch-fromhost --nvidia/,
+    );
     expect(requestFor(ch, { image: "/s/torch.sqfs" }, JUPYTER).image).toBe("/s/torch.sqfs");
   });
   it("Charliecloud refuses what ch-run cannot do: a read-only bind, a value with a newline", async () => {
@@ -147,6 +157,27 @@ describe("images per runtime", () => {
     expect(
       requestFor(await builtin("penn"), { account: "l", image: "/i.sqsh", bind: ["/d:/d:ro"], env: ["NOTE=a\nb"] }, JUPYTER).env.NOTE,
     ).toBe("a\nb");
+  });
+  it("hpcjob.yaml's image: may be a docker:// image, named by its line when it is wrong", async () => {
+    const loaded = await builtin("vera");
+    const fromProject = (image: string) =>
+      buildRequest({
+        flags: { account: "x" },
+        user: { clusters: {} },
+        project: project({ image }),
+        payload: JUPYTER,
+        loaded,
+        workdir: "/w",
+      });
+    expect(fromProject("docker://nvcr.io/nvidia/pytorch:24.01-py3").imageRef).toEqual({
+      kind: "docker",
+      registry: "nvcr.io",
+      path: "nvidia/pytorch",
+      tag: "24.01-py3",
+    });
+    expect(() => fromProject("docker://NVCR.io/Nvidia/PyTorch:24.01-py3")).toThrow(
+      /^\/home\/alice\/project\/hpcjob\.yaml:9 image: "docker:/,
+    );
   });
   it("a container cluster without an image says how to give one", async () => {
     const v = await builtin("vera");
