@@ -18,6 +18,7 @@ export function describeEvent(e: WaitEvent): string {
       return `the Slurm controller does not answer; still waiting for job ${e.jobId}`;
     case "controller-back":
       return `the Slurm controller answers again`;
+    case "progress":
     case "note":
       return e.text;
   }

@@ -111,6 +111,9 @@ async function conversionOf(
   return { ...req, image: { ...image, source: converterSource(req.converter, ref, digest) } };
 }
 
+/** Shortest time between two progress lines from a conversion job's log (one line per change where stderr is no terminal). */
+const PROGRESS_EVERY_MS = 5000;
+
 /** Run the conversion script on the login node; its exit code. */
 async function convertHere(exec: Executor, script: string, log: string): Promise<number> {
   const r = await exec.run(["bash", "-c", 'bash "$1" >"$2" 2>&1', "hpcjob-convert", script, log]);
@@ -122,8 +125,19 @@ async function convertInJob(exec: Executor, script: string, runDir: string, ctx:
   const jobId = await sbatchScript(exec, script);
   await exec.writeFile(runFile(runDir, "jobId"), `${jobId}\n`, 0o600);
   ctx.report({ kind: "submitted", jobId, runDir });
-  // The log is read, not shown: the result says where it is, and a failure shows its tail.
-  const end = await followLog(exec, jobId, runDir, { write: () => {}, report: ctx.report, signal: ctx.signal });
+  // The log is not shown whole (the result says where it is, a failure shows its tail): its last line is the progress.
+  let text = "";
+  let shown = "";
+  let shownAt = Number.NEGATIVE_INFINITY;
+  const write = (chunk: string) => {
+    text = (text + chunk).slice(-4096);
+    const last = text.trimEnd().split("\n").pop()?.trim() ?? "";
+    if (last === "" || last === shown || Date.now() - shownAt < PROGRESS_EVERY_MS) return;
+    shown = last;
+    shownAt = Date.now();
+    ctx.report({ kind: "progress", text: `job ${jobId}: ${last}` });
+  };
+  const end = await followLog(exec, jobId, runDir, { write, report: ctx.report, signal: ctx.signal });
   if (end.detached) {
     throw new HpcjobError(
       `stopped waiting; conversion job ${jobId} goes on: run the same command again to use its file, or cancel it with hpcjob cancel ${jobId}`,
@@ -165,6 +179,12 @@ export async function convertOnCluster(
     ? await convertInJob(exec, script, runDir, ctx)
     : { jobId: undefined, code: await convertHere(exec, script, log) };
   const said = ((await exec.readFile(log)) ?? "").trim().split("\n");
+  if (code !== 0 && ctx.signal.aborted) {
+    throw new HpcjobError(`interrupted while converting ${shown}; nothing was left in ${imageDir}; the log is in ${runDir}`, 130);
+  }
+  if (code === 0 && !(await exec.stat(file))) {
+    throw new ExecError(`converting ${shown} ended without ${file}; the script and log are in ${runDir}`, said.slice(-8));
+  }
   if (code !== 0) {
     throw new ExecError(
       `converting ${shown} failed (${jobId ? `job ${jobId}, ` : ""}exit ${code}); nothing was left in ${imageDir}; the script and log are in ${runDir}`,

@@ -11,6 +11,7 @@ export type WaitEvent =
   | { kind: "starting"; jobId: string; node: string }
   | { kind: "controller-down"; jobId: string }
   | { kind: "controller-back"; jobId: string }
+  | { kind: "progress"; text: string }
   | { kind: "note"; text: string };
 
 /** Receives events; the CLI's printer, or a collector in tests. */

@@ -10,7 +10,7 @@
  * test/cluster/install.sh, start.sh and images.sh; fails, never skips,
  * without them.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +25,9 @@ import {
   startHpcjob,
   testImages,
   throughTunnel,
+  until,
+  userEnv,
+  workDir,
 } from "./harness.js";
 
 const MANIFEST = "/var/cache/hpcjob-test-images/images.json";
@@ -187,6 +190,32 @@ describe("hpcjob image convert with the real ch-image", () => {
     expect(imageFolder().filter((f) => f.includes(".part-"))).toEqual([]);
   }, 300_000);
 
+  it("Ctrl-C during a conversion (the terminal signals hpcjob and the converter) leaves nothing partial and the old file as it was", async () => {
+    const before = imageFolder();
+    const old = before.find((f) => f.includes("+lab+nojupyter+1+") && f.endsWith(".sqfs"));
+    expect(old, before.join(" ")).toBeDefined();
+    const oldSize = readFileSync(`${IMAGES}/${old}`).length;
+    // A process group of its own, as a terminal's foreground job: Ctrl-C reaches all of it.
+    const vars = Object.entries(userEnv("alice", env)).map(([k, v]) => `${k}=${v}`);
+    const args = ["image", "convert", `docker://${m.images.nojupyter.ref}`, "--cluster", "loopback-convert", "--force"];
+    const child = spawn("runuser", ["-u", "alice", "--", "env", "-i", ...vars, "node", `${STAGE}/bin/hpcjob.cjs`, ...args], {
+      cwd: workDir("alice"),
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let err = "";
+    child.stderr?.on("data", (d) => {
+      err += d;
+    });
+    const done = new Promise<number>((ok) => child.on("close", (code, sig) => ok(code ?? (sig ? 128 : -1))));
+    await until("the conversion to start writing", () => imageFolder().some((f) => f.includes(".part-")), 60_000, 100);
+    process.kill(-(child.pid ?? 0), "SIGINT");
+    expect(await done, err).toBe(130);
+    expect(err).toMatch(/hpcjob: interrupted while converting docker:\/\/127\.0\.0\.1:5443\/lab\/nojupyter:1; nothing was left in /);
+    expect(imageFolder()).toEqual(before);
+    expect(readFileSync(`${IMAGES}/${old}`).length).toBe(oldSize);
+  }, 120_000);
+
   it("stops before downloading when the scratch folder has no room, naming the profile key to change, and leaves nothing", () => {
     mkdirSync(TINY, { recursive: true });
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m,mode=1777", "tmpfs", TINY]);
@@ -210,6 +239,8 @@ describe("hpcjob image convert in a Slurm job (convertOn: job)", () => {
     expect(job.upToDate).toBe(false);
     expect(r.stderr).toContain(`submitted job ${job.jobId}`);
     expect(r.stderr).toContain("in a Slurm job in partition cpu");
+    // Progress while it runs: the converter's last log line, at most every 5 s.
+    expect(r.stderr).toMatch(new RegExp(`hpcjob: job ${job.jobId}: \\S`));
     const dir = job.runDir ?? "";
     expect(readFileSync(join(dir, "job.id"), "utf8").trim()).toBe(job.jobId);
     const script = readFileSync(join(dir, "job.sbatch"), "utf8");

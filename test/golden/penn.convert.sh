@@ -14,6 +14,10 @@ hpcjob_end() {
   echo "hpcjob: the program exited with code $code" >&2
 }
 trap hpcjob_end EXIT
+# Stopped (Ctrl-C, scancel, a lost connection): end with the signal's code, not 0, so the exit line tells the truth.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 # Converted images are for the group too (shared image folders).
 umask 0002
 
