@@ -61,7 +61,7 @@ describe("a conversion in a Slurm job (convertOn: job)", () => {
 
   it("has the job's #SBATCH lines, sorted and quoted, the site's directives with them, and its log in the run directory", async () => {
     const { profile } = await loadProfile(ENV, "vera");
-    const onJob = { ...profile, container: { ...profile.container, convertOn: "job" as const, convertPartition: "vera" } };
+    const onJob = { ...profile, container: { ...profile.container, convertOn: "job" as const, convertPartition: "vera", cacheDir: "/mimer/NOBACKUP/groups/lab/cache", tmpDir: "~/scratch" } };
     const script = renderConversion(conversionRequest(onJob, IMAGE, false, "C3SE2024-1-2"), LOG);
     if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, script);
     expect(existsSync(file), `${file} is missing: write it with UPDATE_GOLDEN=1 npx vitest run test/golden and review it`).toBe(true);

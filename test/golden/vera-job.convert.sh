@@ -32,11 +32,15 @@ hpcjob_digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789a
 hpcjob_force=no
 hpcjob_dir="$HOME"/.hpcjob/images
 hpcjob_out="$hpcjob_dir"/nvcr.io+nvidia+pytorch+24.01-py3-0123456789ab.sif
-hpcjob_tmp_dir=${TMPDIR:-/tmp}
-mkdir -p "$hpcjob_dir" "$hpcjob_tmp_dir"
+hpcjob_tmp_dir="$HOME"/scratch
+hpcjob_cache_dir=/mimer/NOBACKUP/groups/lab/cache
+# The cache folder itself is the converter's to make: ch-image refuses one that is there but empty.
+mkdir -p "$hpcjob_dir" "$hpcjob_tmp_dir" "$(dirname "$hpcjob_cache_dir")"
 
 # apptainer builds the SIF from the source; its layer cache and
 # scratch space where the profile says (its defaults are in the home folder and /tmp).
+mkdir -p "$hpcjob_cache_dir"
+export APPTAINER_CACHEDIR="$hpcjob_cache_dir" SINGULARITY_CACHEDIR="$hpcjob_cache_dir"
 export APPTAINER_TMPDIR="$hpcjob_tmp_dir" SINGULARITY_TMPDIR="$hpcjob_tmp_dir"
 hpcjob_converter_version() { apptainer --version; }
 hpcjob_convert() { apptainer build "$1" docker://nvcr.io/nvidia/pytorch:24.01-py3 >&2; }
