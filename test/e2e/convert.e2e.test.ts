@@ -14,6 +14,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Converted } from "../../src/commands/imageConvert.js";
 import {
   cancelAll,
   type Finished,
@@ -48,16 +49,6 @@ interface Manifest {
 }
 let m: Manifest;
 let env: Record<string, string>;
-
-/** What `image convert --json` prints. */
-interface Converted {
-  file: string;
-  ref: string;
-  digest: string;
-  upToDate: boolean;
-  runDir?: string;
-  jobId?: string;
-}
 
 /** `hpcjob image convert` as alice; its JSON result (or the failure as it ended). */
 function convert(ref: string, cluster = "loopback-convert", more: string[] = []): Finished & { result?: Converted } {
