@@ -23,8 +23,8 @@ import { loadProjectFile, loadUserConfig, noteSearchPath } from "../request/sour
 import { runDirFor } from "../runs/paths.js";
 import { createRunDir, runFile } from "../runs/store.js";
 import { followLog } from "../session/follow.js";
+import { sbatchScript } from "../session/sbatch.js";
 import type { Context, Done } from "./context.js";
-import { sbatchScript } from "./submit.js";
 import { placementFor } from "./where.js";
 
 /** Flags of `image convert`. */

@@ -6,7 +6,7 @@
  * nothing on the cluster; a real one connects once, after everything the
  * user typed has been checked.
  */
-import { SlurmError, UsageError } from "../core/errors.js";
+import { UsageError } from "../core/errors.js";
 import type { LoginTarget } from "../core/login.js";
 import { versionText } from "../core/version.js";
 import type { Executor } from "../exec/executor.js";
@@ -20,8 +20,7 @@ import { loadProjectFile, loadUserConfig, noteSearchPath } from "../request/sour
 import { runDirFor } from "../runs/paths.js";
 import { runRecord } from "../runs/record.js";
 import { createRunDir, runFile } from "../runs/store.js";
-import { tail } from "../session/wait.js";
-import { parseSbatch, sbatchArgv } from "../slurm/index.js";
+import { sbatchScript } from "../session/sbatch.js";
 import type { Context } from "./context.js";
 import { convertedPath, convertOnCluster, digestNow } from "./imageConvert.js";
 import { assumedPlacement, placementFor } from "./where.js";
@@ -121,16 +120,6 @@ export interface Submitted {
 export function executorFor(p: Plan, ctx: Context): Promise<Executor> {
   if (!p.placement) throw new Error("a plan without a placement is for dry runs only");
   return ctx.connect(p.placement);
-}
-
-/** sbatch the script; its job id, or a SlurmError with sbatch's words and where the script is. */
-export async function sbatchScript(exec: Executor, script: string): Promise<string> {
-  const r = await exec.run(sbatchArgv(script));
-  if (r.code !== 0) {
-    const said = tail(r.stderr.trim() || r.stdout.trim(), 5);
-    throw new SlurmError(`sbatch refused the job: ${said[said.length - 1] ?? `exit ${r.code}`}; the script is ${script}`, said);
-  }
-  return parseSbatch(r.stdout);
 }
 
 /**

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { assetRoot } from "../core/assets.js";
 import { compileTemplates } from "./codegen.js";
-import type { Templates } from "./environment.js";
+import type { Templates } from "./template.js";
 
 /** Every template under templates/ by its name there ("partials/header.njk"), from the source tree. */
 function templateSources(): Record<string, string> {

@@ -7,7 +7,8 @@ import nunjucks from "nunjucks";
 import { describe, expect, it } from "vitest";
 import { quote } from "../../src/core/quote.js";
 import { compileTemplates, TEMPLATE_OPTIONS } from "../../src/render/codegen.js";
-import { renderTemplate, type Templates } from "../../src/render/environment.js";
+import { renderTemplate } from "../../src/render/environment.js";
+import type { Templates } from "../../src/render/template.js";
 
 /** Templates (name -> text) compiled as the build compiles them. */
 function compiled(sources: Record<string, string>): Templates {
