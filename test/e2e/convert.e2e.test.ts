@@ -11,7 +11,7 @@
  * without them.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Converted } from "../../src/commands/imageConvert.js";
@@ -107,6 +107,8 @@ describe("hpcjob image convert with the real ch-image", () => {
     expect(first).toMatchObject({ file: `${IMAGES}/${stem}.sqfs`, digest: m.images.jupyter.digest, upToDate: false });
     expect(first.jobId).toBeUndefined();
     expect(existsSync(first.file)).toBe(true);
+    // Readable by the group (a lab's shared image folder), as are the record and the folder.
+    for (const path of [first.file, `${first.file}.json`, IMAGES]) expect(statSync(path).mode & 0o040, path).toBe(0o040);
     const record = JSON.parse(readFileSync(`${first.file}.json`, "utf8"));
     expect(record).toMatchObject({ ref: `docker://${m.images.jupyter.ref}`, digest: m.images.jupyter.digest, platform: "linux/amd64" });
     expect(record.converter).toMatch(/^ch-image \d/);
