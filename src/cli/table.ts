@@ -246,9 +246,9 @@ hex digits, or the 12 that image ls shows. Only files in the image folder are
 removed. An image a conversion is writing right now is left alone (exit 1).
 
 Examples:
-  hpcjob image rm 127.0.0.1_5443+lab+jupyter+1+dc61e143adef.sqfs --cluster vera
+  hpcjob image rm docker.io+pytorch+pytorch+2.3.1-cuda12.1-cudnn8-runtime+9f8e7d6c5b4a.sif --cluster vera
   hpcjob image rm docker://pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime --cluster vera
-  hpcjob image rm dc61e143adef --cluster vera`,
+  hpcjob image rm 9f8e7d6c5b4a --cluster vera`,
     run: (c, { args, flags }, ctx) => c.imageRm(args[0] ?? "", flags, ctx),
     text: views.imagesRemovedText,
   }),
