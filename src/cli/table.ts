@@ -86,7 +86,8 @@ const JOBS: OptionSpec[] = [{ flags: "-c, --cluster <name>", help: "the cluster 
 export const GROUPS: Record<string, string> = {
   remote: "set up hpcjob on a cluster's login node",
   clusters: "list, show and check cluster profiles",
-  image: "Docker images for the cluster: convert them into the file its runtime runs, or write an Apptainer definition to build them there",
+  image:
+    "Docker images for the cluster: convert them into the file its runtime runs, list and remove those files, or write an Apptainer definition to build them there",
 };
 
 /** Every command, in the order `hpcjob --help` lists them. */
@@ -215,6 +216,41 @@ Examples:
   hpcjob image convert docker://nvcr.io/nvidia/pytorch:24.01-py3 --cluster penn --dry-run`,
     run: (c, { args, flags }, ctx) => c.imageConvert(args[0] ?? "", flags, ctx),
     text: views.convertedText,
+  }),
+  command({
+    path: ["image", "ls"],
+    description: "list the images in the cluster's image folder (container.imageDir), the newest conversion first",
+    options: [{ flags: "-c, --cluster <name>", help: "cluster profile (see: hpcjob clusters list)" }, ...CONNECTION, JSON_OUT],
+    help: `
+Each image with its size and, from the record image convert wrote beside it,
+when it was converted, its digest and the reference it came from. Files copied
+in by hand are listed too, after the others, with "-" for what no record says;
+conversions under way (hidden .part- files), locks and records are not.
+--json gives sizes in bytes and the full digests.
+
+Examples:
+  hpcjob image ls --cluster vera
+  hpcjob image ls --cluster penn --json`,
+    run: (c, { flags }, ctx) => c.imageLs(flags, ctx),
+    text: views.imageListText,
+  }),
+  command({
+    path: ["image", "rm"],
+    description: "remove an image from the cluster's image folder, with its record and lock",
+    args: [["<image>", "a file name (or path) in the image folder, a docker:// reference as converted, or a digest"]],
+    options: [{ flags: "-c, --cluster <name>", help: "cluster profile (see: hpcjob clusters list)" }, ...CONNECTION, JSON_OUT],
+    help: `
+A reference removes every image converted from it (a tag converted again after
+it moved has one file per content); a digest is sha256: and at least 12 of its
+hex digits, or the 12 that image ls shows. Only files in the image folder are
+removed. An image a conversion is writing right now is left alone (exit 1).
+
+Examples:
+  hpcjob image rm docker.io+pytorch+pytorch+2.3.1-cuda12.1-cudnn8-runtime+9f8e7d6c5b4a.sif --cluster vera
+  hpcjob image rm docker://pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime --cluster vera
+  hpcjob image rm 9f8e7d6c5b4a --cluster vera`,
+    run: (c, { args, flags }, ctx) => c.imageRm(args[0] ?? "", flags, ctx),
+    text: views.imagesRemovedText,
   }),
   command({
     path: ["image", "def"],

@@ -9,10 +9,12 @@ import type { ClusterRow, ShownProfile, Validated, ValidProfile } from "../comma
 import type { JupyterConnection } from "../commands/connect.js";
 import type { Converted } from "../commands/imageConvert.js";
 import type { ImageDef } from "../commands/imageDef.js";
+import type { ImageList, ImagesRemoved } from "../commands/images.js";
 import type { Cancelled, JobRow } from "../commands/jobs.js";
 import type { HeldTunnel, JupyterResult } from "../commands/jupyter.js";
 import type { Installed } from "../commands/remote.js";
 import { quote } from "../core/quote.js";
+import type { ImageFile } from "../image/folder.js";
 import type { LoadedProfile } from "../profile/load.js";
 
 /** Fixed-width columns for a small table; the last column runs free. */
@@ -184,4 +186,59 @@ export function imageDefText(d: ImageDef): string {
   if (d.output === undefined) return d.definition;
   const where = d.copies ? ", in the folder that was docker build's context" : "";
   return `wrote ${d.output} (from ${d.from}); build it on the cluster${where}: apptainer build IMAGE.sif ${quote(d.output)}`;
+}
+
+/** A size as people read it: 512 B, 1.5 GiB, 71 MiB (powers of 1024); "-" when unknown. */
+export function bytesText(n: number | undefined): string {
+  if (n === undefined) return "-";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  // 9.96 MiB would round to "10.0": past 9.95 it is shown whole.
+  const shown = u === 0 || v >= 9.95 ? String(Math.round(v)) : v.toFixed(1);
+  return `${shown} ${units[u]}`;
+}
+
+/** The 12 hex digits of a digest that file names and messages show. */
+function shortDigest(digest: string | undefined): string {
+  return digest === undefined ? "-" : digest.slice("sha256:".length, "sha256:".length + 12);
+}
+
+/** How many images, and their size together. */
+function imagesCount(images: ImageFile[]): string {
+  const total = images.reduce((sum, i) => sum + (i.size ?? 0), 0);
+  return `${images.length} image${images.length === 1 ? "" : "s"}, ${bytesText(total)}`;
+}
+
+/** `image ls`: a table of the images (newest first; files copied in by hand last, "-" for what no record says), or that there are none. */
+export function imageListText(l: ImageList): string {
+  if (l.images.length === 0) {
+    return `no images in ${l.dir}; convert one with: hpcjob image convert docker://IMAGE:TAG --cluster ${l.cluster}`;
+  }
+  const rows = l.images.map((i) => [
+    i.folder ? `${i.name}/` : i.name,
+    bytesText(i.size),
+    i.date ?? "-",
+    shortDigest(i.digest),
+    i.ref ?? "-",
+  ]);
+  return [
+    table([["NAME", "SIZE", "CONVERTED", "DIGEST", "IMAGE"], ...rows]),
+    `${imagesCount(l.images)} in ${l.dir}; run one with --image ${l.dir}/NAME`,
+  ].join("\n");
+}
+
+/** `image rm`: what was removed; several images of one reference or digest are each named. */
+export function imagesRemovedText(r: ImagesRemoved): string {
+  const [only] = r.removed;
+  if (r.removed.length === 1 && only) {
+    const what = [bytesText(only.size), only.ref, only.digest && `digest ${shortDigest(only.digest)}`].filter(Boolean).join(", ");
+    return `removed ${only.path} (${what}) with its record and lock`;
+  }
+  const rows = r.removed.map((i) => [`  ${i.name}`, bytesText(i.size), shortDigest(i.digest)]);
+  return [`${r.what} named ${r.removed.length} images in ${r.dir}; removed them all (${imagesCount(r.removed)}):`, table(rows)].join("\n");
 }

@@ -8,23 +8,21 @@
  */
 import { join } from "node:path";
 import { ExecError, HpcjobError, UsageError } from "../core/errors.js";
-import type { ClusterFolder } from "../core/values.js";
+import { folderOn } from "../core/values.js";
 import type { Executor } from "../exec/executor.js";
 import type { ConnectionFlags } from "../exec/placement.js";
 import { type ConversionRequest, conversionRequest, convertedFile, converterOf, converterSource } from "../image/conversion.js";
 import { platformName } from "../image/manifest.js";
 import { canonicalRef, type DockerRef, fileStem, isLatest, parseImage } from "../image/reference.js";
 import { headDigest, resolveImage } from "../image/registry.js";
-import { loadProfile } from "../profile/load.js";
 import type { Profile } from "../profile/schema.js";
 import { renderConversion } from "../render/convert.js";
-import { chooseCluster } from "../request/build.js";
-import { loadProjectFile, loadUserConfig, noteSearchPath } from "../request/sources.js";
 import { runDirFor } from "../runs/paths.js";
 import { createRunDir, runFile } from "../runs/store.js";
 import { followLog } from "../session/follow.js";
 import { sbatchScript } from "../session/sbatch.js";
 import type { Context, Done } from "./context.js";
+import { imageProfile } from "./images.js";
 import { placementFor } from "./where.js";
 
 /** Flags of `image convert`. */
@@ -51,11 +49,6 @@ export interface Converted {
 /** The conversion's result, or the script a dry run prints. */
 export type ConvertResult = Converted | { script: string };
 
-/** Where a cluster folder is, once the home folder there is known. */
-function onCluster(f: ClusterFolder, home: string): string {
-  return f.under === "home" ? join(home, f.path) : f.path;
-}
-
 /** The docker:// image `ref` and its digest now (one HEAD to the registry); a note when its tag is latest, which moves. */
 export async function digestNow(ref: DockerRef, ctx: Context): Promise<string> {
   if (isLatest(ref)) {
@@ -69,11 +62,7 @@ export async function digestNow(ref: DockerRef, ctx: Context): Promise<string> {
 
 /** The image named `text`, its digest now (one HEAD), and the cluster's profile. */
 async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
-  const user = await loadUserConfig(ctx);
-  const sources = { flags: { cluster: flags.cluster }, user, project: await loadProjectFile(ctx, ctx.cwd) };
-  const cluster = chooseCluster(sources);
-  noteSearchPath(ctx);
-  const { profile } = await loadProfile(ctx, cluster);
+  const { profile, user } = await imageProfile(flags.cluster, ctx);
   converterOf(profile);
   const ref = parseImage(text, "image convert");
   if (ref.kind !== "docker") {
@@ -87,7 +76,7 @@ async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
 /** Where the file of `ref` at `digest` is (or will be) on a cluster whose home folder is `home`. */
 export function convertedPath(profile: Profile, ref: DockerRef, digest: string, home: string): { file: string; imageDir: string } {
   const target = convertedFile(profile, fileStem(ref, digest));
-  const imageDir = onCluster(target.imageDir, home);
+  const imageDir = folderOn(target.imageDir, home);
   return { file: join(imageDir, target.fileName), imageDir };
 }
 

@@ -8,6 +8,7 @@ export { batch } from "./batch.js";
 export { list, schema, show, validate } from "./clusters.js";
 export { imageConvert } from "./imageConvert.js";
 export { imageDef } from "./imageDef.js";
+export { imageLs, imageRm } from "./images.js";
 export { attach, cancel, logs, ps } from "./jobs.js";
 export { jupyter } from "./jupyter.js";
 export { remoteInstall } from "./remote.js";

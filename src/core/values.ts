@@ -7,6 +7,7 @@
  * file (`hpcjob.yaml:3 resources.gpus:`); without it the message starts with
  * the value, and the schema puts `FILE:LINE key:` in front.
  */
+import { posix } from "node:path";
 import { UsageError } from "./errors.js";
 import { MAX_COUNT, MAX_CPUS, MAX_SECONDS } from "./limits.js";
 
@@ -226,4 +227,9 @@ export function parseClusterFolder(text: string, from: string | undefined): Clus
     throw new UsageError(`${subject(from, text)} may not hold $, a backquote, a newline or ".."; write the folder out`);
   }
   return home ? { under: "home", path: rest.replace(/\/+$/, "") } : { under: "root", path: text.replace(/(.)\/+$/, "$1") };
+}
+
+/** Where a cluster folder is, once the home folder there is known. */
+export function folderOn(f: ClusterFolder, home: string): string {
+  return f.under === "home" ? posix.join(home, f.path) : f.path;
 }
