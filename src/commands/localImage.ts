@@ -174,6 +174,10 @@ export async function stageImage(exec: Executor, ref: LocalRef, image: LocalImag
       );
     }
     if (r.code !== 0) throw new ExecError(`could not write ${file} on the cluster (exit ${r.code})`, r.stderr.trim().split("\n").slice(-4));
+    // Pinned: a tag moved while it was saved (a build finishing meanwhile) would be converted under the ID read first.
+    if (ref.kind === "docker-daemon" && (await daemonImage(ref, ctx)).digest !== image.digest) {
+      throw new ExecError(`${shown} changed while it was sent (its image ID is no longer ${image.digest}); run the command again`);
+    }
     const sent = (await exec.stat(file))?.size ?? 0;
     ctx.report({ kind: "progress", text: `sent ${Math.round(sent / MIB)} MiB of ${shown}` });
     return { source: archiveSource(ref.kind === "docker-daemon" ? "docker-archive" : ref.kind, file, inside), file, remove };

@@ -148,7 +148,7 @@ describe.each([
     const record = JSON.parse(readFileSync(`${converted.file}.json`, "utf8"));
     expect(record.digest).toBe(converted.digest);
     expect(record.ref).toBe(converted.ref);
-  });
+  }, 300_000);
 
   it("a second run finds the file: nothing sent, one line", () => {
     const before = logins();
@@ -157,19 +157,20 @@ describe.each([
     expect(logins() - before).toBe(1);
     expect(JSON.parse(r.stdout)).toEqual({ file: converted.file, ref: converted.ref, digest: converted.digest, upToDate: true });
     expect(r.stderr).not.toMatch(/sen[dt]/);
-  });
+  }, 60_000);
 
   it("a batch job runs in the file", () => {
     const r = laptop(["batch", ...CLUSTER, "--image", converted.file, "--follow", "--", "cat", "/etc/hpcjob-test-image"]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(marker);
-  });
+  }, 180_000);
 });
 
 describe("the same content, two names", () => {
   it("the archive and the daemon's image have the same digest (the config digest, the image ID)", () => {
     const a = JSON.parse(laptop(["image", "convert", `docker-archive:${nojupyter.dockerArchive}`, ...CLUSTER, "--json"]).stdout);
     const d = JSON.parse(laptop(["image", "convert", "docker-daemon:lab/nojupyter:1", ...CLUSTER, "--json"]).stdout);
+    expect(a.upToDate && d.upToDate).toBe(true);
     expect(a.digest).toBe(d.digest);
-  });
+  }, 60_000);
 });
