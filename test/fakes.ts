@@ -3,6 +3,7 @@
  * each command by its name from a handler (like submitit's fake scheduler),
  * keeps files in memory, and a clock that advances only when slept on.
  */
+import type { Readable } from "node:stream";
 import type { LoginTarget } from "../src/core/login.js";
 import type { Executor, FileStat, RunResult } from "../src/exec/executor.js";
 import type { Clock } from "../src/session/clock.js";
@@ -62,6 +63,17 @@ export class FakeExecutor implements Executor {
     if (!h) throw new Error(`the fake executor has no handler for ${argv[0]}`);
     return h(argv);
   }
+
+  /** Answer like run; the input is read to its end and kept as `input` of the last such call. */
+  async runWithInput(argv: readonly string[], input: Readable): Promise<RunResult> {
+    const chunks: Buffer[] = [];
+    for await (const c of input) chunks.push(Buffer.from(c as Buffer));
+    this.lastInput = Buffer.concat(chunks);
+    return this.run(argv);
+  }
+
+  /** What the last runWithInput read. */
+  lastInput?: Buffer;
 
   /** Calls of one command. */
   callsOf(cmd: string): { at: number; argv: readonly string[] }[] {

@@ -1,6 +1,8 @@
 /**
- * `hpcjob image convert REF`: the image in a registry becomes the file the
- * cluster's runtime runs, once per content. The digest is resolved here,
+ * `hpcjob image convert REF`: the image in a registry (or, for Apptainer and
+ * Singularity, in an archive or the Docker daemon on this computer:
+ * localImage.ts) becomes the file the cluster's runtime runs, once per
+ * content. The digest is resolved here,
  * before anything runs on the cluster; the conversion script (kept in a run
  * directory with its log) does the rest there: lock, up-to-date check, free
  * space, convert under a temporary name, rename, record. It runs on the login
@@ -11,7 +13,14 @@ import { ExecError, HpcjobError, UsageError } from "../core/errors.js";
 import { folderOn } from "../core/values.js";
 import type { Executor } from "../exec/executor.js";
 import type { ConnectionFlags } from "../exec/placement.js";
-import { type ConversionRequest, conversionRequest, convertedFile, converterOf, converterSource } from "../image/conversion.js";
+import {
+  archiveSource,
+  type ConversionRequest,
+  conversionRequest,
+  convertedFile,
+  converterOf,
+  converterSource,
+} from "../image/conversion.js";
 import { platformName } from "../image/manifest.js";
 import { canonicalRef, type DockerRef, fileStem, isLatest, parseImage } from "../image/reference.js";
 import { headDigest, resolveImage } from "../image/registry.js";
@@ -23,6 +32,7 @@ import { followLog } from "../session/follow.js";
 import { sbatchScript } from "../session/sbatch.js";
 import type { Context, Done } from "./context.js";
 import { imageProfile } from "./images.js";
+import { checkReadsArchives, type LocalImage, type LocalRef, localImage, stageImage } from "./localImage.js";
 import { placementFor } from "./where.js";
 
 /** Flags of `image convert`. */
@@ -60,24 +70,43 @@ export async function digestNow(ref: DockerRef, ctx: Context): Promise<string> {
   return (await headDigest(ref)).digest;
 }
 
-/** The image named `text`, its digest now (one HEAD), and the cluster's profile. */
+/** An image `image convert` reads: in a registry, or (Apptainer, Singularity) on this computer. */
+export type ConvertibleRef = DockerRef | LocalRef;
+
+/** The image named `text`, its digest now (one HEAD; or read here for an image on this computer), and the cluster's profile. */
 async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
   const { profile, user } = await imageProfile(flags.cluster, ctx);
   converterOf(profile);
   const ref = parseImage(text, "image convert");
-  if (ref.kind !== "docker") {
+  if (ref.kind === "file") {
     throw new UsageError(
-      `hpcjob image convert reads docker:// references so far (got ${text}); push the image to a registry, or convert it on the cluster with the runtime's own tool`,
+      `hpcjob image convert reads docker://, docker-archive:, oci-archive: and docker-daemon: references (got ${text}); a .sif, .sqsh or .sqfs file is run as it is: hpcjob batch --image ${text}`,
     );
   }
-  return { ref, digest: await digestNow(ref, ctx), profile, user };
+  if (ref.kind === "docker") return { ref, digest: await digestNow(ref, ctx), profile, user };
+  checkReadsArchives(profile, text);
+  const local = await localImage(ref, ctx);
+  return { ref, digest: local.digest, local, profile, user };
 }
 
 /** Where the file of `ref` at `digest` is (or will be) on a cluster whose home folder is `home`. */
-export function convertedPath(profile: Profile, ref: DockerRef, digest: string, home: string): { file: string; imageDir: string } {
+export function convertedPath(profile: Profile, ref: ConvertibleRef, digest: string, home: string): { file: string; imageDir: string } {
   const target = convertedFile(profile, fileStem(ref, digest));
   const imageDir = folderOn(target.imageDir, home);
   return { file: join(imageDir, target.fileName), imageDir };
+}
+
+/** The conversion of an image on this computer, read by the converter from `source` (where it was sent). */
+function localConversion(
+  ref: LocalRef,
+  image: LocalImage,
+  source: string,
+  profile: Profile,
+  flags: Pick<ConvertFlags, "force" | "account">,
+): ConversionRequest {
+  const stem = fileStem(ref, image.digest);
+  const shown = { ref: canonicalRef(ref), source, digest: image.digest, platform: image.platform, size: image.size, stem };
+  return conversionRequest(profile, shown, Boolean(flags.force), flags.account);
 }
 
 /** The conversion of `ref` (now `digest`): its platform's manifest and size asked of the registry, the converter's source pinned to the digest. */
@@ -138,16 +167,19 @@ async function convertInJob(exec: Executor, script: string, runDir: string, ctx:
 
 /**
  * The file of `ref` at `digest` on the cluster `exec` reaches: found with one
- * stat and one read when it is there (nothing runs), else converted there by
- * the conversion script, on the login node or as a Slurm job.
+ * stat and one read when it is there (nothing runs, nothing is sent), else
+ * converted there by the conversion script, on the login node or as a Slurm
+ * job. An image on this computer (`local`: what localImage read) is sent to
+ * the cluster's scratch folder first, and that file is removed afterwards.
  */
 export async function convertOnCluster(
   exec: Executor,
   profile: Profile,
-  ref: DockerRef,
+  ref: ConvertibleRef,
   digest: string,
   flags: Pick<ConvertFlags, "force" | "account">,
   ctx: Context,
+  local?: LocalImage,
 ): Promise<Converted> {
   const home = await exec.home();
   const { file, imageDir } = convertedPath(profile, ref, digest, home);
@@ -155,8 +187,44 @@ export async function convertOnCluster(
   if (!flags.force && (await exec.stat(file)) && ((await exec.readFile(`${file}.json`)) ?? "").includes(`"digest": "${digest}"`)) {
     return { file, ref: shown, digest, upToDate: true };
   }
-  const req = await conversionOf(ref, digest, profile, flags);
+  if (ref.kind === "docker") {
+    const req = await conversionOf(ref, digest, profile, flags);
+    return runConversion(exec, req, { home, file, imageDir, shown, digest }, ctx);
+  }
+  const image = local ?? (await localImage(ref, ctx));
   const runDir = await createRunDir(exec, runDirFor(home, "convert", ctx.now()));
+  // The scratch folder as the script finds it: the profile's (resolved here), else the job's run directory or $TMPDIR there.
+  const planned = localConversion(ref, image, "", profile, flags);
+  const tmpDir = planned.tmpDir ? folderOn(planned.tmpDir, home) : undefined;
+  const staged = await stageImage(exec, ref, image, { tmpDir, runDir, job: planned.job !== undefined }, ctx);
+  let keep = false;
+  try {
+    const req = { ...localConversion(ref, image, staged.source, profile, flags), ...(staged.file ? { sent: staged.file } : {}) };
+    return await runConversion(exec, req, { home, file, imageDir, shown, digest, runDir }, ctx);
+  } catch (e) {
+    // A conversion job hpcjob stopped waiting for still reads the file it was sent.
+    keep = e instanceof HpcjobError && e.exitCode === 130 && /goes on/.test(e.message);
+    throw e;
+  } finally {
+    if (!keep) await staged.remove();
+  }
+}
+
+/** Where a conversion's file goes and how it is shown. */
+interface Target {
+  home: string;
+  file: string;
+  imageDir: string;
+  shown: string;
+  digest: string;
+  /** The run directory, when made already. */
+  runDir?: string;
+}
+
+/** Render `req`'s script into a run directory and run it (login node or job); the file it made, or an error with the log's tail. */
+async function runConversion(exec: Executor, req: ConversionRequest, t: Target, ctx: Context): Promise<Converted> {
+  const { file, imageDir, shown, digest } = t;
+  const runDir = t.runDir ?? (await createRunDir(exec, runDirFor(t.home, "convert", ctx.now())));
   const script = runFile(runDir, "script");
   const log = runFile(runDir, "log");
   await exec.writeFile(script, renderConversion(req, log), 0o700);
@@ -190,11 +258,26 @@ export async function convertOnCluster(
  * registry and one read on the cluster, and nothing runs there.
  */
 export async function imageConvert(text: string, flags: ConvertFlags, ctx: Context): Promise<Done<ConvertResult>> {
-  const { ref, digest, profile, user } = await planConversion(text, flags, ctx);
+  const plan = await planConversion(text, flags, ctx);
+  const { ref, digest, profile, user } = plan;
   if (flags.dryRun) {
-    const req = await conversionOf(ref, digest, profile, flags);
+    const req =
+      ref.kind === "docker"
+        ? await conversionOf(ref, digest, profile, flags)
+        : dryRunLocal(ref, plan.local as LocalImage, profile, flags, ctx);
     return { data: { script: renderConversion(req, runFile(runDirFor(ctx.home, "convert", ctx.now()), "log")) } };
   }
   const exec = await ctx.connect(await placementFor(flags, profile, user, ctx));
-  return { data: await convertOnCluster(exec, profile, ref, digest, flags, ctx) };
+  return { data: await convertOnCluster(exec, profile, ref, digest, flags, ctx, plan.local) };
+}
+
+/** A dry run's conversion of an image on this computer: the converter reads the file it would be sent to (named in a note). */
+function dryRunLocal(ref: LocalRef, image: LocalImage, profile: Profile, flags: ConvertFlags, ctx: Context): ConversionRequest {
+  const kind = ref.kind === "docker-daemon" ? "docker-archive" : ref.kind;
+  const sent = "SCRATCH/hpcjob-image.XXXXXXXX";
+  ctx.report({
+    kind: "note",
+    text: `dry run: ${canonicalRef(ref)} (${image.digest}) would be sent to a new file in the cluster's scratch folder (container.tmpDir, else $TMPDIR or /tmp there), shown as ${sent}; on the login node an archive is read where it is`,
+  });
+  return localConversion(ref, image, archiveSource(kind, sent, ref.kind === "docker-daemon" ? undefined : ref.ref), profile, flags);
 }

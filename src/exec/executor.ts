@@ -4,6 +4,7 @@
  * a laptop): it says what it can do. Only implementations of this interface
  * spawn processes or touch the cluster's files.
  */
+import type { Readable } from "node:stream";
 import type { LoginTarget } from "../core/login.js";
 
 /** What a finished program printed and how it ended. */
@@ -32,6 +33,8 @@ export interface Executor {
   readonly remote: boolean;
   /** Run a program (argv, never through a shell) and collect its output. */
   run(argv: readonly string[]): Promise<RunResult>;
+  /** Run a program (argv, never through a shell) with `input` streamed to its stdin (an image sent to the cluster over the one connection). */
+  runWithInput(argv: readonly string[], input: Readable): Promise<RunResult>;
   /** A file's text, or undefined when it does not exist. */
   readFile(path: string): Promise<string | undefined>;
   /** Bytes of a file from `offset` on, or undefined when it does not exist. */

@@ -3,9 +3,11 @@
  * commands are local programs and the run directory is a local folder.
  */
 import { spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
 import { chmod, mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import type { Readable } from "node:stream";
 import { ExecError } from "../core/errors.js";
 import type { LoginTarget } from "../core/login.js";
 import type { Executor, FileStat, RunResult } from "./executor.js";
@@ -39,14 +41,33 @@ export class LocalExecutor implements Executor {
 
   /** Run argv without a shell; a program that cannot start is an ExecError. */
   run(argv: readonly string[]): Promise<RunResult> {
+    return this.spawn(argv);
+  }
+
+  /** Run argv without a shell, `input` piped to its stdin. */
+  runWithInput(argv: readonly string[], input: Readable): Promise<RunResult> {
+    return this.spawn(argv, input);
+  }
+
+  private spawn(argv: readonly string[], input?: Readable): Promise<RunResult> {
     const [file, ...args] = argv;
     if (!file) return Promise.reject(new ExecError("nothing to run"));
     return new Promise((resolve, reject) => {
-      const child = spawn(file, args, { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
-      const out: Buffer[] = [];
+      const child = spawn(file, args, { env: this.env, stdio: [input ? "pipe" : "ignore", "pipe", "pipe"] });
       const err: Buffer[] = [];
-      child.stdout.on("data", (d: Buffer) => out.push(d));
-      child.stderr.on("data", (d: Buffer) => err.push(d));
+      if (input && child.stdin) {
+        const stdin = child.stdin;
+        // A program that stops reading early (EPIPE) says why in its exit status; a stream that fails ends its stdin.
+        stdin.on("error", () => {});
+        input.on("error", (e) => {
+          err.push(Buffer.from(`hpcjob: the input stream failed: ${e.message}\n`));
+          stdin.destroy();
+        });
+        input.pipe(stdin);
+      }
+      const out: Buffer[] = [];
+      child.stdout?.on("data", (d: Buffer) => out.push(d));
+      child.stderr?.on("data", (d: Buffer) => err.push(d));
       child.on("error", (e: NodeJS.ErrnoException) => {
         const why = e.code === "ENOENT" ? `${file} is not installed or not on PATH; run hpcjob on the cluster's login node` : e.message;
         reject(new ExecError(`could not run ${file}: ${why}`));
@@ -156,4 +177,36 @@ export class LocalExecutor implements Executor {
 
   /** Nothing to close locally. */
   async dispose(): Promise<void> {}
+}
+
+/** A program on this machine whose stdout is read as a stream (`docker save`); `done` is its exit status and stderr once it ends. */
+export interface OutputStream {
+  stdout: Readable;
+  done: Promise<{ code: number; stderr: string }>;
+}
+
+/** Start argv here (no shell) with `env`, its stdout a stream; a program that cannot start ends with code 127 and says so. */
+export function streamOutput(argv: readonly string[], env: Record<string, string | undefined>): OutputStream {
+  const [file, ...args] = argv;
+  const child = spawn(file ?? "false", args, { env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const err: Buffer[] = [];
+  child.stderr.on("data", (d: Buffer) => err.push(d));
+  const done = new Promise<{ code: number; stderr: string }>((resolve) => {
+    child.on("error", (e) => resolve({ code: 127, stderr: `could not run ${file}: ${e.message}` }));
+    child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stderr: Buffer.concat(err).toString("utf8") }));
+  });
+  return { stdout: child.stdout, done };
+}
+
+/** True when `program` is an executable in one of `env.PATH`'s folders. */
+export function onPath(env: Record<string, string | undefined>, program: string): boolean {
+  return (env.PATH ?? "").split(":").some((dir) => {
+    if (!dir) return false;
+    try {
+      accessSync(join(dir, program), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }

@@ -6,13 +6,12 @@
  * fact that costs a question (which cluster this machine's Slurm is) is asked
  * only when it decides something (needsLocalClusterName).
  */
-import { accessSync, constants } from "node:fs";
-import { join } from "node:path";
 import { SlurmError, UsageError } from "../core/errors.js";
 import type { Reporter } from "../core/events.js";
 import type { Profile } from "../profile/schema.js";
 import { parseShowConfig, scontrolShowConfigArgv } from "../slurm/config.js";
 import type { Executor } from "./executor.js";
+import { onPath } from "./local.js";
 import type { Prompter } from "./prompt.js";
 
 /** The flags every cluster-touching command takes. */
@@ -51,16 +50,7 @@ export interface PlacementFacts {
 
 /** True when `sbatch` is an executable on PATH: this machine can submit itself. */
 export function hasLocalSlurm(env: Record<string, string | undefined>): boolean {
-  for (const dir of (env.PATH ?? "").split(":")) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, "sbatch"), constants.X_OK);
-      return true;
-    } catch {
-      // not in this folder
-    }
-  }
-  return false;
+  return onPath(env, "sbatch");
 }
 
 /**

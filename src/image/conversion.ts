@@ -14,11 +14,11 @@ import { type DockerRef, dockerUri, enrootUri } from "./reference.js";
 
 /** An image resolved before converting: what the user named, what the converter reads, and its content's identity. */
 export interface ImageToConvert {
-  /** The reference as shown and recorded, e.g. docker://127.0.0.1:5443/lab/jupyter:1. */
+  /** The reference as shown and recorded, e.g. docker://127.0.0.1:5443/lab/jupyter:1, docker-daemon:lab/app:1. */
   ref: string;
-  /** The reference as this cluster's converter reads it (enroot spells a registry HOST#PATH). */
+  /** The reference as this cluster's converter reads it (enroot spells a registry HOST#PATH; an image sent from this computer is docker-archive:PATH or oci-archive:PATH there). */
   source: string;
-  /** The manifest digest that decides whether a file is up to date (sha256:...). */
+  /** The digest that decides whether a file is up to date (sha256:...): a registry's or OCI archive's manifest digest, a docker-archive's or daemon image's config digest (its image ID). */
   digest: string;
   /** The platform converted, e.g. linux/amd64. */
   platform: string;
@@ -46,6 +46,8 @@ export interface ConversionRequest {
   /** Scratch the converter needs for the unpacked image, and room for the file, in bytes. */
   tmpBytes: number;
   outBytes: number;
+  /** A file hpcjob sent to the cluster for this conversion (an image from the user's computer): the script removes it when it ends. */
+  sent?: string;
 }
 
 // Layers are compressed about 2-3x; the converter unpacks them in its scratch
@@ -148,4 +150,9 @@ export function converterSource(converter: Converter, ref: DockerRef, digest: st
   if (converter.tool === "enroot") return enrootUri(ref, digest);
   const uri = dockerUri(ref, digest);
   return converter.tool === "ch-image" ? uri.slice("docker://".length) : uri;
+}
+
+/** An archive as Apptainer and Singularity read it, `docker-archive:PATH` or `oci-archive:PATH`, with the image inside it when named (`:REF`). */
+export function archiveSource(kind: "docker-archive" | "oci-archive", path: string, inside?: string): string {
+  return `${kind}:${path}${inside !== undefined ? `:${inside}` : ""}`;
 }

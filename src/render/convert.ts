@@ -35,5 +35,6 @@ export function renderConversion(req: ConversionRequest, log: string): string {
     force: req.force ? "yes" : "no",
     tmpBytes: req.tmpBytes,
     outBytes: req.outBytes,
+    sent: req.sent ?? "",
   });
 }

@@ -4,7 +4,11 @@
  * fix in the command, exit 1 with the cause when the registry cannot be
  * reached. The conversions themselves are in test/e2e/convert.e2e.test.ts.
  */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT, runCli } from "../helpers.js";
@@ -28,7 +32,23 @@ describe("image convert refuses", () => {
     ],
     [
       ["docker-daemon:lab/jupyter:1"],
-      "hpcjob: hpcjob image convert reads docker:// references so far (got docker-daemon:lab/jupyter:1); push the image to a registry, or convert it on the cluster with the runtime's own tool",
+      "hpcjob: cluster loopback-charliecloud (charliecloud) gets images from a registry only: hpcjob does not make its .sqfs files from docker-daemon: images yet; push the image to a registry (docker push REGISTRY/NAME:TAG) and convert docker://REGISTRY/NAME:TAG",
+    ],
+    [
+      ["docker-archive:/nonexistent/app.tar", "--cluster", "rt-enroot"],
+      "hpcjob: cluster rt-enroot (enroot) gets images from a registry only: hpcjob does not make its .sqsh files from docker-archive: images yet (enroot import cannot read an archive); push the image to a registry (docker push REGISTRY/NAME:TAG) and convert docker://REGISTRY/NAME:TAG",
+    ],
+    [
+      ["oci-archive:/nonexistent/app.tar", "--cluster", "loopback-pyxis"],
+      "hpcjob: cluster loopback-pyxis (pyxis) gets images from a registry only: hpcjob does not make its .sqsh files from oci-archive: images yet (enroot import cannot read an archive); push the image to a registry (docker push REGISTRY/NAME:TAG) and convert docker://REGISTRY/NAME:TAG",
+    ],
+    [
+      ["docker-archive:/nonexistent/app.tar", "--cluster", "rt-singularity"],
+      "hpcjob: docker-archive:/nonexistent/app.tar: there is no file /nonexistent/app.tar",
+    ],
+    [
+      ["./app.sif", "--cluster", "rt-singularity"],
+      "hpcjob: hpcjob image convert reads docker://, docker-archive:, oci-archive: and docker-daemon: references (got ./app.sif); a .sif, .sqsh or .sqfs file is run as it is: hpcjob batch --image ./app.sif",
     ],
     [
       ["docker://127.0.0.1:5443/lab/jupyter:1", "--cluster", "rt-none"],
@@ -49,5 +69,31 @@ describe("image convert refuses", () => {
     expect(r.stderr).toBe(
       `hpcjob: cannot reach registry 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; check the registry's host and port, and that it is running\n`,
     );
+  });
+});
+
+describe("image convert docker-archive: --dry-run", () => {
+  it("reads the archive's config digest here and prints the script reading the file it would be sent to", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hpcjob-cli-archive-"));
+    try {
+      const config = JSON.stringify({ architecture: "amd64", os: "linux" });
+      const hex = createHash("sha256").update(config).digest("hex");
+      mkdirSync(join(dir, "src"));
+      writeFileSync(join(dir, "src", `${hex}.json`), config);
+      writeFileSync(join(dir, "src", "manifest.json"), JSON.stringify([{ Config: `${hex}.json`, RepoTags: ["lab/app:1"], Layers: [] }]));
+      execFileSync("tar", ["-cf", join(dir, "app.tar"), "-C", join(dir, "src"), "."]);
+      const r = runCli(["image", "convert", `docker-archive:${join(dir, "app.tar")}`, "--cluster", "rt-singularity", "--dry-run"], {
+        env: ENV,
+      });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(`hpcjob_digest=sha256:${hex}\n`);
+      expect(r.stdout).toContain(`singularity build "$1" docker-archive:SCRATCH/hpcjob-image.XXXXXXXX >&2`);
+      expect(r.stdout).toContain(`/archive+app+${hex.slice(0, 12)}.sif\n`);
+      expect(r.stderr).toMatch(
+        /dry run: docker-archive:.*app\.tar \(sha256:[0-9a-f]{64}\) would be sent to a new file in the cluster's scratch folder/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

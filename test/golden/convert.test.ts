@@ -71,3 +71,27 @@ describe("a conversion in a Slurm job (convertOn: job)", () => {
     expect(lint.stdout).toBe("");
   });
 });
+
+describe("an image sent from the user's computer (docker-daemon: on an Apptainer cluster)", () => {
+  const file = join(GOLDEN, "rt-singularity-sent.convert.sh");
+
+  it("reads the docker-archive: file it was sent to, and removes that file however it ends", async () => {
+    const { profile } = await loadProfile(ENV, "rt-singularity");
+    const sent = "/tmp/hpcjob-image.Ab12Cd34";
+    const image: ImageToConvert = {
+      ref: "docker-daemon:lab/app:1",
+      source: `docker-archive:${sent}`,
+      digest: IMAGE.digest,
+      platform: "linux/amd64",
+      size: 123_456_789,
+      stem: "daemon+lab+app+1+0123456789ab",
+    };
+    const script = renderConversion({ ...conversionRequest(profile, image, false), sent }, LOG);
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, script);
+    expect(existsSync(file), `${file} is missing: write it with UPDATE_GOLDEN=1 npx vitest run test/golden and review it`).toBe(true);
+    expect(script).toBe(readFileSync(file, "utf8"));
+    expect(spawnSync("bash", ["-n", file], { encoding: "utf8" }).stderr).toBe("");
+    const lint = spawnSync("shellcheck", ["-S", "warning", "-s", "bash", file], { encoding: "utf8" });
+    expect(lint.stdout).toBe("");
+  });
+});

@@ -3,6 +3,7 @@
  * stdout is kept as a Buffer so file contents survive unchanged, and text is
  * decoded once at the end (a character split across packets stays whole).
  */
+import { Readable } from "node:stream";
 import type { Client } from "ssh2";
 import { ExecError } from "../../core/errors.js";
 
@@ -72,9 +73,10 @@ export class ChannelGate {
 
 /**
  * Run `command` (a line for the login shell) on `client`, with `stdin` when
- * given (else stdin is closed at once); `opened` is called once sshd grants the channel.
+ * given (bytes, or a stream piped through as it comes; else stdin is closed
+ * at once); `opened` is called once sshd grants the channel.
  */
-export function execute(client: Client, command: string, stdin?: string | Buffer, opened?: () => void): Promise<ChannelResult> {
+export function execute(client: Client, command: string, stdin?: string | Buffer | Readable, opened?: () => void): Promise<ChannelResult> {
   return new Promise((resolve, reject) => {
     client.exec(command, (err, channel) => {
       if (err) {
@@ -100,7 +102,16 @@ export function execute(client: Client, command: string, stdin?: string | Buffer
           stderr: Buffer.concat(errs).toString("utf8"),
         }),
       );
-      channel.end(stdin);
+      if (stdin instanceof Readable) {
+        // A stream that fails (a `docker save` that dies) closes the channel: the command sees its stdin end early.
+        stdin.on("error", (e) => {
+          errs.push(Buffer.from(`hpcjob: the input stream failed: ${e.message}\n`));
+          channel.close();
+        });
+        stdin.pipe(channel);
+      } else {
+        channel.end(stdin);
+      }
     });
   });
 }

@@ -7,6 +7,7 @@
  * opened on first use, reused for every call.
  */
 import type { Server } from "node:net";
+import type { Readable } from "node:stream";
 import type { NodeSSH } from "node-ssh";
 import { ExecError } from "../../core/errors.js";
 import type { Reporter } from "../../core/events.js";
@@ -123,7 +124,7 @@ export class SshExecutor implements Executor {
   }
 
   /** Run argv on the login node, each word quoted for the remote shell. */
-  private async exec(argv: readonly string[], stdin?: string | Buffer): Promise<ChannelResult> {
+  private async exec(argv: readonly string[], stdin?: string | Buffer | Readable): Promise<ChannelResult> {
     const { ssh } = await this.connection();
     const client = ssh.connection as NonNullable<NodeSSH["connection"]>;
     return this.channels.through((opened) => execute(client, argv.map((a) => quote(a)).join(" "), stdin, opened));
@@ -138,6 +139,12 @@ export class SshExecutor implements Executor {
   /** Run argv on the login node; each word quoted for the remote shell. */
   async run(argv: readonly string[]): Promise<RunResult> {
     const r = await this.exec(argv);
+    return { code: r.code, stdout: r.stdout.toString("utf8"), stderr: r.stderr };
+  }
+
+  /** Run argv on the login node with `input` streamed to its stdin over the same connection. */
+  async runWithInput(argv: readonly string[], input: Readable): Promise<RunResult> {
+    const r = await this.exec(argv, input);
     return { code: r.code, stdout: r.stdout.toString("utf8"), stderr: r.stderr };
   }
 

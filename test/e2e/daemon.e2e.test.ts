@@ -1,0 +1,176 @@
+/**
+ * Images on alice's laptop converted on the loopback cluster over SSH
+ * (profile loopback-daemon: loopback-remote with its own image folder): a
+ * `docker-archive:` tar (the test image's docker save) and a
+ * `docker-daemon:` image (podman plays the laptop's Docker: it is on the
+ * laptop's PATH and docker is not), each streamed through the one SSH
+ * connection into the cluster's scratch folder and built into a .sif by the
+ * Apptainer stand-in; a second run finds the file and sends nothing; a batch
+ * job runs in it; the sent file is gone afterwards. The conversion runs on
+ * the login node over SSH, where the stand-ins are not on PATH: while this
+ * file runs, alice's ~/.bashrc puts them first for SSH commands (restored
+ * afterwards). Needs test/cluster/install.sh, start.sh and images.sh; fails,
+ * never skips, without them.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cancelAll, hpcjob, laptopEnv, requireCluster, runAs, STAGE, stage, testImages } from "./harness.js";
+
+const MANIFEST = "/var/cache/hpcjob-test-images/images.json";
+const HOME = "/home/alice";
+const IMAGES = `${HOME}/images/daemon-e2e`;
+const SSHD_LOG = "/tmp/hpcjob-cluster/sshd.log";
+const CLUSTER = ["--cluster", "loopback-daemon"];
+const SSH_CONFIG = `# written by test/e2e/daemon.e2e.test.ts (remote.e2e.test.ts writes the same alias)
+Host hpcjob-login
+  HostName 127.0.0.1
+  Port 2222
+  User alice
+  IdentityFile ~/.ssh/id_ed25519
+  IdentitiesOnly yes
+`;
+/** The line put first in alice's ~/.bashrc while this file runs: the stand-ins on PATH for SSH commands. */
+const BASHRC_MARK = "# hpcjob daemon.e2e: stand-ins on the login node's PATH";
+
+interface Converted {
+  file: string;
+  ref: string;
+  digest: string;
+  upToDate: boolean;
+  runDir?: string;
+}
+
+let nojupyter: { dockerArchive: string };
+let marker: string;
+let ws = "";
+let bashrc: string | undefined;
+let env: Record<string, string>;
+
+/** Accepted SSH logins of alice so far, from the login node's log. */
+function logins(): number {
+  return (readFileSync(SSHD_LOG, "utf8").match(/Accepted publickey for alice /g) ?? []).length;
+}
+
+/** hpcjob on the laptop, as alice, with podman as its Docker. */
+function laptop(args: string[]) {
+  return hpcjob("alice", args, { env, timeoutMs: 300_000 });
+}
+
+/** Files the conversions sent that are still in the scratch folder. */
+function sentLeft(): string[] {
+  return readdirSync("/tmp").filter((f) => f.startsWith("hpcjob-image."));
+}
+
+beforeAll(() => {
+  requireCluster();
+  cancelAll();
+  stage();
+  testImages("alice");
+  if (!existsSync(MANIFEST)) throw new Error(`${MANIFEST} is missing: bash test/cluster/images.sh builds the test images`);
+  const m = JSON.parse(readFileSync(MANIFEST, "utf8"));
+  nojupyter = m.images.nojupyter;
+  marker = m.marker.text;
+  ws = mkdtempSync("/tmp/hpcjob-daemon-e2e-");
+  // The laptop: its tools, podman (as Docker) and what rootless podman runs; no docker, no Slurm.
+  const bin = join(ws, "bin");
+  mkdirSync(bin);
+  const base = laptopEnv();
+  for (const tool of ["podman", "newuidmap", "newgidmap"])
+    symlinkSync(
+      execFileSync("bash", ["-c", `command -v ${tool}`])
+        .toString()
+        .trim(),
+      join(bin, tool),
+    );
+  for (const d of ["pod-data", "pod-config", "pod-run"]) mkdirSync(join(ws, d));
+  execFileSync("chown", ["-R", "alice:alice", ws]);
+  execFileSync("chmod", ["755", ws]);
+  execFileSync("chmod", ["700", join(ws, "pod-run")]);
+  env = {
+    ...base,
+    PATH: `${bin}:${base.PATH}`,
+    HPCJOB_CLUSTERS: `${STAGE}/clusters`,
+    XDG_DATA_HOME: join(ws, "pod-data"),
+    XDG_CONFIG_HOME: join(ws, "pod-config"),
+    XDG_RUNTIME_DIR: join(ws, "pod-run"),
+  };
+  const load = runAs("alice", ["podman", "load", "-q", "-i", nojupyter.dockerArchive], { env });
+  expect(load.status, load.stderr).toBe(0);
+  // The alias, a clean image folder, and the stand-ins on the login node's PATH for SSH commands.
+  const setup = `mkdir -p ~/work && rm -rf "$2" && printf '%s' "$1" > ~/.ssh/config && chmod 600 ~/.ssh/config`;
+  expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup, "x", SSH_CONFIG, IMAGES], { cwd: "/" }).status).toBe(0);
+  bashrc = readFileSync(`${HOME}/.bashrc`, "utf8");
+  const line = `${BASHRC_MARK}\nexport PATH=${STAGE}/standins:$PATH\n`;
+  const write = spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", 'printf "%s" "$1" > ~/.bashrc', "x", line + bashrc], { cwd: "/" });
+  expect(write.status).toBe(0);
+}, 120_000);
+
+afterAll(() => {
+  if (bashrc !== undefined) {
+    spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", 'printf "%s" "$1" > ~/.bashrc', "x", bashrc], { cwd: "/" });
+  }
+  cancelAll();
+  // podman's pause process for this runtime folder (it ignores SIGTERM).
+  const pause = join(ws, "pod-run", "libpod", "tmp", "pause.pid");
+  if (ws && existsSync(pause)) {
+    const pid = Number(readFileSync(pause, "utf8"));
+    if (pid > 1) spawnSync("kill", ["-KILL", String(pid)]);
+  }
+  if (ws) rmSync(ws, { recursive: true, force: true });
+});
+
+describe.each([
+  ["docker-archive:", () => `docker-archive:${nojupyter.dockerArchive}`, /^archive\+nojupyter\+[0-9a-f]{12}\.sif$/],
+  [
+    "docker-daemon: (podman as the laptop's Docker)",
+    () => "docker-daemon:lab/nojupyter:1",
+    /^daemon\+lab\+nojupyter\+1\+[0-9a-f]{12}\.sif$/,
+  ],
+])("image convert %s from the laptop", (_name, ref, fileName) => {
+  let converted: Converted;
+
+  it("streams the image through the one SSH connection and converts it on the login node; the sent file is removed", () => {
+    const before = logins();
+    const left = sentLeft();
+    const r = laptop(["image", "convert", ref(), ...CLUSTER, "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(logins() - before).toBe(1);
+    converted = JSON.parse(r.stdout);
+    expect(converted.upToDate).toBe(false);
+    expect(converted.file.startsWith(`${IMAGES}/`)).toBe(true);
+    expect(converted.file.slice(IMAGES.length + 1)).toMatch(fileName);
+    expect(converted.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(r.stderr).toMatch(/sending .* to \/tmp\/hpcjob-image\.\w+ on the cluster/);
+    expect(r.stderr).toMatch(/sent \d+ MiB of /);
+    expect(sentLeft()).toEqual(left);
+    const record = JSON.parse(readFileSync(`${converted.file}.json`, "utf8"));
+    expect(record.digest).toBe(converted.digest);
+    expect(record.ref).toBe(converted.ref);
+  }, 300_000);
+
+  it("a second run finds the file: nothing sent, one line", () => {
+    const before = logins();
+    const r = laptop(["image", "convert", ref(), ...CLUSTER, "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(logins() - before).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({ file: converted.file, ref: converted.ref, digest: converted.digest, upToDate: true });
+    expect(r.stderr).not.toMatch(/sen[dt]/);
+  }, 60_000);
+
+  it("a batch job runs in the file", () => {
+    const r = laptop(["batch", ...CLUSTER, "--image", converted.file, "--follow", "--", "cat", "/etc/hpcjob-test-image"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(marker);
+  }, 180_000);
+});
+
+describe("the same content, two names", () => {
+  it("the archive and the daemon's image have the same digest (the config digest, the image ID)", () => {
+    const a = JSON.parse(laptop(["image", "convert", `docker-archive:${nojupyter.dockerArchive}`, ...CLUSTER, "--json"]).stdout);
+    const d = JSON.parse(laptop(["image", "convert", "docker-daemon:lab/nojupyter:1", ...CLUSTER, "--json"]).stdout);
+    expect(a.upToDate && d.upToDate).toBe(true);
+    expect(a.digest).toBe(d.digest);
+  }, 60_000);
+});
