@@ -199,7 +199,7 @@ export function runAs(user: string, argv: string[], opts: { env?: Record<string,
 
 /** hpcjob as `user`, run to the end. */
 export function hpcjob(user: string, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Finished {
-  return runAs(user, ["node", `${stage()}/bin/hpcjob.cjs`, ...args], opts);
+  return runAs(user, hpcjobCli(args), opts);
 }
 
 /** A running hpcjob as `user`, with its output collected as it comes. */
@@ -213,9 +213,19 @@ export interface Running {
   pid: () => number;
 }
 
+/** argv that runs `argv` as `user` with userEnv's environment and `env`, for a runner of its own (hyperfine). */
+export function userArgv(user: string, argv: string[], env: Record<string, string> = {}): string[] {
+  return asUser(user, userEnv(user, env), argv);
+}
+
+/** The argv of hpcjob, as the test users run it. */
+export function hpcjobCli(args: string[]): string[] {
+  return ["node", `${stage()}/bin/hpcjob.cjs`, ...args];
+}
+
 /** Start hpcjob as `user` without waiting for it. */
 export function startHpcjob(user: string, args: string[], opts: { env?: Record<string, string> } = {}): Running {
-  const [cmd, ...rest] = asUser(user, userEnv(user, opts.env), ["node", `${stage()}/bin/hpcjob.cjs`, ...args]);
+  const [cmd, ...rest] = userArgv(user, hpcjobCli(args), opts.env);
   const child = spawn(cmd as string, rest, { cwd: workDir(user), stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
