@@ -21,6 +21,7 @@ import {
   converterOf,
   converterSource,
 } from "../image/conversion.js";
+import { recordOf } from "../image/folder.js";
 import { platformName } from "../image/manifest.js";
 import { canonicalRef, type DockerRef, fileStem, isLatest, parseImage } from "../image/reference.js";
 import { headDigest, resolveImage } from "../image/registry.js";
@@ -138,6 +139,16 @@ async function convertHere(exec: Executor, script: string, log: string): Promise
   return r.code;
 }
 
+/** Ctrl-C while a conversion job runs: hpcjob stops waiting, and the job goes on (with what it was sent). */
+class StoppedWaiting extends HpcjobError {
+  constructor(jobId: string) {
+    super(
+      `stopped waiting; conversion job ${jobId} goes on: run the same command again to use its file, or cancel it with hpcjob cancel ${jobId}`,
+      130,
+    );
+  }
+}
+
 /** Submit the conversion script and wait for its job with the one job watcher; the job id and the script's exit code. */
 async function convertInJob(exec: Executor, script: string, runDir: string, ctx: Context): Promise<{ jobId: string; code: number }> {
   const jobId = await sbatchScript(exec, script);
@@ -156,12 +167,7 @@ async function convertInJob(exec: Executor, script: string, runDir: string, ctx:
     ctx.report({ kind: "progress", text: `job ${jobId}: ${last}` });
   };
   const end = await followLog(exec, jobId, runDir, { write, report: ctx.report, signal: ctx.signal });
-  if (end.detached) {
-    throw new HpcjobError(
-      `stopped waiting; conversion job ${jobId} goes on: run the same command again to use its file, or cancel it with hpcjob cancel ${jobId}`,
-      130,
-    );
-  }
+  if (end.detached) throw new StoppedWaiting(jobId);
   return { jobId, code: end.exitCode };
 }
 
@@ -184,7 +190,7 @@ export async function convertOnCluster(
   const home = await exec.home();
   const { file, imageDir } = convertedPath(profile, ref, digest, home);
   const shown = canonicalRef(ref);
-  if (!flags.force && (await exec.stat(file)) && ((await exec.readFile(`${file}.json`)) ?? "").includes(`"digest": "${digest}"`)) {
+  if (!flags.force && (await exec.stat(file)) && recordOf(await exec.readFile(`${file}.json`)).digest === digest) {
     return { file, ref: shown, digest, upToDate: true };
   }
   if (ref.kind === "docker") {
@@ -199,11 +205,11 @@ export async function convertOnCluster(
   const staged = await stageImage(exec, ref, image, { tmpDir, runDir, job: planned.job !== undefined }, ctx);
   let keep = false;
   try {
-    const req = { ...localConversion(ref, image, staged.source, profile, flags), ...(staged.file ? { sent: staged.file } : {}) };
+    const req = { ...planned, image: { ...planned.image, source: staged.source }, ...(staged.file ? { sent: staged.file } : {}) };
     return await runConversion(exec, req, { home, file, imageDir, shown, digest, runDir }, ctx);
   } catch (e) {
     // A conversion job hpcjob stopped waiting for still reads the file it was sent.
-    keep = e instanceof HpcjobError && e.exitCode === 130 && /goes on/.test(e.message);
+    keep = e instanceof StoppedWaiting;
     throw e;
   } finally {
     if (!keep) await staged.remove();

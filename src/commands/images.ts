@@ -6,9 +6,10 @@
  * conversion of it holds the lock.
  */
 import { ExecError, UsageError } from "../core/errors.js";
-import { type ClusterFolder, folderOn, parseClusterFolder } from "../core/values.js";
+import { folderOn } from "../core/values.js";
 import type { Executor } from "../exec/executor.js";
 import type { ConnectionFlags } from "../exec/placement.js";
+import { imageFolder } from "../image/conversion.js";
 import {
   type ImageFile,
   listArgv,
@@ -56,11 +57,6 @@ export async function imageProfile(cluster: string | undefined, ctx: Context): P
   return { profile, user };
 }
 
-/** The profile's image folder, as written there. */
-function imageFolderOf(profile: Profile): ClusterFolder {
-  return parseClusterFolder(profile.container.imageDir, `cluster ${profile.name}'s container.imageDir:`);
-}
-
 /** The images in `dir` on the cluster, read with one command; none when the folder does not exist. */
 async function readFolder(exec: Executor, dir: string, ctx: Context): Promise<ImageFile[]> {
   const r = await exec.run(listArgv(dir));
@@ -79,7 +75,7 @@ async function readFolder(exec: Executor, dir: string, ctx: Context): Promise<Im
 /** `hpcjob image ls`: the images in the chosen cluster's image folder, the newest conversion first. */
 export async function imageLs(flags: ImagesFlags, ctx: Context): Promise<Done<ImageList>> {
   const { profile, user } = await imageProfile(flags.cluster, ctx);
-  const folder = imageFolderOf(profile);
+  const folder = imageFolder(profile);
   const exec = await ctx.connect(await placementFor(flags, profile, user, ctx));
   const dir = folderOn(folder, folder.under === "home" ? await exec.home() : "/");
   return { data: { cluster: profile.name, dir, images: await readFolder(exec, dir, ctx) } };
@@ -102,7 +98,7 @@ function named(target: RmTarget, what: string): string {
 export async function imageRm(what: string, flags: ImagesFlags, ctx: Context): Promise<Done<ImagesRemoved>> {
   const target = parseRmTarget(what);
   const { profile, user } = await imageProfile(flags.cluster, ctx);
-  const folder = imageFolderOf(profile);
+  const folder = imageFolder(profile);
   // A path that is not in the folder is refused before connecting where the home folder does not matter.
   nameInFolder(target, folder);
   const exec = await ctx.connect(await placementFor(flags, profile, user, ctx));

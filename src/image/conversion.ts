@@ -84,8 +84,12 @@ export function converterOf(profile: Profile): { runtime: Runtime; converter: Co
 /** The file a conversion writes on the cluster: its folder and its name (the image's stem and the runtime's extension). */
 export function convertedFile(profile: Profile, stem: string) {
   const { runtime, converter, ext } = converterOf(profile);
-  const imageDir = parseClusterFolder(profile.container.imageDir, `cluster ${profile.name}'s container.imageDir:`);
-  return { imageDir, fileName: `${stem}${ext}`, runtime, converter };
+  return { imageDir: imageFolder(profile), fileName: `${stem}${ext}`, runtime, converter };
+}
+
+/** The profile's image folder (container.imageDir), where conversions write and `image ls` looks. */
+export function imageFolder(profile: Profile): ClusterFolder {
+  return parseClusterFolder(profile.container.imageDir, `cluster ${profile.name}'s container.imageDir:`);
 }
 
 /** The job a conversion runs as on this cluster, or undefined where it runs on the login node; `account` is --account. */

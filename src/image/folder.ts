@@ -93,7 +93,7 @@ function entries(stdout: string): Map<string, Entry> {
 }
 
 /** The record's fields that are what they should be; nothing from a file that is not JSON. */
-function recordOf(text: string | undefined): Partial<ImageFile> {
+export function recordOf(text: string | undefined): Partial<ImageFile> {
   if (text === undefined) return {};
   let r: unknown;
   try {
