@@ -33,8 +33,16 @@ import { followLog } from "../session/follow.js";
 import { sbatchScript } from "../session/sbatch.js";
 import type { Context, Done } from "./context.js";
 import { imageProfile } from "./images.js";
-import { checkReadsArchives, type LocalImage, type LocalRef, localImage, stageImage } from "./localImage.js";
+import type { LocalImage, LocalRef } from "./localImage.js";
 import { placementFor } from "./where.js";
+
+/**
+ * Reading and sending an image from this computer (localImage.ts), imported on
+ * use: it needs Node's stream modules, which a dry run should not load (a
+ * tenth of its start-up). esbuild evaluates a module imported only this way
+ * when it is first imported.
+ */
+const localImageModule = () => import("./localImage.js");
 
 /** Flags of `image convert`. */
 export interface ConvertFlags extends ConnectionFlags {
@@ -85,9 +93,10 @@ async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
     );
   }
   if (ref.kind === "docker") return { ref, digest: await digestNow(ref, ctx), profile, user };
+  const { checkReadsArchives, localImage } = await localImageModule();
   checkReadsArchives(profile, text);
-  const local = await localImage(ref, ctx);
-  return { ref, digest: local.digest, local, profile, user };
+  const image = await localImage(ref, ctx);
+  return { ref, digest: image.digest, local: image, profile, user };
 }
 
 /** Where the file of `ref` at `digest` is (or will be) on a cluster whose home folder is `home`. */
@@ -197,6 +206,7 @@ export async function convertOnCluster(
     const req = await conversionOf(ref, digest, profile, flags);
     return runConversion(exec, req, { home, file, imageDir, shown, digest }, ctx);
   }
+  const { localImage, stageImage } = await localImageModule();
   const image = local ?? (await localImage(ref, ctx));
   const runDir = await createRunDir(exec, runDirFor(home, "convert", ctx.now()));
   // The scratch folder as the script finds it: the profile's (resolved here), else the job's run directory or $TMPDIR there.

@@ -44,8 +44,8 @@ function dryRun(user: User, env: Record<string, string> = {}): CliResult {
   return runCli(["jupyter", "--dry-run"], { home: user.home, cwd: user.cwd, env });
 }
 
-/** A dry run through the bundle without the launcher, and the chunks (dist/NAME.cjs) it loaded. */
-function chunksLoaded(user: User, env: Record<string, string> = {}): { result: CliResult; chunks: string[] } {
+/** A dry run through the bundle without the launcher, the chunks (dist/NAME.cjs) it loaded and the Node built-ins it loaded. */
+function chunksLoaded(user: User, env: Record<string, string> = {}): { result: CliResult; chunks: string[]; builtins: string[] } {
   const out = join(tempDir(), "chunks.json");
   const preload = join(ROOT, "test", "fixtures", "preload", "chunks-loaded.cjs");
   const r = spawnSync(process.execPath, ["-r", preload, join(ROOT, "dist", "hpcjob.cjs"), "jupyter", "--dry-run"], {
@@ -53,7 +53,8 @@ function chunksLoaded(user: User, env: Record<string, string> = {}): { result: C
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: user.home, HPCJOB_TEST_CHUNKS_OUT: out, ...env },
     encoding: "utf8",
   });
-  return { result: { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }, chunks: JSON.parse(readFileSync(out, "utf8")) };
+  const loaded = JSON.parse(readFileSync(out, "utf8"));
+  return { result: { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }, ...loaded };
 }
 
 /** A time whole to the second, which utimes sets exactly (it takes seconds as a double). */
@@ -90,6 +91,9 @@ describe("the cache of validated files, through the CLI", () => {
 
     const again = chunksLoaded(user);
     expect(again.chunks).toEqual(["commands", "hpcjob"]);
+    // Nor Node's slow-to-load modules, which only talking to a cluster needs: streams are a tenth of a dry run's start-up.
+    const slow = ["stream", "child_process", "crypto", "net", "readline", "os", "fs/promises"];
+    expect(again.builtins.filter((m) => slow.includes(m) || m.startsWith("internal/streams/"))).toEqual([]);
     expect(script(again.result)).toBe(script(first.result));
     // The launcher (bin/hpcjob.cjs) prints the same, from the cache and from a cache of its own.
     expect(script(dryRun(user))).toBe(script(first.result));
