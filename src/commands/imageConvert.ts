@@ -20,10 +20,12 @@ import {
   convertedFile,
   converterOf,
   converterSource,
+  homeQuotaNote,
+  quotaProblem,
 } from "../image/conversion.js";
 import { recordOf } from "../image/folder.js";
 import { platformName } from "../image/manifest.js";
-import { canonicalRef, type DockerRef, fileStem, isLatest, parseImage } from "../image/reference.js";
+import { type ConvertibleRef, canonicalRef, type DockerRef, fileStem, isLatest, type LocalRef, parseImage } from "../image/reference.js";
 import { headDigest, resolveImage } from "../image/registry.js";
 import type { Profile } from "../profile/schema.js";
 import { renderConversion } from "../render/convert.js";
@@ -33,7 +35,7 @@ import { followLog } from "../session/follow.js";
 import { sbatchScript } from "../session/sbatch.js";
 import type { Context, Done } from "./context.js";
 import { imageProfile } from "./images.js";
-import type { LocalImage, LocalRef } from "./localImage.js";
+import type { LocalImage } from "./localImage.js";
 import { placementFor } from "./where.js";
 
 /**
@@ -79,10 +81,27 @@ export async function digestNow(ref: DockerRef, ctx: Context): Promise<string> {
   return (await headDigest(ref)).digest;
 }
 
-/** An image `image convert` reads: in a registry, or (Apptainer, Singularity) on this computer. */
-export type ConvertibleRef = DockerRef | LocalRef;
+/** An image as it is now: its digest and, for one on this computer, what was read of it there (for sending it). */
+export interface Identified {
+  digest: string;
+  local?: LocalImage;
+}
 
-/** The image named `text`, its digest now (one HEAD; or read here for an image on this computer), and the cluster's profile. */
+/**
+ * What `ref` names now: in a registry, its digest (one HEAD); on this
+ * computer, its identity read here (nothing is sent). An image on this
+ * computer for a cluster whose converter cannot read it is refused here,
+ * before anything reaches the cluster.
+ */
+export async function identify(ref: ConvertibleRef, profile: Profile, ctx: Context): Promise<Identified> {
+  if (ref.kind === "docker") return { digest: await digestNow(ref, ctx) };
+  const { checkReadsArchives, localImage } = await localImageModule();
+  checkReadsArchives(profile, canonicalRef(ref));
+  const local = await localImage(ref, ctx);
+  return { digest: local.digest, local };
+}
+
+/** The image named `text`, what it is now (identify), and the cluster's profile. */
 async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
   const { profile, user } = await imageProfile(flags.cluster, ctx);
   converterOf(profile);
@@ -92,11 +111,7 @@ async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
       `hpcjob image convert reads docker://, docker-archive:, oci-archive: and docker-daemon: references (got ${text}); a .sif, .sqsh or .sqfs file is run as it is: hpcjob batch --image ${text}`,
     );
   }
-  if (ref.kind === "docker") return { ref, digest: await digestNow(ref, ctx), profile, user };
-  const { checkReadsArchives, localImage } = await localImageModule();
-  checkReadsArchives(profile, text);
-  const image = await localImage(ref, ctx);
-  return { ref, digest: image.digest, local: image, profile, user };
+  return { ref, ...(await identify(ref, profile, ctx)), profile, user };
 }
 
 /** Where the file of `ref` at `digest` is (or will be) on a cluster whose home folder is `home`. */
@@ -204,7 +219,7 @@ export async function convertOnCluster(
   }
   if (ref.kind === "docker") {
     const req = await conversionOf(ref, digest, profile, flags);
-    return runConversion(exec, req, { home, file, imageDir, shown, digest }, ctx);
+    return runConversion(exec, req, { profile, home, file, imageDir, shown, digest }, ctx);
   }
   const { localImage, stageImage } = await localImageModule();
   const image = local ?? (await localImage(ref, ctx));
@@ -216,7 +231,7 @@ export async function convertOnCluster(
   let keep = false;
   try {
     const req = { ...planned, image: { ...planned.image, source: staged.source }, ...(staged.file ? { sent: staged.file } : {}) };
-    return await runConversion(exec, req, { home, file, imageDir, shown, digest, runDir }, ctx);
+    return await runConversion(exec, req, { profile, home, file, imageDir, shown, digest, runDir }, ctx);
   } catch (e) {
     // A conversion job hpcjob stopped waiting for still reads the file it was sent.
     keep = e instanceof StoppedWaiting;
@@ -228,6 +243,7 @@ export async function convertOnCluster(
 
 /** Where a conversion's file goes and how it is shown. */
 interface Target {
+  profile: Profile;
   home: string;
   file: string;
   imageDir: string;
@@ -244,6 +260,7 @@ async function runConversion(exec: Executor, req: ConversionRequest, t: Target, 
   const script = runFile(runDir, "script");
   const log = runFile(runDir, "log");
   await exec.writeFile(script, renderConversion(req, log), 0o700);
+  noteHomeQuota(req, t.profile, ctx);
   ctx.report({
     kind: "note",
     text: `converting ${shown} (${digest}) ${req.job ? `in a Slurm job in partition ${req.job.partition}` : "on the login node"}; log: ${log}`,
@@ -259,13 +276,20 @@ async function runConversion(exec: Executor, req: ConversionRequest, t: Target, 
     throw new ExecError(`converting ${shown} ended without ${file}; the script and log are in ${runDir}`, said.slice(-8));
   }
   if (code !== 0) {
+    const quota = quotaProblem(said, req);
     throw new ExecError(
-      `converting ${shown} failed (${jobId ? `job ${jobId}, ` : ""}exit ${code}); nothing was left in ${imageDir}; the script and log are in ${runDir}`,
+      `converting ${shown} failed (${jobId ? `job ${jobId}, ` : ""}exit ${code})${quota ? `: ${quota}` : ""}; nothing was left in ${imageDir}; the script and log are in ${runDir}`,
       said.filter((l) => l.trim() !== "" && !l.startsWith("hpcjob: the program exited")).slice(-8),
     );
   }
   const upToDate = said.some((l) => l.startsWith("hpcjob: up to date:"));
   return { file, ref: shown, digest, upToDate, runDir, ...(jobId ? { jobId } : {}) };
+}
+
+/** Say so when the conversion writes in a home folder the profile says has a quota (container.homeQuota). */
+function noteHomeQuota(req: ConversionRequest, profile: Profile, ctx: Context): void {
+  const text = homeQuotaNote(req, profile);
+  if (text) ctx.report({ kind: "note", text });
 }
 
 /**
@@ -281,6 +305,7 @@ export async function imageConvert(text: string, flags: ConvertFlags, ctx: Conte
       ref.kind === "docker"
         ? await conversionOf(ref, digest, profile, flags)
         : dryRunLocal(ref, plan.local as LocalImage, profile, flags, ctx);
+    noteHomeQuota(req, profile, ctx);
     return { data: { script: renderConversion(req, runFile(runDirFor(ctx.home, "convert", ctx.now()), "log")) } };
   }
   const exec = await ctx.connect(await placementFor(flags, profile, user, ctx));

@@ -21,12 +21,9 @@ import type { Executor } from "../exec/executor.js";
 import { LocalExecutor, onPath, streamOutput } from "../exec/local.js";
 import { archiveImage } from "../image/archive.js";
 import { archiveSource, converterOf } from "../image/conversion.js";
-import { type ArchiveRef, canonicalRef, type DaemonRef } from "../image/reference.js";
+import { canonicalRef, type DaemonRef, type LocalRef } from "../image/reference.js";
 import type { Profile } from "../profile/schema.js";
 import type { Context } from "./context.js";
-
-/** An image named on this computer. */
-export type LocalRef = DaemonRef | ArchiveRef;
 
 /** What is known of a local image before anything is sent: its identity, platform and size. */
 export interface LocalImage {

@@ -1,7 +1,8 @@
 /**
  * The stages `jupyter` and `batch` share, each a function of the one before:
  * options → plan (the request and where it goes, decided once) → the image
- * (a docker:// one converted on the cluster, or found there) → the script at
+ * (a docker:// one, or one on the user's computer, converted on the cluster or
+ * found there) → the script at
  * its site → the submission. A dry run stops after the script and opens
  * nothing on the cluster; a real one connects once, after everything the
  * user typed has been checked.
@@ -22,7 +23,7 @@ import { runRecord } from "../runs/record.js";
 import { createRunDir, runFile } from "../runs/store.js";
 import { sbatchScript } from "../session/sbatch.js";
 import type { Context } from "./context.js";
-import { convertedPath, convertOnCluster, digestNow } from "./imageConvert.js";
+import { convertedPath, convertOnCluster, type Identified, identify } from "./imageConvert.js";
 import { assumedPlacement, placementFor } from "./where.js";
 
 /** Flags of a command that submits: the request's and the connection's. */
@@ -48,13 +49,14 @@ export async function plan(flags: SubmitFlags, payload: Payload, ctx: Context, d
   const placement = dryRun ? assumedPlacement(flags, loaded.profile, user, ctx) : await placementFor(flags, loaded.profile, user, ctx);
   // Here, a job runs where hpcjob was started; over SSH, in the cluster home (known once connected).
   const workdir = placement?.where === "ssh" ? undefined : ctx.cwd;
-  return { req: buildRequest({ ...sources, payload, loaded, workdir }), placement };
+  return { req: buildRequest({ ...sources, payload, loaded, workdir, here: ctx.cwd }), placement };
 }
 
 /**
  * The script a dry run prints: rendered for the run directory it would get,
- * with this computer's paths. A docker:// image is named by the file its
- * digest now (one HEAD to the registry) converts to; nothing is converted.
+ * with this computer's paths. An image hpcjob converts is named by the file
+ * its digest now (one HEAD to the registry, or read here for one on this
+ * computer) converts to; nothing is sent or converted.
  */
 export async function dryRunScript(p: Plan, ctx: Context): Promise<string> {
   if (p.req.workdir === undefined) {
@@ -66,7 +68,7 @@ export async function dryRunScript(p: Plan, ctx: Context): Promise<string> {
   let planned = p.req;
   const ref = planned.imageRef;
   if (ref) {
-    const digest = await digestNow(ref, ctx);
+    const { digest } = await identify(ref, planned.profile, ctx);
     const { file } = convertedPath(planned.profile, ref, digest, ctx.home);
     ctx.report({
       kind: "note",
@@ -78,12 +80,15 @@ export async function dryRunScript(p: Plan, ctx: Context): Promise<string> {
   return renderScript(req, runDirFor(ctx.home, req.name, ctx.now()));
 }
 
-/** The request with its docker:// image converted on the cluster (or found there): `image` is the file, `imageDigest` what it holds. */
-async function withImage(exec: Executor, req: JobRequest, ctx: Context): Promise<JobRequest> {
+/**
+ * The request with its image converted on the cluster (or found there) from
+ * what `identify` found of it: `image` is the file, `imageDigest` what it holds.
+ */
+async function withImage(exec: Executor, req: JobRequest, image: Identified | undefined, ctx: Context): Promise<JobRequest> {
   const ref = req.imageRef;
-  if (!ref) return req;
-  const digest = await digestNow(ref, ctx);
-  const c = await convertOnCluster(exec, req.profile, ref, digest, { account: req.account }, ctx);
+  if (!ref || !image) return req;
+  const { digest, local } = image;
+  const c = await convertOnCluster(exec, req.profile, ref, digest, { account: req.account }, ctx, local);
   if (c.upToDate) ctx.report({ kind: "note", text: `image ${c.ref} (${digest}) is ${c.file}` });
   return { ...req, image: c.file, imageDigest: digest };
 }
@@ -128,8 +133,10 @@ export function executorFor(p: Plan, ctx: Context): Promise<Executor> {
  * the script stays in the run directory and the error says where.
  */
 export async function submit(p: Plan, ctx: Context): Promise<Submitted> {
+  // What the image is, before connecting: an image this cluster cannot take is refused without reaching it.
+  const image = p.req.imageRef ? await identify(p.req.imageRef, p.req.profile, ctx) : undefined;
   const exec = await executorFor(p, ctx);
-  const req = atSite(await withImage(exec, p.req, ctx), await exec.defaultWorkdir());
+  const req = atSite(await withImage(exec, p.req, image, ctx), await exec.defaultWorkdir());
   await checkOnCluster(exec, req);
   const now = ctx.now();
   const runDir = await createRunDir(exec, runDirFor(await exec.home(), req.name, now));

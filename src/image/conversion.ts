@@ -160,3 +160,30 @@ export function converterSource(converter: Converter, ref: DockerRef, digest: st
 export function archiveSource(kind: "docker-archive" | "oci-archive", path: string, inside?: string): string {
   return `${kind}:${path}${inside !== undefined ? `:${inside}` : ""}`;
 }
+
+/**
+ * A note for a conversion that writes in the home folder of a cluster whose
+ * profile states the home's quota (container.homeQuota): what goes there
+ * (the image folder, the converter's cache, its scratch) and the keys that
+ * move it. Undefined when nothing does, or no quota is stated.
+ */
+export function homeQuotaNote(req: ConversionRequest, profile: Profile): string | undefined {
+  const quota = profile.container.homeQuota;
+  if (quota === undefined) return undefined;
+  const c = profile.container;
+  const inHome: string[] = [];
+  if (req.imageDir.under === "home") inHome.push(`the image folder (${c.imageDir}, container.imageDir)`);
+  if (req.cacheDir?.under === "home") inHome.push(`${req.converter.tool}'s cache (${c.cacheDir}, container.cacheDir)`);
+  else if (req.cacheDir === undefined && req.converter.homeCache)
+    inHome.push(`${req.converter.tool}'s cache (${req.converter.homeCache}, container.cacheDir unset)`);
+  if (req.tmpDir?.under === "home") inHome.push(`the scratch folder (${c.tmpDir}, container.tmpDir)`);
+  if (inHome.length === 0) return undefined;
+  const what = inHome.length === 1 ? inHome[0] : `${inHome.slice(0, -1).join(", ")} and ${inHome.at(-1)}`;
+  return `cluster ${req.cluster}'s home folder has a quota (${quota}) and this conversion writes there: ${what}; point those keys at project or group storage in the profile`;
+}
+
+/** What a failed conversion's log says of a disk quota (EDQUOT: space or file count), with the keys to change; undefined when it says nothing of one. */
+export function quotaProblem(log: readonly string[], req: ConversionRequest): string | undefined {
+  if (!log.some((l) => /disk quota exceeded|EDQUOT/i.test(l))) return undefined;
+  return `a disk quota was exceeded: the home folder on most clusters limits space and the number of files; set container.cacheDir and container.tmpDir (and container.imageDir) in cluster ${req.cluster}'s profile to project or group storage`;
+}

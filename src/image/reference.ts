@@ -54,6 +54,12 @@ export interface FileRef {
 /** Any image a user may name. */
 export type ImageRef = DockerRef | DaemonRef | ArchiveRef | FileRef;
 
+/** An image named on the user's computer: in its Docker (or Podman) daemon, or an archive file. */
+export type LocalRef = DaemonRef | ArchiveRef;
+
+/** An image hpcjob converts into the file the cluster's runtime runs: in a registry, or on the user's computer. */
+export type ConvertibleRef = DockerRef | LocalRef;
+
 /** The transports `image convert` reads, as messages list them. */
 const TRANSPORTS = "docker://, docker-daemon:, docker-archive: or oci-archive:";
 /** Prefixes of other tools' transports (skopeo, Apptainer) hpcjob does not convert from. */

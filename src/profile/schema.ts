@@ -152,6 +152,13 @@ export const ProfileSchema = z
         .describe(
           "The converter's scratch folder; must hold the unpacked image (APPTAINER_TMPDIR, ENROOT_TEMP_PATH); the tool's default when unset",
         ),
+      homeQuota: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "The home folder's quota as the site states it (e.g. 30 GB and 60,000 files); when set, a conversion that writes in the home folder says so and names the keys that move it",
+        ),
       convertOn: z
         .enum(["login", "job"])
         .default("login")

@@ -2,7 +2,7 @@
  * The one merge: built-in profile < user config < project file < flags,
  * validated once. Everything after this trusts a JobRequest.
  */
-import { basename, extname } from "node:path";
+import { basename, extname, resolve } from "node:path";
 import { parseEnv } from "../core/env.js";
 import { UsageError } from "../core/errors.js";
 import { MAX_COUNT, MAX_CPUS } from "../core/limits.js";
@@ -22,7 +22,7 @@ import {
   parseWorkdir,
   subject,
 } from "../core/values.js";
-import { type DockerRef, parseImage } from "../image/reference.js";
+import { type ConvertibleRef, parseImage } from "../image/reference.js";
 import type { LoadedProfile } from "../profile/load.js";
 import { checkGpus, checkTime, partitionOf } from "../profile/rules.js";
 import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
@@ -32,11 +32,19 @@ import { conflict, type Directive, parseDirective } from "../slurm/directives.js
 import type { JobRequest, SitedRequest } from "./job.js";
 import { ownOptions, sentBy } from "./sbatch.js";
 
-/** The docker:// reference `text` names, checked, or undefined for anything else (a file, or a URI the runtime reads itself). */
-function dockerImage(text: string, from: string): DockerRef | undefined {
-  if (!/^docker:\/\//i.test(text)) return undefined;
+/**
+ * The image `text` names that hpcjob converts (docker://, or docker-daemon:,
+ * docker-archive:, oci-archive: on this computer, an archive's path made
+ * absolute against `here`), checked; undefined for anything else (a file, or a
+ * URI the runtime reads itself).
+ */
+function convertibleImage(text: string, from: string, here: string | undefined): ConvertibleRef | undefined {
+  if (!/^(docker:\/\/|docker-daemon:|docker-archive:|oci-archive:)/i.test(text)) return undefined;
   const ref = parseImage(text, from);
-  return ref.kind === "docker" ? ref : undefined;
+  if (ref.kind === "file") return undefined;
+  return (ref.kind === "docker-archive" || ref.kind === "oci-archive") && here !== undefined
+    ? { ...ref, path: resolve(here, ref.path) }
+    : ref;
 }
 
 /** Flags shared by `jupyter` and `batch`, as commander hands them over. */
@@ -89,6 +97,8 @@ export interface RequestInput extends RequestSources {
   loaded: LoadedProfile;
   /** Where the job runs when --workdir names no folder: here (on the login node), or undefined for the cluster home (over SSH). */
   workdir?: string;
+  /** The folder hpcjob runs in on the user's computer, against which an image archive's relative path is read (else it stays relative, read against the same folder when the image is sent). */
+  here?: string;
 }
 
 /** `record[key]` when the record has it as its own key ("constructor" is no cluster's settings). */
@@ -220,8 +230,8 @@ export function buildRequest(input: RequestInput): JobRequest {
       : project?.project.image !== undefined
         ? { value: project.project.image, from: inProject(["image"]) }
         : undefined;
-  // A docker:// image is converted on the cluster before the job is submitted (submit stage); the file is known then.
-  const imageRef = image && runtime.converter ? dockerImage(image.value, image.from) : undefined;
+  // A docker:// image, or one on the user's computer, is converted on the cluster before the job is submitted (submit stage); the file is known then.
+  const imageRef = image && runtime.converter ? convertibleImage(image.value, image.from, input.here) : undefined;
   const imagePath = imageRef ? undefined : resolveImage(runtime, image?.value, cluster, workdir, image?.from ?? "--image");
 
   if (image !== undefined && gpus.count > 0 && profile.container.charliecloud?.fromhostNvidia) {

@@ -3,7 +3,7 @@
  * flags, validated once (build.ts makes it); everything after trusts it.
  */
 import type { Bind, GpuRequest } from "../core/values.js";
-import type { DockerRef } from "../image/reference.js";
+import type { ConvertibleRef } from "../image/reference.js";
 import type { Profile } from "../profile/schema.js";
 import type { Runtime } from "../runtime/index.js";
 import type { Directive } from "../slurm/directives.js";
@@ -24,8 +24,8 @@ export interface JobRequest {
   time: string;
   /** The image file the runtime runs (absolute once sited); undefined while `imageRef` is not converted yet. */
   image?: string;
-  /** The docker:// image the job runs, converted on the cluster (and `image` set) before it is submitted. */
-  imageRef?: DockerRef;
+  /** The image the job runs when hpcjob converts it (docker://, or one on the user's computer), converted on the cluster (and `image` set) before it is submitted. */
+  imageRef?: ConvertibleRef;
   /** The digest `imageRef` named when it was converted (or found converted) for this job. */
   imageDigest?: string;
   binds: Bind[];

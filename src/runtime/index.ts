@@ -16,6 +16,8 @@ export type RuntimeName = (typeof RUNTIME_NAMES)[number];
 export interface Converter {
   partial: string;
   tool: string;
+  /** Where the tool keeps its cache when the profile names no container.cacheDir, when that is in the home folder. */
+  homeCache?: string;
 }
 
 /** What the templates need to know about one runtime. */
@@ -48,7 +50,7 @@ const APPTAINER_SCHEMES = ["docker://", "docker-daemon:", "docker-archive:", "or
 const RUNTIMES: Record<RuntimeName, Runtime> = {
   apptainer: {
     name: "apptainer",
-    converter: { partial: "convert/apptainer.njk", tool: "apptainer" },
+    converter: { partial: "convert/apptainer.njk", tool: "apptainer", homeCache: "~/.apptainer/cache" },
     partial: "runtime/apptainer.njk",
     tool: "apptainer",
     envPrefix: "APPTAINERENV_",
@@ -60,7 +62,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
   },
   singularity: {
     name: "singularity",
-    converter: { partial: "convert/apptainer.njk", tool: "singularity" },
+    converter: { partial: "convert/apptainer.njk", tool: "singularity", homeCache: "~/.singularity/cache" },
     partial: "runtime/apptainer.njk",
     tool: "singularity",
     envPrefix: "SINGULARITYENV_",
@@ -72,7 +74,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
   },
   pyxis: {
     name: "pyxis",
-    converter: { partial: "convert/enroot.njk", tool: "enroot" },
+    converter: { partial: "convert/enroot.njk", tool: "enroot", homeCache: "~/.cache/enroot" },
     partial: "runtime/pyxis.njk",
     tool: "srun",
     imageExt: ".sqsh",
@@ -84,7 +86,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
   },
   enroot: {
     name: "enroot",
-    converter: { partial: "convert/enroot.njk", tool: "enroot" },
+    converter: { partial: "convert/enroot.njk", tool: "enroot", homeCache: "~/.cache/enroot" },
     partial: "runtime/enroot.njk",
     tool: "enroot",
     imageExt: ".sqsh",

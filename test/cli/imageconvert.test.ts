@@ -96,4 +96,23 @@ describe("image convert docker-archive: --dry-run", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("on vera, whose home folder has a quota, names what the conversion writes there and the keys that move it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hpcjob-cli-archive-"));
+    try {
+      const config = JSON.stringify({ architecture: "amd64", os: "linux" });
+      const hex = createHash("sha256").update(config).digest("hex");
+      mkdirSync(join(dir, "src"));
+      writeFileSync(join(dir, "src", `${hex}.json`), config);
+      writeFileSync(join(dir, "src", "manifest.json"), JSON.stringify([{ Config: `${hex}.json`, RepoTags: ["lab/app:1"], Layers: [] }]));
+      execFileSync("tar", ["-cf", join(dir, "app.tar"), "-C", join(dir, "src"), "."]);
+      const r = runCli(["image", "convert", `docker-archive:${join(dir, "app.tar")}`, "--cluster", "vera", "--dry-run"], { env: ENV });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain(
+        "hpcjob: cluster vera's home folder has a quota (30 GB and 60,000 files) and this conversion writes there: the image folder ($HOME/.hpcjob/images, container.imageDir) and apptainer's cache (~/.apptainer/cache, container.cacheDir unset); point those keys at project or group storage in the profile\n",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

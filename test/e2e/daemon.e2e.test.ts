@@ -6,7 +6,9 @@
  * laptop's PATH and docker is not), each streamed through the one SSH
  * connection into the cluster's scratch folder and built into a .sif by the
  * Apptainer stand-in; a second run finds the file and sends nothing; a batch
- * job runs in it; the sent file is gone afterwards. The conversion runs on
+ * job runs in it; the sent file is gone afterwards. And `jupyter --image
+ * docker-daemon:` from the laptop: the image converted over the command's one
+ * SSH connection, then Jupyter runs inside it. The conversion runs on
  * the login node over SSH, where the stand-ins are not on PATH: while this
  * file runs, alice's ~/.bashrc puts them first for SSH commands (restored
  * afterwards). Needs test/cluster/install.sh, start.sh and images.sh; fails,
@@ -16,7 +18,19 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cancelAll, hpcjob, laptopEnv, requireCluster, runAs, STAGE, stage, testImages } from "./harness.js";
+import {
+  cancelAll,
+  hpcjob,
+  jupyterFile,
+  laptopEnv,
+  markerLink,
+  requireCluster,
+  runAs,
+  STAGE,
+  stage,
+  testImages,
+  throughTunnel,
+} from "./harness.js";
 
 const MANIFEST = "/var/cache/hpcjob-test-images/images.json";
 const HOME = "/home/alice";
@@ -43,7 +57,10 @@ interface Converted {
 }
 
 let nojupyter: { dockerArchive: string };
+let jupyter: { dockerArchive: string; digest: string };
 let marker: string;
+/** The image's marker file, linked into alice's home (where a job from the laptop runs) as this name. */
+let markerInHome: string;
 let ws = "";
 let bashrc: string | undefined;
 let env: Record<string, string>;
@@ -71,7 +88,9 @@ beforeAll(() => {
   if (!existsSync(MANIFEST)) throw new Error(`${MANIFEST} is missing: bash test/cluster/images.sh builds the test images`);
   const m = JSON.parse(readFileSync(MANIFEST, "utf8"));
   nojupyter = m.images.nojupyter;
+  jupyter = m.images.jupyter;
   marker = m.marker.text;
+  markerInHome = markerLink("alice", testImages("alice"), HOME);
   ws = mkdtempSync("/tmp/hpcjob-daemon-e2e-");
   // The laptop: its tools, podman (as Docker) and what rootless podman runs; no docker, no Slurm.
   const bin = join(ws, "bin");
@@ -96,8 +115,10 @@ beforeAll(() => {
     XDG_CONFIG_HOME: join(ws, "pod-config"),
     XDG_RUNTIME_DIR: join(ws, "pod-run"),
   };
-  const load = runAs("alice", ["podman", "load", "-q", "-i", nojupyter.dockerArchive], { env });
-  expect(load.status, load.stderr).toBe(0);
+  for (const archive of [nojupyter.dockerArchive, jupyter.dockerArchive]) {
+    const load = runAs("alice", ["podman", "load", "-q", "-i", archive], { env });
+    expect(load.status, load.stderr).toBe(0);
+  }
   // The alias, a clean image folder, and the stand-ins on the login node's PATH for SSH commands.
   const setup = `mkdir -p ~/work && rm -rf "$2" && printf '%s' "$1" > ~/.ssh/config && chmod 600 ~/.ssh/config`;
   expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup, "x", SSH_CONFIG, IMAGES], { cwd: "/" }).status).toBe(0);
@@ -173,4 +194,28 @@ describe("the same content, two names", () => {
     expect(a.upToDate && d.upToDate).toBe(true);
     expect(a.digest).toBe(d.digest);
   }, 60_000);
+});
+
+describe("jupyter --image docker-daemon: from the laptop", () => {
+  it("converts the laptop's image over the command's one SSH connection, then Jupyter runs inside it (a file only the image has, through the tunnel)", async () => {
+    const before = logins();
+    const r = laptop(["jupyter", ...CLUSTER, "--image", "docker-daemon:lab/jupyter:1", "--json", "--timeout", "3m"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(logins() - before).toBe(1);
+    expect(r.stderr).toMatch(/sending docker-daemon:lab\/jupyter:1 to \/tmp\/hpcjob-image\.\w+ on the cluster/);
+    expect(r.stderr).toMatch(/converting docker-daemon:lab\/jupyter:1 \(sha256:[0-9a-f]{64}\) on the login node/);
+    const result = JSON.parse(r.stdout) as { jobId: string; port: number; token: string; tunnel: string; runDir: string };
+    try {
+      const ran = JSON.parse(readFileSync(join(result.runDir, "request.json"), "utf8"));
+      expect(ran.imageRef).toBe("docker-daemon:lab/jupyter:1");
+      expect(ran.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(ran.image).toMatch(new RegExp(`^${IMAGES}/daemon\\+lab\\+jupyter\\+1\\+[0-9a-f]{12}\\.sif$`));
+      expect(existsSync(ran.image)).toBe(true);
+      await throughTunnel("alice", result.tunnel, result.port, result.token, async (api) => {
+        expect(await jupyterFile(api, result.token, markerInHome)).toBe(`${marker}\n`);
+      });
+    } finally {
+      laptop(["cancel", result.jobId, ...CLUSTER]);
+    }
+  }, 300_000);
 });

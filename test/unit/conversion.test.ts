@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseClusterFolder } from "../../src/core/values.js";
-import { conversionDirectives, conversionRequest, type ImageToConvert } from "../../src/image/conversion.js";
+import { conversionDirectives, conversionRequest, homeQuotaNote, type ImageToConvert, quotaProblem } from "../../src/image/conversion.js";
 import { checkProfile } from "../../src/profile/rules.js";
 import { ProfileSchema } from "../../src/profile/schema.js";
 import { folderWord } from "../../src/render/convert.js";
@@ -141,5 +141,40 @@ describe("a conversion in a Slurm job (convertOn: job)", () => {
       { key: "qos", value: "short" },
       { key: "constraint", value: "fat" },
     ]);
+  });
+});
+
+describe("a home folder with a quota (container.homeQuota)", () => {
+  it("names what the conversion writes in the home folder and the keys that move it", () => {
+    const p = profile({ homeQuota: "30 GB and 60,000 files" });
+    expect(homeQuotaNote(conversionRequest(p, IMAGE, false), p)).toBe(
+      "cluster site's home folder has a quota (30 GB and 60,000 files) and this conversion writes there: the image folder ($HOME/.hpcjob/images, container.imageDir) and apptainer's cache (~/.apptainer/cache, container.cacheDir unset); point those keys at project or group storage in the profile",
+    );
+  });
+
+  it("says nothing when the folders are elsewhere, or the profile names no quota", () => {
+    const away = profile({ homeQuota: "30 GB", imageDir: "/mimer/lab/images", cacheDir: "/mimer/lab/cache", tmpDir: "/mimer/lab/tmp" });
+    expect(homeQuotaNote(conversionRequest(away, IMAGE, false), away)).toBeUndefined();
+    const none = profile({});
+    expect(homeQuotaNote(conversionRequest(none, IMAGE, false), none)).toBeUndefined();
+  });
+
+  it("a scratch folder in the home folder is named too; enroot's cache default is ~/.cache/enroot", () => {
+    const p = profile({ runtime: "enroot", homeQuota: "50 GB", imageDir: "/proj/images", tmpDir: "~/tmp" });
+    expect(homeQuotaNote(conversionRequest(p, { ...IMAGE, stem: "x" }, false), p)).toBe(
+      "cluster site's home folder has a quota (50 GB) and this conversion writes there: enroot's cache (~/.cache/enroot, container.cacheDir unset) and the scratch folder (~/tmp, container.tmpDir); point those keys at project or group storage in the profile",
+    );
+  });
+});
+
+describe("quotaProblem", () => {
+  it("reads a quota in a failed conversion's log and names the keys to change", () => {
+    const p = profile({});
+    const req = conversionRequest(p, IMAGE, false);
+    expect(quotaProblem(["INFO: Creating SIF file...", "FATAL: write /home/a/.apptainer/cache/blob: disk quota exceeded"], req)).toBe(
+      "a disk quota was exceeded: the home folder on most clusters limits space and the number of files; set container.cacheDir and container.tmpDir (and container.imageDir) in cluster site's profile to project or group storage",
+    );
+    expect(quotaProblem(["tar: ./usr/lib/x: Cannot open: Disk quota exceeded"], req)).toMatch(/^a disk quota was exceeded/);
+    expect(quotaProblem(["FATAL: no space left on device"], req)).toBeUndefined();
   });
 });
