@@ -13,8 +13,9 @@
  */
 import { open } from "node:fs/promises";
 import { posix } from "node:path";
+import { z } from "zod";
 import { UsageError } from "../core/errors.js";
-import { type ImageConfig, imageConfigSchema } from "../runtime/rootfs.js";
+import type { ImageConfig } from "../runtime/rootfs.js";
 import type { ArchiveRef } from "./reference.js";
 
 const BLOCK = 512;
@@ -262,6 +263,16 @@ function platformOf(config: unknown): string {
   if (!c.os || !c.architecture) return "unknown";
   return [c.os, c.architecture, ...(c.variant ? [c.variant] : [])].join("/");
 }
+
+/** The part of an image config's `config` object a runtime runs the image with (only these keys are kept). */
+const imageConfigSchema = z.object({
+  Env: z.array(z.string()).nullish(),
+  Entrypoint: z.array(z.string()).nullish(),
+  Cmd: z.array(z.string()).nullish(),
+  WorkingDir: z.string().nullish(),
+  Labels: z.record(z.string(), z.string()).nullish(),
+  Volumes: z.record(z.string(), z.unknown()).nullish(),
+}) satisfies z.ZodType<ImageConfig>;
 
 /** The run configuration of an image config (its `config` object); an empty one when it has none or it is malformed. */
 function runConfigOf(config: unknown): ImageConfig {

@@ -4,22 +4,17 @@
  * enroot, pyxis or Charliecloud cluster): the files its own converter would
  * write from the image's config. Pure: the conversion script writes them.
  */
-import { z } from "zod";
 import { quote } from "../core/quote.js";
 
-/** The part of an image's config (its `config` object) a runtime runs the image with. */
-export const imageConfigSchema = z
-  .object({
-    Env: z.array(z.string()).nullish(),
-    Entrypoint: z.array(z.string()).nullish(),
-    Cmd: z.array(z.string()).nullish(),
-    WorkingDir: z.string().nullish(),
-    Labels: z.record(z.string(), z.string()).nullish(),
-    Volumes: z.record(z.string(), z.unknown()).nullish(),
-  })
-  .passthrough();
-/** An image's run configuration (Env, Entrypoint, Cmd, WorkingDir, Labels, Volumes). */
-export type ImageConfig = z.infer<typeof imageConfigSchema>;
+/** An image's run configuration: the part of its config (its `config` object) a runtime runs it with (image/archive.ts validates it). */
+export interface ImageConfig {
+  Env?: string[] | null;
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string | null;
+  Labels?: Record<string, string> | null;
+  Volumes?: Record<string, unknown> | null;
+}
 
 /** A file written into the root filesystem: its path inside (no leading /) and its text. */
 export interface RootFile {

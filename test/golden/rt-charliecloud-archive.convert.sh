@@ -92,7 +92,7 @@ hpcjob_unpacked() {
 # Charliecloud's SquashFS: ch-convert packs the image folder as it packs one
 # ch-image pulled (with the mount points ch-run needs).
 export TMPDIR="$hpcjob_tmp_dir"
-hpcjob_converter_version() { echo "hpcjob layers, ch-convert $(ch-convert --version)"; }
+hpcjob_converter_version() { echo "hpcjob layers, ch-convert $(ch-convert --version 2>&1)"; }
 hpcjob_convert() {
   hpcjob_unpacked
   ch-convert -i dir -o squash "$hpcjob_unpack_dir/rootfs" "$1" >&2
