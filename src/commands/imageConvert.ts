@@ -1,8 +1,7 @@
 /**
- * `hpcjob image convert REF`: the image in a registry (or, for Apptainer and
- * Singularity, in an archive or the Docker daemon on this computer:
- * localImage.ts) becomes the file the cluster's runtime runs, once per
- * content. The digest is resolved here,
+ * `hpcjob image convert REF`: the image in a registry (or in an archive or
+ * the Docker daemon on this computer: localImage.ts) becomes the file the
+ * cluster's runtime runs, once per content. The digest is resolved here,
  * before anything runs on the cluster; the conversion script (kept in a run
  * directory with its log) does the rest there: lock, up-to-date check, free
  * space, convert under a temporary name, rename, record. It runs on the login
@@ -20,6 +19,7 @@ import {
   convertedFile,
   converterOf,
   converterSource,
+  fromArchive,
   homeQuotaNote,
   quotaProblem,
 } from "../image/conversion.js";
@@ -35,7 +35,7 @@ import { followLog } from "../session/follow.js";
 import { sbatchScript } from "../session/sbatch.js";
 import type { Context, Done } from "./context.js";
 import { imageProfile } from "./images.js";
-import type { LocalImage } from "./localImage.js";
+import type { ImageLayers, LocalImage } from "./localImage.js";
 import { placementFor } from "./where.js";
 
 /**
@@ -89,14 +89,11 @@ export interface Identified {
 
 /**
  * What `ref` names now: in a registry, its digest (one HEAD); on this
- * computer, its identity read here (nothing is sent). An image on this
- * computer for a cluster whose converter cannot read it is refused here,
- * before anything reaches the cluster.
+ * computer, its identity read here (nothing is sent).
  */
-export async function identify(ref: ConvertibleRef, profile: Profile, ctx: Context): Promise<Identified> {
+export async function identify(ref: ConvertibleRef, ctx: Context): Promise<Identified> {
   if (ref.kind === "docker") return { digest: await digestNow(ref, ctx) };
-  const { checkReadsArchives, localImage } = await localImageModule();
-  checkReadsArchives(profile, canonicalRef(ref));
+  const { localImage } = await localImageModule();
   const local = await localImage(ref, ctx);
   return { digest: local.digest, local };
 }
@@ -111,7 +108,12 @@ async function planConversion(text: string, flags: ConvertFlags, ctx: Context) {
       `hpcjob image convert reads docker://, docker-archive:, oci-archive: and docker-daemon: references (got ${text}); a .sif, .sqsh or .sqfs file is run as it is: hpcjob batch --image ${text}`,
     );
   }
-  return { ref, ...(await identify(ref, profile, ctx)), profile, user };
+  return { ref, ...(await identify(ref, ctx)), profile, user };
+}
+
+/** What is known of an image on this computer before it is sent, as a conversion shows it. */
+function localConversionImage(ref: LocalRef, image: LocalImage) {
+  return { ref: canonicalRef(ref), digest: image.digest, platform: image.platform, size: image.size, stem: fileStem(ref, image.digest) };
 }
 
 /** Where the file of `ref` at `digest` is (or will be) on a cluster whose home folder is `home`. */
@@ -121,17 +123,23 @@ export function convertedPath(profile: Profile, ref: ConvertibleRef, digest: str
   return { file: join(imageDir, target.fileName), imageDir };
 }
 
-/** The conversion of an image on this computer, read by the converter from `source` (where it was sent). */
+/**
+ * The conversion of an image on this computer, read by the converter from
+ * `source` (the archive at `path` on the cluster, where it was sent); on a
+ * cluster whose converter reads no archive, built from `layers`.
+ */
 function localConversion(
   ref: LocalRef,
   image: LocalImage,
-  source: string,
+  at: { source: string; path: string; layers?: ImageLayers },
   profile: Profile,
   flags: Pick<ConvertFlags, "force" | "account">,
 ): ConversionRequest {
-  const stem = fileStem(ref, image.digest);
-  const shown = { ref: canonicalRef(ref), source, digest: image.digest, platform: image.platform, size: image.size, stem };
-  return conversionRequest(profile, shown, Boolean(flags.force), flags.account);
+  const shown = { ...localConversionImage(ref, image), source: at.source };
+  const req = conversionRequest(profile, shown, Boolean(flags.force), flags.account);
+  if (req.runtime.fromLayers === undefined) return req;
+  if (at.layers === undefined) throw new ExecError(`the layers of ${shown.ref} were not read; nothing was converted`);
+  return fromArchive(req, at.path, at.layers.layers, at.layers.config);
 }
 
 /** The conversion of `ref` (now `digest`): its platform's manifest and size asked of the registry, the converter's source pinned to the digest. */
@@ -225,12 +233,13 @@ export async function convertOnCluster(
   const image = local ?? (await localImage(ref, ctx));
   const runDir = await createRunDir(exec, runDirFor(home, "convert", ctx.now()));
   // The scratch folder as the script finds it: the profile's (resolved here), else the job's run directory or $TMPDIR there.
-  const planned = localConversion(ref, image, "", profile, flags);
+  const planned = conversionRequest(profile, { ...localConversionImage(ref, image), source: "" }, Boolean(flags.force), flags.account);
   const tmpDir = planned.tmpDir ? folderOn(planned.tmpDir, home) : undefined;
-  const staged = await stageImage(exec, ref, image, { tmpDir, runDir, job: planned.job !== undefined }, ctx);
+  const layers = planned.runtime.fromLayers !== undefined;
+  const staged = await stageImage(exec, ref, image, { tmpDir, runDir, job: planned.job !== undefined, layers }, ctx);
   let keep = false;
   try {
-    const req = { ...planned, image: { ...planned.image, source: staged.source }, ...(staged.file ? { sent: staged.file } : {}) };
+    const req = { ...localConversion(ref, image, staged, profile, flags), ...(staged.file ? { sent: staged.file } : {}) };
     return await runConversion(exec, req, { profile, home, file, imageDir, shown, digest, runDir }, ctx);
   } catch (e) {
     // A conversion job hpcjob stopped waiting for still reads the file it was sent.
@@ -320,5 +329,8 @@ function dryRunLocal(ref: LocalRef, image: LocalImage, profile: Profile, flags: 
     kind: "note",
     text: `dry run: ${canonicalRef(ref)} (${image.digest}) would be sent to a new file in the cluster's scratch folder (container.tmpDir, else $TMPDIR or /tmp there), shown as ${sent}; on the login node an archive is read where it is`,
   });
-  return localConversion(ref, image, archiveSource(kind, sent, ref.kind === "docker-daemon" ? undefined : ref.ref), profile, flags);
+  // A daemon's layers are read from `docker save` as it is sent: a dry run sends nothing, so it shows them as LAYERS.
+  const layers = image.layers ?? { layers: ["LAYERS"], config: {} };
+  const source = archiveSource(kind, sent, ref.kind === "docker-daemon" ? undefined : ref.ref);
+  return localConversion(ref, image, { source, path: sent, layers }, profile, flags);
 }

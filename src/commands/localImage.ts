@@ -1,9 +1,10 @@
 /**
  * Images on the computer hpcjob runs on (`docker-archive:FILE`,
- * `oci-archive:FILE`, `docker-daemon:IMG:TAG`), for Apptainer and
- * Singularity clusters. Their identity is read here, cheaply: an archive's
- * manifest.json or index.json (image/archive.ts), the daemon's image ID
- * (`docker image inspect`, else podman's). When the cluster's file is not up
+ * `oci-archive:FILE`, `docker-daemon:IMG:TAG`). Their identity is read here,
+ * cheaply: an archive's manifest.json or index.json (image/archive.ts, with
+ * its layers and config, which enroot and Charliecloud clusters build their
+ * file from), the daemon's image ID (`docker image inspect`, else podman's;
+ * its layers are read from `docker save`'s output as it is sent). When the cluster's file is not up
  * to date the image is streamed to the conversion's scratch folder there
  * through the one SSH connection (`docker save` piped straight in: no copy
  * in this computer's /tmp) and the converter reads it as docker-archive: or
@@ -19,10 +20,10 @@ import { type Readable, Transform } from "node:stream";
 import { ExecError, UsageError } from "../core/errors.js";
 import type { Executor } from "../exec/executor.js";
 import { LocalExecutor, onPath, streamOutput } from "../exec/local.js";
-import { archiveImage } from "../image/archive.js";
-import { archiveSource, converterOf } from "../image/conversion.js";
+import { archiveImage, imageInTar, TarScanner } from "../image/archive.js";
+import { archiveSource } from "../image/conversion.js";
 import { canonicalRef, type DaemonRef, type LocalRef } from "../image/reference.js";
-import type { Profile } from "../profile/schema.js";
+import type { ImageConfig } from "../runtime/rootfs.js";
 import type { Context } from "./context.js";
 
 /** What is known of a local image before anything is sent: its identity, platform and size. */
@@ -35,19 +36,14 @@ export interface LocalImage {
   path?: string;
   /** The program that has the daemon's image: docker, or podman where there is no Docker. */
   tool?: string;
+  /** An archive's layers (its members, bottom first) and run config; a daemon's are known once it is saved. */
+  layers?: ImageLayers;
 }
 
-/** The runtimes whose converter reads docker-archive: and oci-archive: files. */
-const READS_ARCHIVES = new Set(["apptainer", "singularity"]);
-
-/** A UsageError unless the cluster's converter reads image archives (Apptainer, Singularity). */
-export function checkReadsArchives(profile: Profile, text: string): void {
-  if (READS_ARCHIVES.has(profile.container.runtime)) return;
-  const scheme = text.slice(0, text.indexOf(":") + 1);
-  const why = profile.container.runtime === "charliecloud" ? "" : " (enroot import cannot read an archive)";
-  throw new UsageError(
-    `cluster ${profile.name} (${profile.container.runtime}) gets images from a registry only: hpcjob does not make its ${converterOf(profile).ext} files from ${scheme} images yet${why}; push the image to a registry (docker push REGISTRY/NAME:TAG) and convert docker://REGISTRY/NAME:TAG`,
-  );
+/** An image's layers, as members of its archive, and what it runs with. */
+export interface ImageLayers {
+  layers: string[];
+  config: ImageConfig;
 }
 
 /** sha256:HEX from Docker's `sha256:HEX` or podman's bare HEX. */
@@ -85,20 +81,22 @@ export async function localImage(ref: LocalRef, ctx: Context): Promise<LocalImag
   const { size } = await stat(path).catch(() => {
     throw new UsageError(`${canonicalRef(ref)}: there is no file ${path}`);
   });
-  return { ...(await archiveImage(ref, path)), size, path };
+  const { digest, platform, layers, config } = await archiveImage(ref, path);
+  return { digest, platform, size, path, layers: { layers, config } };
 }
 
 /** How often (at most) a progress line says how much was sent. */
 const PROGRESS_EVERY_MS = 1000;
 const MIB = 1024 * 1024;
 
-/** `stream` as it is, reporting the bytes that passed about once a second. */
-function counted(stream: Readable, shown: string, ctx: Context): Readable {
+/** `stream` as it is, reporting the bytes that passed about once a second; `scanner` sees every byte. */
+function counted(stream: Readable, shown: string, ctx: Context, scanner?: TarScanner): Readable {
   let sent = 0;
   let at = Date.now();
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       sent += chunk.length;
+      scanner?.push(chunk);
       if (Date.now() - at >= PROGRESS_EVERY_MS) {
         at = Date.now();
         ctx.report({ kind: "progress", text: `sent ${Math.floor(sent / MIB)} MiB of ${shown}` });
@@ -108,6 +106,16 @@ function counted(stream: Readable, shown: string, ctx: Context): Readable {
   });
   stream.on("error", (e) => counter.destroy(e));
   return stream.pipe(counter);
+}
+
+/** The layers and config of the image `docker save` wrote, read as it streamed past; an ExecError when its output was no image. */
+async function savedLayers(scanner: TarScanner): Promise<ImageLayers> {
+  try {
+    const { layers, config } = await imageInTar("docker-archive", scanner.read, scanner.label, undefined);
+    return { layers, config };
+  } catch (e) {
+    throw new ExecError(`${scanner.label} wrote no image hpcjob can unpack: ${(e as Error).message}`);
+  }
 }
 
 /** Where the image is put on the cluster: the profile's tmpDir, else the run directory for a job (a compute node sees it), else $TMPDIR or /tmp there. */
@@ -124,11 +132,17 @@ export interface StageWhere {
   tmpDir?: string;
   runDir: string;
   job: boolean;
+  /** The cluster's file is built from the image's layers: a daemon's layers are read from what was sent. */
+  layers?: boolean;
 }
 
 /** The image where the converter reads it: its source (docker-archive:PATH or oci-archive:PATH), and how to remove what was sent. */
 export interface Staged {
   source: string;
+  /** The archive's path on the cluster. */
+  path: string;
+  /** Its layers and run config: an archive's as read here, a daemon image's from what was sent (when asked for). */
+  layers?: ImageLayers;
   /** The file sent to the cluster (none for an archive used where it is). */
   file?: string;
   /** Removes the file sent (nothing for an archive used where it is); safe to call whatever happened. */
@@ -144,7 +158,7 @@ export interface Staged {
 export async function stageImage(exec: Executor, ref: LocalRef, image: LocalImage, where: StageWhere, ctx: Context): Promise<Staged> {
   const inside = ref.kind !== "docker-daemon" ? ref.ref : undefined;
   if (ref.kind !== "docker-daemon" && !exec.remote && image.path) {
-    return { source: archiveSource(ref.kind, image.path, inside), remove: async () => {} };
+    return { source: archiveSource(ref.kind, image.path, inside), path: image.path, layers: image.layers, remove: async () => {} };
   }
   const dir = await scratchDir(exec, where);
   await exec.mkdir(dir, 0o700);
@@ -159,8 +173,9 @@ export async function stageImage(exec: Executor, ref: LocalRef, image: LocalImag
     const shown = canonicalRef(ref);
     const saving = ref.kind === "docker-daemon" ? streamOutput([image.tool ?? "docker", "save", daemonName(ref)], ctx.env) : undefined;
     const input = saving ? saving.stdout : createReadStream(image.path ?? "");
+    const scanner = saving && where.layers ? new TarScanner(`docker save ${daemonName(ref as DaemonRef)}`) : undefined;
     ctx.report({ kind: "note", text: `sending ${shown} to ${file} on the cluster` });
-    const r = await exec.runWithInput(["sh", "-c", 'cat >"$1"', "sh", file], counted(input, shown, ctx));
+    const r = await exec.runWithInput(["sh", "-c", 'cat >"$1"', "sh", file], counted(input, shown, ctx, scanner));
     // Ended early (the cluster's disk full, the connection lost): a `docker save` still writing must not wait for a reader.
     input.destroy();
     const saved = await saving?.done;
@@ -177,7 +192,14 @@ export async function stageImage(exec: Executor, ref: LocalRef, image: LocalImag
     }
     const sent = (await exec.stat(file))?.size ?? 0;
     ctx.report({ kind: "progress", text: `sent ${Math.round(sent / MIB)} MiB of ${shown}` });
-    return { source: archiveSource(ref.kind === "docker-daemon" ? "docker-archive" : ref.kind, file, inside), file, remove };
+    const layers = scanner ? await savedLayers(scanner) : image.layers;
+    return {
+      source: archiveSource(ref.kind === "docker-daemon" ? "docker-archive" : ref.kind, file, inside),
+      path: file,
+      layers,
+      file,
+      remove,
+    };
   } catch (e) {
     await remove();
     throw e;

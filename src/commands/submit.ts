@@ -68,7 +68,7 @@ export async function dryRunScript(p: Plan, ctx: Context): Promise<string> {
   let planned = p.req;
   const ref = planned.imageRef;
   if (ref) {
-    const { digest } = await identify(ref, planned.profile, ctx);
+    const { digest } = await identify(ref, ctx);
     const { file } = convertedPath(planned.profile, ref, digest, ctx.home);
     ctx.report({
       kind: "note",
@@ -133,8 +133,8 @@ export function executorFor(p: Plan, ctx: Context): Promise<Executor> {
  * the script stays in the run directory and the error says where.
  */
 export async function submit(p: Plan, ctx: Context): Promise<Submitted> {
-  // What the image is, before connecting: an image this cluster cannot take is refused without reaching it.
-  const image = p.req.imageRef ? await identify(p.req.imageRef, p.req.profile, ctx) : undefined;
+  // What the image is, before connecting: an image that is not there is refused without reaching the cluster.
+  const image = p.req.imageRef ? await identify(p.req.imageRef, ctx) : undefined;
   const exec = await executorFor(p, ctx);
   const req = atSite(await withImage(exec, p.req, image, ctx), await exec.defaultWorkdir());
   await checkOnCluster(exec, req);

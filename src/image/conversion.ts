@@ -8,6 +8,7 @@ import { UsageError } from "../core/errors.js";
 import { type ClusterFolder, parseClusterFolder } from "../core/values.js";
 import type { Profile } from "../profile/schema.js";
 import { type Converter, type Runtime, runtimeOf } from "../runtime/index.js";
+import type { ImageConfig, RootAdditions } from "../runtime/rootfs.js";
 import { type Directive, parseDirective } from "../slurm/directives.js";
 import { JOB_COMMENT } from "../slurm/sbatch.js";
 import { type DockerRef, dockerUri, enrootUri } from "./reference.js";
@@ -48,6 +49,18 @@ export interface ConversionRequest {
   outBytes: number;
   /** A file hpcjob sent to the cluster for this conversion (an image from the user's computer): the script removes it when it ends. */
   sent?: string;
+  /** The image's file is built from its layers (an archive on a runtime whose converter reads none): where and what. */
+  unpack?: Unpack;
+}
+
+/** An image archive on the cluster unpacked layer by layer into a root filesystem, with the runtime's files added. */
+export interface Unpack {
+  /** The tar on the cluster (docker-archive or OCI archive). */
+  archive: string;
+  /** Its members that are the layers, bottom first. */
+  layers: string[];
+  /** What the runtime's converter adds to the root (its config files). */
+  additions: RootAdditions;
 }
 
 // Layers are compressed about 2-3x; the converter unpacks them in its scratch
@@ -154,6 +167,22 @@ export function converterSource(converter: Converter, ref: DockerRef, digest: st
   if (converter.tool === "enroot") return enrootUri(ref, digest);
   const uri = dockerUri(ref, digest);
   return converter.tool === "ch-image" ? uri.slice("docker://".length) : uri;
+}
+
+/**
+ * The conversion `req` of an image archive that is at `archive` on the
+ * cluster with `layers` and `config`: as it is where the converter reads
+ * archives (Apptainer, Singularity), else built from the layers by the
+ * runtime's own way (enroot's .sqsh, Charliecloud's SquashFS).
+ */
+export function fromArchive(req: ConversionRequest, archive: string, layers: string[], config: ImageConfig): ConversionRequest {
+  const built = req.runtime.fromLayers;
+  if (built === undefined) return req;
+  return {
+    ...req,
+    converter: { partial: built.partial, tool: built.tool },
+    unpack: { archive, layers, additions: built.additions(config) },
+  };
 }
 
 /** An archive as Apptainer and Singularity read it, `docker-archive:PATH` or `oci-archive:PATH`, with the image inside it when named (`:REF`). */

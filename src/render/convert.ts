@@ -36,5 +36,6 @@ export function renderConversion(req: ConversionRequest, log: string): string {
     tmpBytes: req.tmpBytes,
     outBytes: req.outBytes,
     sent: req.sent ?? "",
+    unpack: req.unpack,
   });
 }

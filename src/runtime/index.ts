@@ -6,6 +6,10 @@
 import { isAbsolute, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { type Bind, formatBind, subject } from "../core/values.js";
+import { charliecloudAdditions, enrootAdditions, type ImageConfig, type RootAdditions } from "./rootfs.js";
+
+/** enroot's .sqsh from the layers (pyxis and enroot clusters): mksquashfs of the root with enroot's files. */
+const ENROOT_FROM_LAYERS: LayersConverter = { partial: "convert/enroot-layers.njk", tool: "mksquashfs", additions: enrootAdditions };
 
 /** Runtime names a profile may choose (the profile schema's list). */
 export const RUNTIME_NAMES = ["apptainer", "singularity", "pyxis", "enroot", "charliecloud", "none"] as const;
@@ -18,6 +22,11 @@ export interface Converter {
   tool: string;
   /** Where the tool keeps its cache when the profile names no container.cacheDir, when that is in the home folder. */
   homeCache?: string;
+}
+
+/** How a runtime's file is built from an image's layers where its converter reads no archive: the partial that packs the unpacked root, its tool, and what it adds to the root. */
+export interface LayersConverter extends Converter {
+  additions(config: ImageConfig): RootAdditions;
 }
 
 /** What the templates need to know about one runtime. */
@@ -37,6 +46,8 @@ export interface Runtime {
   makeImage?: string;
   /** How images are converted for it; none for a runtime without images. */
   converter?: Converter;
+  /** How an image archive (from the user's computer) becomes its file, where `converter` reads none: built from the layers. */
+  fromLayers?: LayersConverter;
   /** How one bind is spelled on this runtime's command line. */
   bind(b: Bind): string;
   /** False when the runtime cannot bind read-only (Charliecloud's ch-run -b is always read-write). */
@@ -75,6 +86,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
   pyxis: {
     name: "pyxis",
     converter: { partial: "convert/enroot.njk", tool: "enroot", homeCache: "~/.cache/enroot" },
+    fromLayers: ENROOT_FROM_LAYERS,
     partial: "runtime/pyxis.njk",
     tool: "srun",
     imageExt: ".sqsh",
@@ -87,6 +99,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
   enroot: {
     name: "enroot",
     converter: { partial: "convert/enroot.njk", tool: "enroot", homeCache: "~/.cache/enroot" },
+    fromLayers: ENROOT_FROM_LAYERS,
     partial: "runtime/enroot.njk",
     tool: "enroot",
     imageExt: ".sqsh",
@@ -100,6 +113,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
   charliecloud: {
     name: "charliecloud",
     converter: { partial: "convert/charliecloud.njk", tool: "ch-image" },
+    fromLayers: { partial: "convert/charliecloud-layers.njk", tool: "ch-convert", additions: charliecloudAdditions },
     partial: "runtime/charliecloud.njk",
     tool: "ch-run",
     imageExt: ".sqfs",

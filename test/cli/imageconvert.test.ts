@@ -31,16 +31,8 @@ describe("image convert refuses", () => {
       'hpcjob: image convert "oci:foo" is not an image hpcjob converts; it reads docker://, docker-daemon:, docker-archive: or oci-archive:, or the path of a .sif, .sqsh or .sqfs file',
     ],
     [
-      ["docker-daemon:lab/jupyter:1"],
-      "hpcjob: cluster loopback-charliecloud (charliecloud) gets images from a registry only: hpcjob does not make its .sqfs files from docker-daemon: images yet; push the image to a registry (docker push REGISTRY/NAME:TAG) and convert docker://REGISTRY/NAME:TAG",
-    ],
-    [
-      ["docker-archive:/nonexistent/app.tar", "--cluster", "rt-enroot"],
-      "hpcjob: cluster rt-enroot (enroot) gets images from a registry only: hpcjob does not make its .sqsh files from docker-archive: images yet (enroot import cannot read an archive); push the image to a registry (docker push REGISTRY/NAME:TAG) and convert docker://REGISTRY/NAME:TAG",
-    ],
-    [
       ["oci-archive:/nonexistent/app.tar", "--cluster", "loopback-pyxis"],
-      "hpcjob: cluster loopback-pyxis (pyxis) gets images from a registry only: hpcjob does not make its .sqsh files from oci-archive: images yet (enroot import cannot read an archive); push the image to a registry (docker push REGISTRY/NAME:TAG) and convert docker://REGISTRY/NAME:TAG",
+      "hpcjob: oci-archive:/nonexistent/app.tar: there is no file /nonexistent/app.tar",
     ],
     [
       ["docker-archive:/nonexistent/app.tar", "--cluster", "rt-singularity"],
@@ -73,15 +65,26 @@ describe("image convert refuses", () => {
 });
 
 describe("image convert docker-archive: --dry-run", () => {
+  /** A docker save tar of one empty layer, in a new folder; its config digest. */
+  function archive(dir: string, run: object = {}): string {
+    const config = JSON.stringify({ architecture: "amd64", os: "linux", config: run });
+    const hex = createHash("sha256").update(config).digest("hex");
+    mkdirSync(join(dir, "src"));
+    mkdirSync(join(dir, "layer"));
+    execFileSync("tar", ["-cf", join(dir, "src", "l1.tar"), "-C", join(dir, "layer"), "."]);
+    writeFileSync(join(dir, "src", `${hex}.json`), config);
+    writeFileSync(
+      join(dir, "src", "manifest.json"),
+      JSON.stringify([{ Config: `${hex}.json`, RepoTags: ["lab/app:1"], Layers: ["l1.tar"] }]),
+    );
+    execFileSync("tar", ["-cf", join(dir, "app.tar"), "-C", join(dir, "src"), "."]);
+    return hex;
+  }
+
   it("reads the archive's config digest here and prints the script reading the file it would be sent to", () => {
     const dir = mkdtempSync(join(tmpdir(), "hpcjob-cli-archive-"));
     try {
-      const config = JSON.stringify({ architecture: "amd64", os: "linux" });
-      const hex = createHash("sha256").update(config).digest("hex");
-      mkdirSync(join(dir, "src"));
-      writeFileSync(join(dir, "src", `${hex}.json`), config);
-      writeFileSync(join(dir, "src", "manifest.json"), JSON.stringify([{ Config: `${hex}.json`, RepoTags: ["lab/app:1"], Layers: [] }]));
-      execFileSync("tar", ["-cf", join(dir, "app.tar"), "-C", join(dir, "src"), "."]);
+      const hex = archive(dir);
       const r = runCli(["image", "convert", `docker-archive:${join(dir, "app.tar")}`, "--cluster", "rt-singularity", "--dry-run"], {
         env: ENV,
       });
@@ -111,6 +114,29 @@ describe("image convert docker-archive: --dry-run", () => {
       expect(r.stderr).toContain(
         "hpcjob: cluster vera's home folder has a quota (30 GB and 60,000 files) and this conversion writes there: the image folder ($HOME/.hpcjob/images, container.imageDir) and apptainer's cache (~/.apptainer/cache, container.cacheDir unset); point those keys at project or group storage in the profile\n",
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ["rt-enroot", ".sqsh", "mksquashfs", "/etc/environment"],
+    ["loopback-pyxis", ".sqsh", "mksquashfs", "/etc/rc"],
+    ["loopback-charliecloud", ".sqfs", "ch-convert -i dir -o squash", "/ch/environment"],
+  ])("on %s (no converter there reads an archive): the script builds the %s from the archive's layers", (cluster, ext, packs, file) => {
+    const dir = mkdtempSync(join(tmpdir(), "hpcjob-cli-archive-"));
+    try {
+      const hex = archive(dir, { Env: ["GREETING=hello there"], Cmd: ["python3"] });
+      const r = runCli(["image", "convert", `docker-archive:${join(dir, "app.tar")}`, "--cluster", cluster, "--dry-run"], { env: ENV });
+      expect(r.stderr).toMatch(/dry run: docker-archive:/);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(`/archive+app+${hex.slice(0, 12)}${ext}\n`);
+      expect(r.stdout).toContain("hpcjob_archive=SCRATCH/hpcjob-image.XXXXXXXX\n");
+      expect(r.stdout).toContain("hpcjob_layers=( ./l1.tar )\n");
+      expect(r.stdout).toContain(packs);
+      expect(r.stdout).toContain(`>"$root"${file}\n`);
+      expect(r.stdout).toContain("GREETING=hello there");
+      expect(r.stdout).not.toMatch(/^\s*(enroot import|ch-image) /m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,8 +3,8 @@
  * `oci-archive:`, `docker-daemon:`), through the built CLI: a dry run reads
  * the image's identity here and names the file it converts to on the cluster
  * (nothing is sent or converted); a path is this computer's, relative to the
- * folder hpcjob runs in (or in hpcjob.yaml, to the project's); what cannot
- * work is refused in one line, exit 2, before anything reaches a cluster.
+ * folder hpcjob runs in (or in hpcjob.yaml, to the project's); one that is
+ * not there is refused in one line, exit 2, before anything reaches a cluster.
  * The real thing, from alice's laptop, is in test/e2e/daemon.e2e.test.ts.
  */
 import { execFileSync } from "node:child_process";
@@ -68,7 +68,7 @@ describe("batch --image docker-archive: --dry-run", () => {
   });
 });
 
-describe("batch --image with a local image refuses", () => {
+describe("batch --image with a local image", () => {
   it("a file that is not there: one line, exit 2", () => {
     const r = runCli(
       ["batch", "--cluster", "rt-singularity", "--image", "docker-archive:/nonexistent/app.tar", "--dry-run", "--", "true"],
@@ -80,11 +80,14 @@ describe("batch --image with a local image refuses", () => {
     expect(r.status).toBe(2);
   });
 
-  it("an archive on a cluster whose converter cannot read one, before connecting: one line, exit 2", () => {
+  it("is converted for enroot too: the .sqsh its digest makes is what the job runs", () => {
     const dir = tempDir("hpcjob-cli-local-");
-    dockerSave(dir);
-    const r = runCli(["batch", "--cluster", "rt-enroot", "--image", "docker-archive:app.tar", "--", "true"], { env: ENV, cwd: dir });
-    expect(r.stderr).toMatch(/^hpcjob: cluster rt-enroot \(enroot\) gets images from a registry only: .*\n$/);
-    expect(r.status).toBe(2);
+    const hex = dockerSave(dir);
+    const r = runCli(["batch", "--cluster", "rt-enroot", "--image", "docker-archive:app.tar", "--dry-run", "--", "true"], {
+      env: ENV,
+      cwd: dir,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`/archive+app+${hex.slice(0, 12)}.sqsh`);
   });
 });

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { conversionRequest, type ImageToConvert } from "../../src/image/conversion.js";
+import { conversionRequest, fromArchive, type ImageToConvert } from "../../src/image/conversion.js";
 import { loadProfile } from "../../src/profile/load.js";
 import { renderConversion } from "../../src/render/convert.js";
 import { BUILTIN_CLUSTERS, RUNTIME_FIXTURES, ROOT } from "../helpers.js";
@@ -87,6 +87,42 @@ describe("an image sent from the user's computer (docker-daemon: on an Apptainer
       stem: "daemon+lab+app+1+0123456789ab",
     };
     const script = renderConversion({ ...conversionRequest(profile, image, false), sent }, LOG);
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, script);
+    expect(existsSync(file), `${file} is missing: write it with UPDATE_GOLDEN=1 npx vitest run test/golden and review it`).toBe(true);
+    expect(script).toBe(readFileSync(file, "utf8"));
+    expect(spawnSync("bash", ["-n", file], { encoding: "utf8" }).stderr).toBe("");
+    const lint = spawnSync("shellcheck", ["-S", "warning", "-s", "bash", file], { encoding: "utf8" });
+    expect(lint.stdout).toBe("");
+  });
+});
+
+describe.each([
+  ["penn", "penn-archive.convert.sh"],
+  ["rt-charliecloud", "rt-charliecloud-archive.convert.sh"],
+])("a docker-archive: on %s, whose converter reads no archive", (cluster, name) => {
+  const file = join(GOLDEN, name);
+
+  it("builds the file from the archive's layers with the runtime's own files from the image's config, and passes bash -n and shellcheck", async () => {
+    const { profile } = await loadProfile(ENV, cluster);
+    const sent = "/tmp/hpcjob-image.Ab12Cd34";
+    const image: ImageToConvert = {
+      ref: "docker-archive:/home/alice/app.tar",
+      source: `docker-archive:${sent}`,
+      digest: IMAGE.digest,
+      platform: "linux/amd64",
+      size: 123_456_789,
+      stem: "archive+app+0123456789ab",
+    };
+    const layers = ["a1b2/layer.tar", "blobs/sha256/c3d4", "it's a layer.tar"];
+    const config = {
+      Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "GREETING=it's $HOME"],
+      Cmd: ["python3", "-m", "http.server"],
+      WorkingDir: "/work dir",
+      Labels: { "org.example.title": "app\nline" },
+      Volumes: { "/data": {} },
+    };
+    const req = { ...fromArchive(conversionRequest(profile, image, false), sent, layers, config), sent };
+    const script = renderConversion(req, LOG);
     if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, script);
     expect(existsSync(file), `${file} is missing: write it with UPDATE_GOLDEN=1 npx vitest run test/golden and review it`).toBe(true);
     expect(script).toBe(readFileSync(file, "utf8"));
