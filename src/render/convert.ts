@@ -36,5 +36,9 @@ export function renderConversion(req: ConversionRequest, log: string): string {
     tmpBytes: req.tmpBytes,
     outBytes: req.outBytes,
     sent: req.sent ?? "",
+    modules: req.modules,
+    setup: req.setup,
+    // The job's variables are the job's: a conversion exports none.
+    env: [],
   });
 }
