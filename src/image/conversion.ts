@@ -49,6 +49,9 @@ export interface ConversionRequest {
   outBytes: number;
   /** A file hpcjob sent to the cluster for this conversion (an image from the user's computer): the script removes it when it ends. */
   sent?: string;
+  /** The profile's environment.modules and environment.setup, run first as in its jobs: the converter may be a module. */
+  modules: string[];
+  setup: string[];
   /** The image's file is built from its layers (an archive on a runtime whose converter reads none): where and what. */
   unpack?: Unpack;
 }
@@ -141,6 +144,8 @@ export function conversionRequest(profile: Profile, image: ImageToConvert, force
     job: conversionJob(profile, account),
     tmpBytes: Math.ceil(image.size * SCRATCH_FACTOR),
     outBytes: Math.ceil(image.size * FILE_FACTOR),
+    modules: profile.environment.modules,
+    setup: profile.environment.setup,
   };
 }
 

@@ -37,5 +37,9 @@ export function renderConversion(req: ConversionRequest, log: string): string {
     outBytes: req.outBytes,
     sent: req.sent ?? "",
     unpack: req.unpack,
+    modules: req.modules,
+    setup: req.setup,
+    // The job's variables are the job's: a conversion exports none.
+    env: [],
   });
 }

@@ -9,9 +9,9 @@
  * job runs in it; the sent file is gone afterwards. And `jupyter --image
  * docker-daemon:` from the laptop: the image converted over the command's one
  * SSH connection, then Jupyter runs inside it. The conversion runs on
- * the login node over SSH, where the stand-ins are not on PATH: while this
- * file runs, alice's ~/.bashrc puts them first for SSH commands (restored
- * afterwards). Needs test/cluster/install.sh, start.sh and images.sh; fails,
+ * the login node over SSH, where the stand-ins are not on PATH: the profile's
+ * environment.setup puts them first, in the conversion script as in its jobs
+ * (as a real cluster's `module load apptainer` would). Needs test/cluster/install.sh, start.sh and images.sh; fails,
  * never skips, without them.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -45,8 +45,6 @@ Host hpcjob-login
   IdentityFile ~/.ssh/id_ed25519
   IdentitiesOnly yes
 `;
-/** The line put first in alice's ~/.bashrc while this file runs: the stand-ins on PATH for SSH commands. */
-const BASHRC_MARK = "# hpcjob daemon.e2e: stand-ins on the login node's PATH";
 
 interface Converted {
   file: string;
@@ -62,7 +60,6 @@ let marker: string;
 /** The image's marker file, linked into alice's home (where a job from the laptop runs) as this name. */
 let markerInHome: string;
 let ws = "";
-let bashrc: string | undefined;
 let env: Record<string, string>;
 
 /** Accepted SSH logins of alice so far, from the login node's log. */
@@ -119,19 +116,12 @@ beforeAll(() => {
     const load = runAs("alice", ["podman", "load", "-q", "-i", archive], { env });
     expect(load.status, load.stderr).toBe(0);
   }
-  // The alias, a clean image folder, and the stand-ins on the login node's PATH for SSH commands.
+  // The alias and a clean image folder.
   const setup = `mkdir -p ~/work && rm -rf "$2" && printf '%s' "$1" > ~/.ssh/config && chmod 600 ~/.ssh/config`;
   expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup, "x", SSH_CONFIG, IMAGES], { cwd: "/" }).status).toBe(0);
-  bashrc = readFileSync(`${HOME}/.bashrc`, "utf8");
-  const line = `${BASHRC_MARK}\nexport PATH=${STAGE}/standins:$PATH\n`;
-  const write = spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", 'printf "%s" "$1" > ~/.bashrc', "x", line + bashrc], { cwd: "/" });
-  expect(write.status).toBe(0);
 }, 120_000);
 
 afterAll(() => {
-  if (bashrc !== undefined) {
-    spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", 'printf "%s" "$1" > ~/.bashrc', "x", bashrc], { cwd: "/" });
-  }
   cancelAll();
   // podman's pause process for this runtime folder (it ignores SIGTERM).
   const pause = join(ws, "pod-run", "libpod", "tmp", "pause.pid");

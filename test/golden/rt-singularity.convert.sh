@@ -4,6 +4,11 @@
 # One file per image content: the digest decides, not the tag. Written under a
 # temporary name and renamed; a lock makes a second conversion of the same
 # image wait and then reuse the first one's file; nothing partial is left.
+# Modules from the cluster profile.
+module load cuda/12.1 || { printf 'hpcjob: module load %s failed; check the module in the cluster profile\n' cuda/12.1 >&2; exit 1; }
+module load python/3.11 || { printf 'hpcjob: module load %s failed; check the module in the cluster profile\n' python/3.11 >&2; exit 1; }
+# Setup lines from the cluster profile.
+export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK
 set -euo pipefail
 # However it ends, nothing partial is left and the log's last line says how it
 # ended (hpcjob reads that line when the conversion runs as a Slurm job).
