@@ -14,19 +14,18 @@
  * (as a real cluster's `module load apptainer` would). Needs test/cluster/install.sh, start.sh and images.sh; fails,
  * never skips, without them.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   cancelAll,
   hpcjob,
   jupyterFile,
-  laptopEnv,
   markerLink,
+  type PodmanLaptop,
+  podmanLaptop,
   requireCluster,
-  runAs,
-  STAGE,
   stage,
   testImages,
   throughTunnel,
@@ -59,7 +58,7 @@ let jupyter: { dockerArchive: string; digest: string };
 let marker: string;
 /** The image's marker file, linked into alice's home (where a job from the laptop runs) as this name. */
 let markerInHome: string;
-let ws = "";
+let laptopBox: PodmanLaptop | undefined;
 let env: Record<string, string>;
 
 /** Accepted SSH logins of alice so far, from the login node's log. */
@@ -88,34 +87,9 @@ beforeAll(() => {
   jupyter = m.images.jupyter;
   marker = m.marker.text;
   markerInHome = markerLink("alice", testImages("alice"), HOME);
-  ws = mkdtempSync("/tmp/hpcjob-daemon-e2e-");
-  // The laptop: its tools, podman (as Docker) and what rootless podman runs; no docker, no Slurm.
-  const bin = join(ws, "bin");
-  mkdirSync(bin);
-  const base = laptopEnv();
-  for (const tool of ["podman", "newuidmap", "newgidmap"])
-    symlinkSync(
-      execFileSync("bash", ["-c", `command -v ${tool}`])
-        .toString()
-        .trim(),
-      join(bin, tool),
-    );
-  for (const d of ["pod-data", "pod-config", "pod-run"]) mkdirSync(join(ws, d));
-  execFileSync("chown", ["-R", "alice:alice", ws]);
-  execFileSync("chmod", ["755", ws]);
-  execFileSync("chmod", ["700", join(ws, "pod-run")]);
-  env = {
-    ...base,
-    PATH: `${bin}:${base.PATH}`,
-    HPCJOB_CLUSTERS: `${STAGE}/clusters`,
-    XDG_DATA_HOME: join(ws, "pod-data"),
-    XDG_CONFIG_HOME: join(ws, "pod-config"),
-    XDG_RUNTIME_DIR: join(ws, "pod-run"),
-  };
-  for (const archive of [nojupyter.dockerArchive, jupyter.dockerArchive]) {
-    const load = runAs("alice", ["podman", "load", "-q", "-i", archive], { env });
-    expect(load.status, load.stderr).toBe(0);
-  }
+  // The laptop: its tools, podman (as Docker) with the test images loaded, and what rootless podman runs; no docker, no Slurm.
+  laptopBox = podmanLaptop("daemon-e2e", [nojupyter.dockerArchive, jupyter.dockerArchive]);
+  env = laptopBox.env;
   // The alias and a clean image folder.
   const setup = `mkdir -p ~/work && rm -rf "$2" && printf '%s' "$1" > ~/.ssh/config && chmod 600 ~/.ssh/config`;
   expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup, "x", SSH_CONFIG, IMAGES], { cwd: "/" }).status).toBe(0);
@@ -123,13 +97,7 @@ beforeAll(() => {
 
 afterAll(() => {
   cancelAll();
-  // podman's pause process for this runtime folder (it ignores SIGTERM).
-  const pause = join(ws, "pod-run", "libpod", "tmp", "pause.pid");
-  if (ws && existsSync(pause)) {
-    const pid = Number(readFileSync(pause, "utf8"));
-    if (pid > 1) spawnSync("kill", ["-KILL", String(pid)]);
-  }
-  if (ws) rmSync(ws, { recursive: true, force: true });
+  laptopBox?.dispose();
 });
 
 describe.each([

@@ -178,6 +178,58 @@ export function laptopEnv(home = "/home/alice", opts: { ssh?: boolean } = {}): R
   return { HOME: home, PATH: bin, SLURM_CONF: "/nonexistent/slurm.conf" };
 }
 
+/** alice's "laptop" with podman playing its Docker: the environment hpcjob runs in there, and what ends it. */
+export interface PodmanLaptop {
+  env: Record<string, string>;
+  /** Stop podman's pause process (it ignores SIGTERM) and remove the laptop's folders. */
+  dispose: () => void;
+}
+
+/**
+ * A laptop for alice (laptopEnv, the test profiles on HPCJOB_CLUSTERS) whose
+ * Docker is rootless podman, in folders of its own under /tmp named after
+ * `name`, with the docker-archive tars `archives` loaded into it.
+ */
+export function podmanLaptop(name: string, archives: string[]): PodmanLaptop {
+  const ws = mkdtempSync(`/tmp/hpcjob-${name}-`);
+  const bin = join(ws, "bin");
+  mkdirSync(bin);
+  const base = laptopEnv();
+  for (const tool of ["podman", "newuidmap", "newgidmap"]) {
+    symlinkSync(
+      execFileSync("bash", ["-c", `command -v ${tool}`])
+        .toString()
+        .trim(),
+      join(bin, tool),
+    );
+  }
+  for (const d of ["pod-data", "pod-config", "pod-run"]) mkdirSync(join(ws, d));
+  execFileSync("chown", ["-R", "alice:alice", ws]);
+  execFileSync("chmod", ["755", ws]);
+  execFileSync("chmod", ["700", join(ws, "pod-run")]);
+  const env = {
+    ...base,
+    PATH: `${bin}:${base.PATH}`,
+    HPCJOB_CLUSTERS: `${STAGE}/clusters`,
+    XDG_DATA_HOME: join(ws, "pod-data"),
+    XDG_CONFIG_HOME: join(ws, "pod-config"),
+    XDG_RUNTIME_DIR: join(ws, "pod-run"),
+  };
+  for (const archive of archives) {
+    const load = runAs("alice", ["podman", "load", "-q", "-i", archive], { env });
+    if (load.status !== 0) throw new Error(`podman load ${archive} failed: ${load.stderr}`);
+  }
+  const dispose = () => {
+    const pause = join(ws, "pod-run", "libpod", "tmp", "pause.pid");
+    if (existsSync(pause)) {
+      const pid = Number(readFileSync(pause, "utf8"));
+      if (pid > 1) spawnSync("kill", ["-KILL", String(pid)]);
+    }
+    rmSync(ws, { recursive: true, force: true });
+  };
+  return { env, dispose };
+}
+
 /** argv that runs `argv` as `user` with exactly `env`. */
 function asUser(user: string, env: Record<string, string>, argv: string[]): string[] {
   return ["runuser", "-u", user, "--", "env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv];

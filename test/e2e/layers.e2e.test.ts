@@ -12,17 +12,18 @@
  * in the file and sees the files only the image has, not the ones its
  * later layers removed, and the image's ENV. Nothing is left in the scratch
  * folder. With `convertOn: job` (loopback-layers-pyxis-job) the same is
- * built in a Slurm job from the file sent into its run directory. While this file runs, alice's ~/.bashrc puts the stand-ins first
- * on the login node's PATH for SSH commands (restored afterwards). Needs
+ * built in a Slurm job from the file sent into its run directory. The
+ * stand-ins are on the login node's PATH through the profile's
+ * environment.setup, which the conversion script runs as its jobs do. Needs
  * test/cluster/install.sh, start.sh and images.sh; fails, never skips,
  * without them.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers.js";
-import { cancelAll, hpcjob, laptopEnv, requireCluster, runAs, STAGE, stage } from "./harness.js";
+import { cancelAll, hpcjob, type PodmanLaptop, podmanLaptop, requireCluster, stage } from "./harness.js";
 
 const MANIFEST = "/var/cache/hpcjob-test-images/images.json";
 const HOME = "/home/alice";
@@ -35,7 +36,6 @@ Host hpcjob-login
   IdentityFile ~/.ssh/id_ed25519
   IdentitiesOnly yes
 `;
-const BASHRC_MARK = "# hpcjob layers.e2e: stand-ins on the login node's PATH";
 
 /** What the job prints from inside the image: the layers' files, what the whiteouts removed (nothing, if they worked), the ENV. */
 const PROBE = [
@@ -54,8 +54,7 @@ interface Converted {
 
 let archive = "";
 let marker = "";
-let ws = "";
-let bashrc: string | undefined;
+let laptopBox: PodmanLaptop | undefined;
 let env: Record<string, string>;
 
 /** Accepted SSH logins of alice so far, from the login node's log. */
@@ -85,50 +84,15 @@ beforeAll(() => {
       .split("\n")
       .pop() ?? "";
   archive = JSON.parse(readFileSync(made, "utf8")).dockerArchive;
-  ws = mkdtempSync("/tmp/hpcjob-layers-e2e-");
-  const bin = join(ws, "bin");
-  mkdirSync(bin);
-  const base = laptopEnv();
-  for (const tool of ["podman", "newuidmap", "newgidmap"])
-    symlinkSync(
-      execFileSync("bash", ["-c", `command -v ${tool}`])
-        .toString()
-        .trim(),
-      join(bin, tool),
-    );
-  for (const d of ["pod-data", "pod-config", "pod-run"]) mkdirSync(join(ws, d));
-  execFileSync("chown", ["-R", "alice:alice", ws]);
-  execFileSync("chmod", ["755", ws]);
-  execFileSync("chmod", ["700", join(ws, "pod-run")]);
-  env = {
-    ...base,
-    PATH: `${bin}:${base.PATH}`,
-    HPCJOB_CLUSTERS: `${STAGE}/clusters`,
-    XDG_DATA_HOME: join(ws, "pod-data"),
-    XDG_CONFIG_HOME: join(ws, "pod-config"),
-    XDG_RUNTIME_DIR: join(ws, "pod-run"),
-  };
-  const load = runAs("alice", ["podman", "load", "-q", "-i", archive], { env });
-  expect(load.status, load.stderr).toBe(0);
+  laptopBox = podmanLaptop("layers-e2e", [archive]);
+  env = laptopBox.env;
   const setup = `mkdir -p ~/work && rm -rf ~/images/layers-pyxis-e2e ~/images/layers-pyxis-job-e2e ~/images/layers-ch-e2e && printf '%s' "$1" > ~/.ssh/config && chmod 600 ~/.ssh/config`;
   expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup, "x", SSH_CONFIG], { cwd: "/" }).status).toBe(0);
-  bashrc = readFileSync(`${HOME}/.bashrc`, "utf8");
-  const line = `${BASHRC_MARK}\nexport PATH=${STAGE}/standins:$PATH\n`;
-  const write = spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", 'printf "%s" "$1" > ~/.bashrc', "x", line + bashrc], { cwd: "/" });
-  expect(write.status).toBe(0);
 }, 300_000);
 
 afterAll(() => {
-  if (bashrc !== undefined) {
-    spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", 'printf "%s" "$1" > ~/.bashrc', "x", bashrc], { cwd: "/" });
-  }
   cancelAll();
-  const pause = join(ws, "pod-run", "libpod", "tmp", "pause.pid");
-  if (ws && existsSync(pause)) {
-    const pid = Number(readFileSync(pause, "utf8"));
-    if (pid > 1) spawnSync("kill", ["-KILL", String(pid)]);
-  }
-  if (ws) rmSync(ws, { recursive: true, force: true });
+  laptopBox?.dispose();
 });
 
 describe.each([
