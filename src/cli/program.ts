@@ -3,7 +3,7 @@
  * the command being run gets its options defined (all of them for `hpcjob
  * help`): defining a hundred options nobody uses is a good part of start-up.
  */
-import { Command, type Option } from "commander";
+import { Command, Option } from "commander";
 import { versionText } from "../core/version.js";
 import { explicitCommand } from "./args.js";
 import { COMMANDS, type CommandSpec, GROUPS, type Invocation } from "./table.js";
@@ -68,7 +68,8 @@ export function buildProgram(run: Runner, rawArgs: readonly string[]): Command {
     for (const [arg, help] of spec.args ?? []) cmd.argument(arg, help);
     if (wanted(spec.path)) {
       for (const o of spec.options) {
-        if (o.repeatable) cmd.option(o.flags, o.help, collect, []);
+        if (o.hidden) cmd.addOption(new Option(o.flags, o.help).hideHelp());
+        else if (o.repeatable) cmd.option(o.flags, o.help, collect, []);
         else if (o.default !== undefined) cmd.option(o.flags, o.help, o.default);
         else cmd.option(o.flags, o.help);
       }

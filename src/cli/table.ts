@@ -13,6 +13,8 @@ export interface OptionSpec {
   /** Given several times, the values add up (--bind, --env, --sbatch). */
   repeatable?: boolean;
   default?: string;
+  /** Taken but not listed in --help (an option of another command, refused with a reason). */
+  hidden?: boolean;
 }
 
 /** The parsed words of one command line. */
@@ -72,6 +74,18 @@ const REQUEST: OptionSpec[] = [
   { flags: "--dry-run", help: "print the sbatch script and submit nothing" },
 ];
 
+/** Requeue on preemption: batch's options; jupyter takes them only to say why not. */
+const REQUEUE: OptionSpec[] = [
+  {
+    flags: "--requeue",
+    help: "let Slurm requeue the job (preemption, scontrol requeue) and pass its signal on to the program to checkpoint",
+  },
+  {
+    flags: "--signal <sig@seconds>",
+    help: "the signal the program gets that long before the time limit (default: the profile's batch.signal, USR1@120)",
+  },
+];
+
 /** How a command reaches the cluster: decided by itself unless forced. */
 const CONNECTION: OptionSpec[] = [
   { flags: "--local", help: "run Slurm's commands on this machine (the login node)" },
@@ -97,6 +111,7 @@ export const COMMANDS: CommandSpec[] = [
     description: "start Jupyter on a compute node and print the ssh tunnel and URL",
     options: [
       ...REQUEST,
+      ...REQUEUE.map((o) => ({ ...o, hidden: true })),
       ...CONNECTION,
       { flags: "--timeout <duration>", help: "give up (and cancel the job) if Jupyter is not ready in time: 90s, 10m, 2h" },
       { flags: "--keep", help: "on Ctrl-C or --timeout leave the job running (reconnect with hpcjob attach)" },
@@ -120,6 +135,7 @@ Examples:
     args: [["<program...>", "a .py or .sh script and its arguments, or -- COMMAND ARGS..."]],
     options: [
       ...REQUEST,
+      ...REQUEUE,
       ...CONNECTION,
       { flags: "-f, --follow", help: "stream the job's log and exit with its exit code" },
       { flags: "--json", help: "print the result as JSON" },
@@ -133,7 +149,8 @@ Examples:
   hpcjob batch --cluster vera --gpus A40:2 --image ~/pytorch.sif train.py --lr 3e-4
   hpcjob batch --gpus 1 --follow train.py --epochs 1
   hpcjob batch --cluster penn --gpus 1 --image /abs/img.sqsh --dry-run train.py --epochs 3
-  hpcjob batch --cluster vera --image ~/tools.sif -- ./simulate --steps 100`,
+  hpcjob batch --cluster vera --image ~/tools.sif -- ./simulate --steps 100
+  hpcjob batch --requeue --signal USR2@300 train.py --resume   # checkpoint on SIGUSR2, come back after preemption`,
     run: (c, { args, flags, explicit }, ctx) => c.batch(args, explicit, flags, ctx),
     text: views.batchText,
     json: views.batchJson,

@@ -233,3 +233,40 @@ export function parseClusterFolder(text: string, from: string | undefined): Clus
 export function folderOn(f: ClusterFolder, home: string): string {
   return f.under === "home" ? posix.join(home, f.path) : f.path;
 }
+
+/** A signal Slurm sends the batch shell ahead of the time limit or at preemption (`--signal=B:NAME@SECONDS`). */
+export interface SignalRequest {
+  /** The name without SIG: USR1. */
+  name: string;
+  /** How long before the end Slurm sends it (it may come up to 60 s earlier). */
+  seconds: number;
+}
+
+// Signals a program can catch to checkpoint, which the batch shell can trap
+// and pass on. KILL and STOP cannot be caught; Slurm itself sends TERM (then
+// KILL) at the time limit and at preemption.
+const FORWARDABLE = ["USR1", "USR2", "TERM", "INT", "HUP", "QUIT", "ALRM"];
+// Slurm keeps the time in 16 bits (sbatch: "sig_time must be an integer between 0 and 65535").
+const MAX_SIGNAL_SECONDS = 65535;
+
+/** A `SIG@SECONDS` such as `USR1@120` (also `SIGUSR1@120`, `B:USR1@120`); throws with the fix. */
+export function parseSignal(text: string, from: string | undefined): SignalRequest {
+  const m = /^(?:B:)?(?:SIG)?([A-Za-z0-9]+)@(\d{1,6})$/i.exec(text.trim());
+  const fix = `write NAME@SECONDS, e.g. USR1@120 (NAME one of ${FORWARDABLE.join(", ")}; SECONDS up to ${MAX_SIGNAL_SECONDS})`;
+  if (!m) throw new UsageError(`${subject(from, text)} is not a signal and time; ${fix}`);
+  const name = (m[1] ?? "").toUpperCase();
+  if (!FORWARDABLE.includes(name)) {
+    throw new UsageError(
+      `${subject(from, text)}: ${/^\d+$/.test(name) ? "give the signal by name" : `SIG${name} cannot be passed on to the program`}; ${fix}`,
+    );
+  }
+  const seconds = Number(m[2]);
+  if (seconds > MAX_SIGNAL_SECONDS)
+    throw new UsageError(`${subject(from, text)}: Slurm takes at most ${MAX_SIGNAL_SECONDS} seconds; ${fix}`);
+  return { name, seconds };
+}
+
+/** The signal as sbatch reads it, to the batch shell only: `B:USR1@120`. */
+export function formatSignal(s: SignalRequest): string {
+  return `B:${s.name}@${s.seconds}`;
+}

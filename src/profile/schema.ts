@@ -17,6 +17,7 @@ import {
   parseGpus,
   parseMemory,
   parseName,
+  parseSignal,
   parseSlurmTime,
 } from "../core/values.js";
 import { RUNTIME_NAMES } from "../runtime/index.js";
@@ -73,6 +74,7 @@ const memory = parsedText(parseMemory).describe("A Slurm size: a number with K, 
 const account = parsedText(parseAccount);
 const bind = parsedText(parseBind).describe('"/src", "/src:/dst" or "/src:/dst:ro", absolute paths');
 const folder = parsedText(parseClusterFolder).describe('A folder on the cluster: absolute, or "$HOME/..." or "~/..."');
+const signal = parsedText(parseSignal);
 const directive = parsedText(parseDirective).describe('An sbatch option, e.g. "--constraint=MEM512"');
 // The bounds also go into the JSON Schema, for editors.
 const count = (max: number) =>
@@ -191,8 +193,13 @@ export const ProfileSchema = z
           .record(z.string().regex(/^\.[A-Za-z0-9]+$/), z.array(z.string().min(1)).min(1))
           .default({ ".py": ["python"], ".sh": ["bash"] })
           .describe("How a script is run, by file extension"),
+        signal: signal
+          .default("USR1@120")
+          .describe(
+            "batch --requeue's signal: SIG@SECONDS, sent to the job that long before its time limit (and at preemption) and passed on to the program, e.g. USR1@120 or USR2@300",
+          ),
       })
-      .default({ runners: { ".py": ["python"], ".sh": ["bash"] } }),
+      .default({ runners: { ".py": ["python"], ".sh": ["bash"] }, signal: "USR1@120" }),
     defaults: z
       .strictObject({
         time: slurmTime.default("01:00:00"),

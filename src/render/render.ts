@@ -9,7 +9,9 @@ import { sbatchLines } from "./sbatch.js";
 /** Names of the variables the job passes into the container by name. */
 export function envNames(req: JobRequest): string[] {
   const names = Object.keys(req.env);
-  return req.kind === "jupyter" ? [...names, "JUPYTER_TOKEN"] : names;
+  if (req.kind === "jupyter") return [...names, "JUPYTER_TOKEN"];
+  // A requeued job's restart count, which the script sets to 0 on the first run.
+  return req.requeue ? [...names, "SLURM_RESTART_COUNT"] : names;
 }
 
 /** The data the templates see; every user value is still raw here and quoted in the template. */
@@ -36,8 +38,12 @@ export function templateContext(req: SitedRequest, runDir: string): Record<strin
       // Charliecloud: the job's folder through a bind that holds it ("" for none), and whether GPU libraries are copied in first.
       workdirViaBind: pathThroughBinds(req.binds, req.workdir) ?? "",
       fromhostNvidia: req.gpus.count > 0 && (req.profile.container.charliecloud?.fromhostNvidia ?? false),
+      // The tool's process that keeps the program as its child without passing signals on ("" for none).
+      signalsStopAt: rt.signalsStopAt ?? "",
     },
     command: req.command,
+    requeue: req.requeue,
+    signal: req.signal,
   };
 }
 

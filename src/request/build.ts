@@ -18,8 +18,10 @@ import {
   parseJobName,
   parseMemory,
   parseName,
+  parseSignal,
   parseSlurmTime,
   parseWorkdir,
+  type SignalRequest,
   subject,
 } from "../core/values.js";
 import { type ConvertibleRef, parseImage } from "../image/reference.js";
@@ -62,6 +64,10 @@ export interface RequestFlags {
   sbatch?: string[];
   name?: string;
   workdir?: string;
+  /** batch only: let Slurm requeue the job, and pass its signal on to the program. */
+  requeue?: boolean;
+  /** batch only: SIG@SECONDS, the signal passed on (default: the profile's batch.signal with --requeue). */
+  signal?: string;
 }
 
 /** What the job should run: Jupyter, or a program with its arguments. */
@@ -270,6 +276,8 @@ export function buildRequest(input: RequestInput): JobRequest {
         ? "jupyter"
         : nameFromScript(payload.argv[0] ?? "batch");
 
+  const { requeue, signal } = requeueOf(flags, payload, profile);
+
   const req: JobRequest = {
     kind: payload.kind,
     cluster,
@@ -289,6 +297,8 @@ export function buildRequest(input: RequestInput): JobRequest {
     env,
     directives,
     command,
+    requeue,
+    ...(signal ? { signal } : {}),
     workdir,
   };
   // Checked against what is sent: a site's skipDirectives may drop hpcjob's --mem, and then --mem-per-cpu is fine.
@@ -299,6 +309,28 @@ export function buildRequest(input: RequestInput): JobRequest {
   );
   if (clash) throw new UsageError(clash);
   return req;
+}
+
+/**
+ * Whether the job may be requeued and which signal its program gets: --signal
+ * alone passes a signal on without requeueing; --requeue uses the profile's
+ * batch.signal unless --signal names one. Jupyter is never requeued: a
+ * requeued server would come back on another node and port, with a new token.
+ */
+function requeueOf(flags: RequestFlags, payload: Payload, profile: Profile): { requeue: boolean; signal?: SignalRequest } {
+  if (payload.kind === "jupyter") {
+    const given = flags.requeue ? "--requeue" : flags.signal !== undefined ? "--signal" : undefined;
+    if (given) {
+      throw new UsageError(
+        `${given} is for batch jobs: Jupyter jobs are not requeued (it would come back on another node, port and token); drop ${given}, or run your program with hpcjob batch ${given}`,
+      );
+    }
+    return { requeue: false };
+  }
+  const requeue = Boolean(flags.requeue);
+  if (flags.signal !== undefined) return { requeue, signal: parseSignal(flags.signal, "--signal") };
+  if (!requeue) return { requeue };
+  return { requeue, signal: parseSignal(profile.batch.signal, `cluster ${profile.name}'s batch.signal:`) };
 }
 
 /** A bind given as `text` (with `from`), refused where the runtime cannot make it. */

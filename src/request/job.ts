@@ -2,7 +2,7 @@
  * A job request: the one merge of profile, user config, project file and
  * flags, validated once (build.ts makes it); everything after trusts it.
  */
-import type { Bind, GpuRequest } from "../core/values.js";
+import type { Bind, GpuRequest, SignalRequest } from "../core/values.js";
 import type { ConvertibleRef } from "../image/reference.js";
 import type { Profile } from "../profile/schema.js";
 import type { Runtime } from "../runtime/index.js";
@@ -33,6 +33,10 @@ export interface JobRequest {
   directives: Directive[];
   /** The program's argv inside the container (batch) or Jupyter's command. */
   command: string[];
+  /** Batch --requeue: Slurm may requeue the job (preemption, `scontrol requeue`), and it comes back with SLURM_RESTART_COUNT. */
+  requeue: boolean;
+  /** The signal Slurm sends the batch shell before the end, which the script passes on to the program (--requeue, --signal). */
+  signal?: SignalRequest;
   /** The folder the job runs in; undefined until the site is known (over SSH without --workdir: the cluster home). */
   workdir?: string;
 }

@@ -4,6 +4,7 @@
  * and user's raw ones, minus the ones the site rejects. Decided here, once;
  * render/ only writes them out.
  */
+import { formatSignal } from "../core/values.js";
 import type { Directive } from "../slurm/directives.js";
 import { JOB_COMMENT } from "../slurm/sbatch.js";
 import type { JobRequest, SitedRequest } from "./job.js";
@@ -40,6 +41,9 @@ function ownDirectives(req: JobRequest, runDir: string): Directive[] {
   if (req.mem) out.push({ key: "mem", value: req.mem });
   const gpu = gpuDirective(req);
   if (gpu) out.push(gpu);
+  if (req.requeue) out.push({ key: "requeue" });
+  // B: the batch shell only, which passes it on to the program (templates/partials/forward.njk).
+  if (req.signal) out.push({ key: "signal", value: formatSignal(req.signal) });
   return out;
 }
 

@@ -33,6 +33,9 @@ export interface RunRecord {
   directives: string[];
   command: string[];
   workdir: string;
+  /** batch --requeue, and the signal passed on to the program (SIG@SECONDS). */
+  requeue?: boolean;
+  signal?: string;
   /** The project's git commit when it was submitted, where the workdir is a repository. */
   git?: { commit: string; dirty: boolean };
 }
@@ -62,6 +65,8 @@ export function runRecord(req: SitedRequest, login: LoginTarget, version: string
     directives: req.directives.map((d) => (d.value === undefined ? `--${d.key}` : `--${d.key}=${d.value}`)),
     command: req.command,
     workdir: req.workdir,
+    ...(req.requeue ? { requeue: true } : {}),
+    ...(req.signal ? { signal: `${req.signal.name}@${req.signal.seconds}` } : {}),
     ...(git ? { git } : {}),
   };
 }

@@ -54,6 +54,13 @@ export interface Runtime {
   readOnlyBinds: boolean;
   /** False when a variable's value cannot hold a newline (Charliecloud's --set-env file has one variable a line). */
   multilineEnv: boolean;
+  /**
+   * The tool's process name when it may stay the program's parent without
+   * passing signals on, so a forwarded signal goes to its children instead
+   * (ch-run on a SquashFS image forks to serve it). Unset: the tool passes
+   * signals on (apptainer's starter, srun) or becomes the program (exec).
+   */
+  signalsStopAt?: string;
 }
 
 const APPTAINER_SCHEMES = ["docker://", "docker-daemon:", "docker-archive:", "oras://", "library://", "shub://", "http://", "https://"];
@@ -123,6 +130,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     bind: (b) => `${b.src}:${b.dst}`,
     readOnlyBinds: false,
     multilineEnv: false,
+    signalsStopAt: "ch-run",
   },
   none: {
     name: "none",

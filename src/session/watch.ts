@@ -145,9 +145,12 @@ export async function watchJobs<T>(exec: Executor, watch: Watch<T>, opts: WaitOp
   };
   const tell = (jobId: string, entry: QueueEntry) => {
     const now = isPending(entry.state) ? `pending|${entry.reason}|${entry.startTime ?? ""}` : "running";
-    if (now === said.get(jobId)) return;
+    const before = said.get(jobId);
+    if (now === before) return;
     said.set(jobId, now);
     const node = entry.node ?? "?";
+    // Running, then queued again: Slurm requeued it (preemption, scontrol requeue, a node failure); its next run is still to come.
+    if (before === "running" && now !== "running") opts.report({ kind: "note", text: `job ${jobId} was requeued: it waits to run again` });
     if (now !== "running") opts.report(pendingEvent(jobId, entry));
     else opts.report(watch.running?.(jobId, node) ?? { kind: "note", text: `job ${jobId} is running on ${node}` });
   };

@@ -34,6 +34,8 @@ const MANAGED = new Map<string, string>([
   ["cpus-per-task", "use hpcjob's --cpus instead"],
   ["mem", "use hpcjob's --mem instead"],
   ["comment", "hpcjob tags its jobs with --comment to find them again"],
+  ["requeue", "use hpcjob batch --requeue instead (it also passes Slurm's signal on to the program)"],
+  ["signal", "use hpcjob batch --signal SIG@SECONDS instead (the batch shell gets it and passes it on to the program)"],
 ]);
 
 /** Options that would stop sbatch from submitting the script as hpcjob expects, and the fix. */

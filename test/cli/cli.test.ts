@@ -359,6 +359,26 @@ describe("bad input: exit 2, one line with the fix, no stack trace", () => {
     ["bad env", [...JUP, "--env", "1X=2"], /--env "1X=2" must be NAME=VALUE/],
     ["managed sbatch option", [...JUP, "--sbatch=--time=5"], /sets --time, which hpcjob manages; use hpcjob's --time instead/],
     ["unsafe name", [...JUP, "--name", "x;y"], /--name "x;y" may only hold letters/],
+    // Requeue: batch only, with a signal a program can catch and a time Slurm takes.
+    ["requeue for Jupyter", [...JUP, "--requeue"], /--requeue is for batch jobs: Jupyter jobs are not requeued .*; drop --requeue/],
+    [
+      "a signal that cannot be caught",
+      [...BAT, "--requeue", "--signal", "KILL@60", "t.py"],
+      /--signal "KILL@60": SIGKILL cannot be passed on to the program; write NAME@SECONDS, e.g. USR1@120/,
+    ],
+    ["a signal without its time", [...BAT, "--signal", "USR1", "t.py"], /--signal "USR1" is not a signal and time; write NAME@SECONDS/],
+    ["a signal time past Slurm's", [...BAT, "--signal", "USR1@70000", "t.py"], /--signal "USR1@70000": Slurm takes at most 65535 seconds/],
+    [
+      "requeue as a raw sbatch option",
+      [...BAT, "--sbatch=--requeue", "t.py"],
+      /sets --requeue, which hpcjob manages; use hpcjob batch --requeue instead/,
+    ],
+    [
+      "a profile's bad batch.signal",
+      [...BAT, "--cluster", "sigs", "--image", "", "--gpus", "0", "--requeue", "t.py"],
+      /sigs\.yaml:\d+ batch\.signal: "USR9@1": SIGUSR9 cannot be passed on to the program; write NAME@SECONDS/,
+      { PROFILES: { "sigs.yaml": site("sigs", "batch:\n  signal: USR9@1\n") } },
+    ],
     ["no cluster at all", ["jupyter", "--dry-run"], /no cluster chosen; pass --cluster NAME/],
     ["batch without a way to run the file", [...BAT, "model.R"], /put the command after --/],
     [

@@ -55,13 +55,19 @@ it("has hand-chosen flags only for profiles that exist", () => {
   expect(Object.keys(CASES).filter((name) => !PROFILES.includes(name))).toEqual([]);
 });
 
-describe.each(cases)("%s %s", (cluster, kind) => {
+// batch --requeue for every profile (its runtime's way to pass the signal on); one with its own --signal.
+const REQUEUE: Record<string, RequestFlags> = { "rt-none": { signal: "USR2@300" } };
+const requeueCases = PROFILES.map((cluster) => [cluster, "batch-requeue"] as const);
+
+describe.each([...cases, ...requeueCases])("%s %s", (cluster, kind) => {
   const file = join(GOLDEN, `${cluster}.${kind}.sbatch`);
 
   it("renders the saved script", async () => {
     const loaded = await loadProfile(ENV, cluster);
     const flags = CASES[cluster] ?? flagsFor(loaded.profile);
-    const req = requestFor(loaded, { ...flags, name: kind === "jupyter" ? "nb" : undefined }, PAYLOADS[kind] as Payload);
+    const requeue = kind === "batch-requeue" ? { requeue: true, ...REQUEUE[cluster] } : {};
+    const payload = PAYLOADS[kind === "batch-requeue" ? "batch" : kind] as Payload;
+    const req = requestFor(loaded, { ...flags, ...requeue, name: kind === "jupyter" ? "nb" : undefined }, payload);
     const script = renderScript(req, `/home/alice/.hpcjob/runs/20260101-120000-${req.name}`);
     if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, script);
     expect(existsSync(file), `${file} is missing: write it with UPDATE_GOLDEN=1 npx vitest run test/golden and review it`).toBe(true);

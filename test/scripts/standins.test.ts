@@ -134,6 +134,33 @@ async function killGroupStops(argv: string[], started: string, opts: { env?: Rec
   return before;
 }
 
+/**
+ * Start argv as alice, wait until the payload has started (it writes
+ * `started`), send SIGUSR1 to the process started (the runtime's command, as
+ * a batch script passes Slurm's signal on), and return what the payload wrote
+ * and the exit status: the payload answers the signal by writing "USR1" to
+ * `started` + ".got" and exiting 0.
+ */
+async function usr1Reaches(argv: string[], started: string): Promise<{ got: string; status: number }> {
+  const [cmd, ...args] = aliceArgv(argv);
+  const child = spawn(cmd as string, args, { cwd: ws, stdio: "ignore" });
+  const exited = new Promise<number>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : -1))));
+  await until(() => existsSync(started), 60_000, `${started} (the payload did not start)`);
+  process.kill(child.pid as number, "SIGUSR1");
+  const status = await exited;
+  return { got: existsSync(`${started}.got`) ? readFileSync(`${started}.got`, "utf8") : "", status };
+}
+
+/** A payload that waits for SIGUSR1, notes it and exits 0 (see usr1Reaches). */
+const pyUsr1 = (name: string) => [
+  "python3",
+  "-c",
+  `import pathlib, signal, sys, time
+signal.signal(signal.SIGUSR1, lambda *_: (pathlib.Path("${started(name)}.got").write_text("USR1"), sys.exit(0)))
+pathlib.Path("${started(name)}").write_text("x")
+time.sleep(300)`,
+];
+
 /** The live (not zombie) processes of a process group, with their command lines. */
 function groupProcesses(pgid: number): string[] {
   const r = spawnSync("ps", ["-o", "pid=,stat=,args=", "-g", String(pgid)], { encoding: "utf8" });
@@ -280,6 +307,13 @@ describe("apptainer", () => {
     const r = sh(["singularity", "exec", nojupyter.sif], show("FOO"), { env: { SINGULARITYENV_FOO: "sing" } });
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("FOO=sing\n");
+  });
+
+  it("a SIGUSR1 to apptainer exec reaches the program (Apptainer's starter passes signals on to the container's process)", async () => {
+    expect(await usr1Reaches(exec(nojupyter.sif, ...pyUsr1("apptainer-usr1")), started("apptainer-usr1"))).toEqual({
+      got: "USR1",
+      status: 0,
+    });
   });
 
   it("a SIGTERM to the process group stops the payload", async () => {
@@ -513,6 +547,15 @@ describe("enroot", () => {
 
   it("a SIGTERM to the process group stops the payload", async () => {
     await killGroupStops(start("--mount", `${ws}:${ws}`, name, ...pySleep("enroot")), started("enroot"));
+  });
+
+  it("a SIGUSR1 to enroot start reaches the program (enroot execs its way into it)", async () => {
+    expect(
+      await usr1Reaches(start("--mount", `${ws}:${ws}`, nojupyter.enrootSqsh, ...pyUsr1("enroot-usr1")), started("enroot-usr1")),
+    ).toEqual({
+      got: "USR1",
+      status: 0,
+    });
   });
 });
 

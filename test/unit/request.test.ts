@@ -338,3 +338,19 @@ describe("computed values stay within what Slurm takes", () => {
     expect(requestFor(big, { account: "lab", image: "/x.sqsh", gpus: "2", cpus: "8" }, JUPYTER).cpus).toBe(8);
   });
 });
+
+describe("requeue", () => {
+  it("--requeue takes the profile's batch.signal; --signal names another; --signal alone passes one on without requeueing", async () => {
+    const plain = await vera({}, batch("train.py"));
+    expect(plain.requeue).toBe(false);
+    expect(plain.signal).toBeUndefined();
+    const requeued = await vera({ requeue: true }, batch("train.py"));
+    expect(requeued).toMatchObject({ requeue: true, signal: { name: "USR1", seconds: 120 } });
+    expect(await vera({ requeue: true, signal: "USR2@300" }, batch("train.py"))).toMatchObject({ signal: { name: "USR2", seconds: 300 } });
+    expect(await vera({ signal: "TERM@60" }, batch("train.py"))).toMatchObject({ requeue: false, signal: { name: "TERM", seconds: 60 } });
+  });
+  it("Jupyter jobs are not requeued, and the message says why and what to do", async () => {
+    await expect(vera({ requeue: true })).rejects.toThrow(/--requeue is for batch jobs: Jupyter jobs are not requeued/);
+    await expect(vera({ signal: "USR1@60" })).rejects.toThrow(/--signal is for batch jobs/);
+  });
+});

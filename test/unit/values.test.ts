@@ -3,6 +3,7 @@ import { UsageError } from "../../src/core/errors.js";
 import { MAX_CPUS, MAX_SECONDS } from "../../src/core/limits.js";
 import {
   formatMemory,
+  formatSignal,
   formatSlurmTime,
   isName,
   parseAccount,
@@ -13,6 +14,7 @@ import {
   parseJobName,
   parseMemory,
   parseName,
+  parseSignal,
   parseSlurmTime,
   subject,
 } from "../../src/core/values.js";
@@ -179,5 +181,26 @@ describe("durations", () => {
     );
     expect(() => parseDuration("24855-03:13:09")).toThrow(/longer than any Slurm job can run/);
     expect(parseDuration("24855-03:13:08")).toBe(MAX_SECONDS * 1000);
+  });
+});
+
+describe("signals passed on to the program (--signal, batch.signal)", () => {
+  it("takes NAME@SECONDS with or without SIG and B:, any case, and writes it for the batch shell", () => {
+    expect(parseSignal("USR1@120", "--signal")).toEqual({ name: "USR1", seconds: 120 });
+    expect(parseSignal("sigusr2@300", "--signal")).toEqual({ name: "USR2", seconds: 300 });
+    expect(parseSignal("B:TERM@0", "--signal")).toEqual({ name: "TERM", seconds: 0 });
+    expect(formatSignal({ name: "USR1", seconds: 120 })).toBe("B:USR1@120");
+  });
+  it.each([
+    ["USR1", /is not a signal and time; write NAME@SECONDS, e.g. USR1@120/],
+    ["@120", /is not a signal and time/],
+    ["USR1@-5", /is not a signal and time/],
+    ["KILL@60", /SIGKILL cannot be passed on to the program/],
+    ["STOP@60", /SIGSTOP cannot be passed on to the program/],
+    ["10@60", /give the signal by name/],
+    ["USR1@65536", /Slurm takes at most 65535 seconds/],
+  ])("refuses %s, saying how to write it", (text, message) => {
+    expect(() => parseSignal(text, "--signal")).toThrow(UsageError);
+    expect(() => parseSignal(text, "--signal")).toThrow(message);
   });
 });

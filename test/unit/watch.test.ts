@@ -325,6 +325,36 @@ describe("following a batch job", () => {
     expect(j.clock.now()).toBeLessThan(7500);
   });
 
+  it("follows a requeued job through its second run: pending again is not its end, and it says the job was requeued", async () => {
+    // Run 1 logs its exit line (a checkpoint after the signal) at 3 s; Slurm requeues the job at 4 s; it pends until 20 s, then runs again and ends at 30 s.
+    const j = batchJob({
+      endAt: 30_000,
+      writes: [
+        [0, "run 1\n"],
+        [3000, "run 1\nhpcjob: the program exited with code 0\n"],
+        [21_000, "run 1\nhpcjob: the program exited with code 0\nrun 2\n"],
+        [29_000, "run 1\nhpcjob: the program exited with code 0\nrun 2\nhpcjob: the program exited with code 5\n"],
+      ],
+      scontrol: "JobId=9 JobState=FAILED ExitCode=5:0\n",
+    });
+    j.exec.handlers.squeue = () => {
+      const t = j.clock.now();
+      if (t < 4000) return ok(squeueRow({ jobId: "9", state: "RUNNING", node: "gpu-node1" }));
+      if (t < 20_000) return ok(squeueRow({ jobId: "9", state: "PENDING", reason: "BeginTime" }));
+      if (t < 30_000) return ok(squeueRow({ jobId: "9", state: "RUNNING", node: "gpu-node1" }));
+      return ok(squeueRow({ jobId: "9", state: "FAILED", node: "gpu-node1" }));
+    };
+    expect(await j.follow()).toEqual({ state: "FAILED", exitCode: 5 });
+    expect(j.out()).toContain("run 2\n");
+    const notes = j.events.map((e) => (e.kind === "note" ? e.text : e.kind));
+    expect(notes).toEqual([
+      "job 9 is running on gpu-node1",
+      "job 9 was requeued: it waits to run again",
+      "pending",
+      "job 9 is running on gpu-node1",
+    ]);
+  });
+
   it("reads the program's exit code from the log, the last one when requeued", () => {
     expect(loggedExitCode("x\nhpcjob: the program exited with code 0\ny\nhpcjob: the program exited with code 137\n")).toBe(137);
     expect(loggedExitCode("nothing")).toBeUndefined();
