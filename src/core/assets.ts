@@ -57,14 +57,16 @@ export function hasAsset(key: string): boolean {
   return existsSync(join(packageRoot(), key));
 }
 
-/** Paths of the built-in files in one folder (e.g. "clusters"), sorted. */
+/** Paths of the built-in files in one folder (e.g. "clusters"), sorted; none when a copy of hpcjob lacks the folder. */
 export function listAssets(folder: string): string[] {
   const s = seaModule();
   if (s) {
     const all = JSON.parse(s.getAsset(MANIFEST_ASSET, "utf8")) as string[];
     return all.filter((k) => dirname(k) === folder).sort();
   }
-  return readdirSync(join(packageRoot(), folder))
+  const dir = join(packageRoot(), folder);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
     .map((f) => `${folder}/${f}`)
     .sort();
 }

@@ -3,12 +3,13 @@
  * table of bad inputs that must each end with exit 2 and one line that says
  * how to fix it, never a stack trace.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderScript } from "../../src/render/render.js";
-import { BUILTIN_LIST, builtin, requestFor, runCli, tempDir, writeFiles } from "../helpers.js";
+import { BUILTIN_LIST, builtin, ROOT, requestFor, runCli, tempDir, writeFiles } from "../helpers.js";
 
 const VERA_JUPYTER = [
   "jupyter",
@@ -285,6 +286,17 @@ describe("clusters", () => {
     expect(unknown.stderr).toMatch(new RegExp(`unknown cluster "nope"; known clusters: ${BUILTIN_LIST}`));
     expect(unknown.stderr).not.toMatch(/unexpected error/);
     expect(unknown.status).toBe(2);
+  });
+
+  it("a copy of the CLI without its clusters/ folder still answers an unknown cluster in one line, exit 2", () => {
+    const copy = tempDir("hpcjob-copy-");
+    for (const part of ["bin", "dist", "package.json"]) cpSync(join(ROOT, part), join(copy, part), { recursive: true });
+    const r = spawnSync(process.execPath, [join(copy, "bin", "hpcjob.cjs"), "jupyter", "--cluster", "nope", "--dry-run"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tempDir("hpcjob-home-") },
+      encoding: "utf8",
+    });
+    expect(r.stderr).toMatch(/^hpcjob: unknown cluster "nope"; known clusters: /);
+    expect(r.status).toBe(2);
   });
 });
 
