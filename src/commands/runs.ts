@@ -70,7 +70,11 @@ export async function rerun(ref: string, flags: RerunFlags, ctx: Context): Promi
   const req = recordedRequest(record);
   const warn = (text: string) => ctx.report({ kind: "note", text: `warning: ${text}` });
   await compareGit(exec, record, req, warn);
-  const now = await currentProfileHash(req.cluster, ctx, profileSha256);
+  // The profile as it loads here now, if it does (the rerun does not need it).
+  const now = await loadProfile(ctx, req.cluster).then(
+    (loaded) => profileSha256(loaded.profile),
+    () => undefined,
+  );
   if (now !== undefined && now !== record.profileSha256) {
     warn(
       `profile ${req.cluster} has changed since ${run.dir} was submitted; the rerun uses the profile as it was then (hpcjob show ${ref})`,
@@ -104,19 +108,6 @@ async function compareGit(exec: Executor, record: RunRecord, req: SitedRequest, 
     );
   } else if (then.dirty) {
     warn(`the run had uncommitted changes (its git.diff) that ${req.workdir} does not have now`);
-  }
-}
-
-/** The hash of the cluster's profile as it loads here now; undefined when it does not load (the rerun does not need it). */
-async function currentProfileHash(
-  cluster: string,
-  ctx: Context,
-  hash: (p: SitedRequest["profile"]) => string,
-): Promise<string | undefined> {
-  try {
-    return hash((await loadProfile(ctx, cluster)).profile);
-  } catch {
-    return undefined;
   }
 }
 

@@ -4,11 +4,15 @@
  * show reads it, and that rerun submits the same request again into a new
  * run directory, warning about what differs now.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runJson, runText } from "../../src/cli/views.js";
 import { batch } from "../../src/commands/batch.js";
 import { rerun, show } from "../../src/commands/runs.js";
 import { ok } from "../fakes.js";
+import { ROOT } from "../helpers.js";
 import { FakeCluster, fakeContext, runFileOf } from "./fakeCluster.js";
 
 const IMAGE = "/home/alice/images/x.sif";
@@ -152,6 +156,21 @@ describe("rerun", () => {
       `warning: /home/alice/work is at commit ${repo.commit} now, the run was at ${COMMIT}: the rerun runs the code as it is now (git -C /home/alice/work checkout ${COMMIT} first to run the same code)`,
       "warning: /home/alice/work has uncommitted changes now: the rerun runs them",
     ]);
+  });
+
+  it("uses the profile as recorded, and warns when the cluster's profile has changed since", async () => {
+    const cluster = gitCluster({ commit: COMMIT, dirty: false });
+    const first = await submitted(cluster);
+    const changed = mkdtempSync(join(tmpdir(), "hpcjob-profiles-"));
+    const profile = readFileSync(join(ROOT, "test/fixtures/clusters/loopback.yaml"), "utf8");
+    writeFileSync(join(changed, "loopback.yaml"), profile.replace('time: "00:10:00"', 'time: "00:20:00"'));
+    const ctx = fakeContext(cluster, { env: { HPCJOB_CLUSTERS: changed } });
+    const done = await rerun("4242", { cluster: "loopback", dryRun: true }, ctx);
+    expect((done.data as { script: string }).script).toContain("#SBATCH --time=00:10:00\n");
+    expect(ctx.events).toContainEqual({
+      kind: "note",
+      text: `warning: profile loopback has changed since ${first} was submitted; the rerun uses the profile as it was then (hpcjob show 4242)`,
+    });
   });
 
   it("--dry-run prints the script for a new run directory and submits nothing", async () => {
