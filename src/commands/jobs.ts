@@ -97,16 +97,16 @@ export async function attach(ref: string, flags: JobsFlags & { timeout?: string 
   const exec = await jobsExecutor(flags, ctx);
   const run = await findRun(exec, await exec.home(), ref);
   if (!run.jobId) throw new UsageError(`${run.dir} is not a submitted hpcjob job (no job.id)`);
-  const { request, login } = await (await import("../runs/record.js")).readRecord(exec, run.dir);
-  if (request.kind !== "jupyter") throw new UsageError(`job ${run.jobId} is a batch job; see its output with hpcjob logs ${run.jobId}`);
+  const summary = await (await import("../runs/record.js")).readSummary(exec, run.dir);
+  if (summary.kind !== "jupyter") throw new UsageError(`job ${run.jobId} is a batch job; see its output with hpcjob logs ${run.jobId}`);
   const conn = await awaitJupyter(exec, run.jobId, run.dir, { timeoutMs, keep: true, ctx });
   return {
     data: jupyterConnection(conn, {
       jobId: run.jobId,
-      cluster: request.cluster,
+      cluster: summary.cluster,
       runDir: run.dir,
-      login,
-      command: request.command,
+      login: summary.login,
+      command: summary.command,
     }),
   };
 }

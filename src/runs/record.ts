@@ -97,21 +97,24 @@ export function recordedRequest(record: RunRecord): SitedRequest {
   return { ...record.request, runtime: runtimeOf(record.request.profile.container.runtime) };
 }
 
-/**
- * The record of the run in `dir`, read with its schema. A record without the
- * whole request (made before hpcjob recorded it) or one this hpcjob cannot
- * read is a UsageError that says which, and what made it.
- */
-export async function readRecord(exec: Executor, dir: string): Promise<RunRecord> {
+/** request.json of the run in `dir`, parsed as JSON; a UsageError when it is missing or not JSON. */
+async function readJson(exec: Executor, dir: string): Promise<{ file: string; json: unknown }> {
   const file = runFile(dir, "request");
   const text = await exec.readFile(file);
   if (text === undefined) throw new UsageError(`${file} does not exist: ${dir} is not a run hpcjob submitted`);
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return { file, json: JSON.parse(text) };
   } catch {
     throw new UsageError(`${file} is not JSON: it was changed or cut short; a run can only be shown or rerun from its whole request.json`);
   }
+}
+
+/**
+ * A record read with its schema. One without the whole request (made before
+ * hpcjob recorded it) or one this hpcjob cannot read is a UsageError that
+ * says which, and what made it.
+ */
+function parseRecord(file: string, json: unknown): RunRecord {
   const made = json && typeof json === "object" && "hpcjob" in json ? ` (made by ${String(json.hpcjob)})` : "";
   if (!json || typeof json !== "object" || !("request" in json)) {
     throw new UsageError(
@@ -127,4 +130,40 @@ export async function readRecord(exec: Executor, dir: string): Promise<RunRecord
     );
   }
   return parsed.data;
+}
+
+/** The record of the run in `dir`, read with its schema (see parseRecord for what it refuses). */
+export async function readRecord(exec: Executor, dir: string): Promise<RunRecord> {
+  const { file, json } = await readJson(exec, dir);
+  return parseRecord(file, json);
+}
+
+/** What `attach` needs of a run. */
+export interface RunSummary {
+  kind: "jupyter" | "batch";
+  cluster: string;
+  login: LoginTarget;
+  command: string[];
+}
+
+/** The fields an hpcjob that did not record the whole request wrote at the top of request.json (and attach still reads). */
+const OlderRecordSchema = z.object({
+  kind: z.enum(["jupyter", "batch"]),
+  cluster: z.string(),
+  login: LoginSchema,
+  command: z.array(z.string()),
+});
+
+/**
+ * What `attach` needs of the run in `dir`, from a record of any hpcjob: a
+ * Jupyter job started before an upgrade is still reached.
+ */
+export async function readSummary(exec: Executor, dir: string): Promise<RunSummary> {
+  const { file, json } = await readJson(exec, dir);
+  if (json && typeof json === "object" && !("request" in json)) {
+    const older = OlderRecordSchema.safeParse(json);
+    if (older.success) return older.data;
+  }
+  const { request, login } = parseRecord(file, json);
+  return { kind: request.kind, cluster: request.cluster, login, command: request.command };
 }

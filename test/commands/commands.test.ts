@@ -197,6 +197,22 @@ describe("finding runs: attach, logs, cancel", () => {
     });
   });
 
+  it("attach reaches a Jupyter job whose request.json an older hpcjob wrote (kind, cluster, login and command at the top)", async () => {
+    const cluster = new FakeCluster();
+    const older = JSON.stringify({
+      hpcjob: "hpcjob 0.0.9",
+      kind: "jupyter",
+      cluster: "loopback",
+      login: { host: "127.0.0.1", port: 2222, user: "alice" },
+      command: ["jupyter", "lab"],
+      gpus: "A40:1",
+    });
+    const dir = earlierRun(cluster, "20261122-101500-jupyter", "4300", { "request.json": older, "connection.json": connection });
+    cluster.jobs.set("4300", { id: "4300", script: `${dir}/job.sbatch`, state: "RUNNING", node: "gpu-node1" });
+    const done = await attach("4300", { cluster: "loopback" }, fakeContext(cluster));
+    expect(done.data).toMatchObject({ jobId: "4300", url: "http://localhost:40555/lab?token=abc" });
+  });
+
   it("attach to a batch job says to look at its log instead", async () => {
     const cluster = new FakeCluster();
     earlierRun(cluster, "20261122-101500-train", "4301", { "request.json": await recordOf("batch") });
