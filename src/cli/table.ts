@@ -195,6 +195,35 @@ Examples:
     text: views.connectionText,
   }),
   command({
+    path: ["show"],
+    description: "what a run was: its resolved request, image digest, profile hash, git commit and changes",
+    args: [["<run>", "job id, run directory name or run directory path"]],
+    options: [...JOBS, { flags: "--json", help: "print request.json, the run's whole record" }],
+    help: "\nExamples:\n  hpcjob show 4242\n  hpcjob show 20261122-101500-train --json",
+    run: (c, { args, flags }, ctx) => c.showRun(args[0] ?? "", flags, ctx),
+    text: views.runText,
+    json: views.runJson,
+  }),
+  command({
+    path: ["rerun"],
+    description: "submit a run again exactly as it was (same resolved options, same image digest), into a new run directory",
+    args: [["<run>", "job id, run directory name or run directory path"]],
+    options: [...JOBS, { flags: "--dry-run", help: "print the sbatch script and submit nothing" }, JSON_OUT],
+    help: `
+Nothing is taken from today's flags, hpcjob.yaml or profiles: the run's
+request.json holds every resolved option. A docker:// image runs by the digest
+the run ran (converted again from that digest if its file is gone), even if
+its tag has moved since. The code is what the workdir holds now: hpcjob warns
+when its commit differs from the run's or it has uncommitted changes.
+
+Examples:
+  hpcjob rerun 4242
+  hpcjob rerun 20261122-101500-train --dry-run`,
+    run: (c, { args, flags }, ctx) => c.rerun(args[0] ?? "", flags, ctx),
+    text: views.rerunText,
+    json: views.rerunJson,
+  }),
+  command({
     path: ["remote", "install"],
     description: "copy this single executable to the login node (skipped when the same file is there)",
     options: [

@@ -13,9 +13,12 @@ import type { ImageList, ImagesRemoved } from "../commands/images.js";
 import type { Cancelled, JobRow } from "../commands/jobs.js";
 import type { HeldTunnel, JupyterResult } from "../commands/jupyter.js";
 import type { Installed } from "../commands/remote.js";
+import type { RerunResult, ShownRun } from "../commands/runs.js";
 import { quote } from "../core/quote.js";
+import { formatBind } from "../core/values.js";
 import type { ImageFile } from "../image/folder.js";
 import type { LoadedProfile } from "../profile/load.js";
+import type { RunRecord } from "../runs/record.js";
 
 /** Fixed-width columns for a small table; the last column runs free. */
 export function table(rows: string[][]): string {
@@ -86,6 +89,67 @@ export function jobsText(jobs: JobRow[]): string {
 /** `cancel`. */
 export function cancelledText(c: Cancelled): string {
   return `cancelled job ${c.jobId} (${c.runDir})`;
+}
+
+/** A field of `show`: its label, padded, then the value. */
+const field = (label: string, value: string) => `  ${`${label}:`.padEnd(11)} ${value}`;
+
+/** `show`: a run's manifest as a person reads it, each field on one line. */
+export function runText({ runDir, jobId, image, record }: ShownRun): string {
+  const r = record.request;
+  const gpus = r.gpus.count === 0 ? "none" : `${r.gpus.type ? `${r.gpus.type}:` : ""}${r.gpus.count}`;
+  const resources = [`partition ${r.partition}`, `GPUs ${gpus}`, `CPUs ${r.cpus}`, `memory ${r.mem ?? "site default"}`, `time ${r.time}`];
+  if (r.account) resources.splice(1, 0, `account ${r.account}`);
+  const g = record.git;
+  const lines = [
+    `${r.kind} run ${r.name}${jobId ? ` (job ${jobId})` : " (never submitted)"} on ${r.cluster}`,
+    field("directory", runDir),
+    field("submitted", `${record.submittedAt} by ${record.hpcjob}`),
+    field("command", r.command.map(quote).join(" ")),
+    field("workdir", r.workdir),
+    field("image", r.image ?? "(none: the runtime runs the command on the node)"),
+  ];
+  if (image) lines.push(field("from", `${image}${r.imageDigest ? ` at ${r.imageDigest}` : ""}`));
+  lines.push(field("resources", resources.join(", ")));
+  if (r.binds.length) lines.push(field("binds", r.binds.map(formatBind).join(" ")));
+  const env = Object.entries(r.env);
+  if (env.length) lines.push(field("env", env.map(([k, v]) => `${k}=${quote(v)}`).join(" ")));
+  if (r.directives.length)
+    lines.push(field("sbatch", r.directives.map((d) => (d.value === undefined ? `--${d.key}` : `--${d.key}=${d.value}`)).join(" ")));
+  lines.push(field("profile", `${r.profileFile} (${r.profile.container.runtime}; sha256 ${record.profileSha256.slice(0, 16)})`));
+  if (!g) lines.push(field("git", "(the workdir was no git repository)"));
+  else {
+    const where = [g.branch && `branch ${g.branch}`, g.remote && `remote ${g.remote}`].filter(Boolean).join(", ");
+    lines.push(field("git", `commit ${g.commit}${where ? ` (${where})` : ""}`));
+    if (g.dirty) {
+      const diff = g.diff ? `uncommitted changes in ${runDir}/${g.diff}` : "uncommitted changes (not saved)";
+      const untracked = g.untracked?.length ? `; untracked, not in the diff: ${g.untracked.map(quote).join(" ")}` : "";
+      lines.push(field("changes", `${diff}${untracked}`));
+    } else lines.push(field("changes", "none: the commit is the code"));
+  }
+  if (record.rerunOf) lines.push(field("rerun of", record.rerunOf));
+  lines.push(`Submit it again: hpcjob rerun ${jobId ?? runDir}`);
+  return lines.join("\n");
+}
+
+/** `show --json`: request.json, the run's whole record. */
+export function runJson(shown: ShownRun): RunRecord {
+  return shown.record;
+}
+
+/** `rerun`: the script of a dry run, or the new job and the run it repeats. */
+export const rerunText = scriptOr<Exclude<RerunResult, { script: string }>>((j) =>
+  [
+    `submitted ${j.rerunOf} again as job ${j.jobId}`,
+    `  run directory: ${j.runDir}`,
+    `  log: ${j.log}`,
+    j.kind === "jupyter" ? `Reach Jupyter with: hpcjob attach ${j.jobId}` : `Follow it with: hpcjob logs -f ${j.jobId}`,
+  ].join("\n"),
+);
+
+/** `rerun --json`: nothing for a dry run (its script is printed), else the job. */
+export function rerunJson(data: RerunResult): unknown {
+  return "script" in data ? undefined : data;
 }
 
 /** `remote install`: what was done, and how to put the folder on PATH when it is not. */

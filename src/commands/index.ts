@@ -12,3 +12,4 @@ export { imageLs, imageRm } from "./images.js";
 export { attach, cancel, logs, ps } from "./jobs.js";
 export { jupyter } from "./jupyter.js";
 export { remoteInstall } from "./remote.js";
+export { rerun, show as showRun } from "./runs.js";

@@ -7,7 +7,6 @@ import { parseDuration } from "../core/values.js";
 import type { Executor } from "../exec/executor.js";
 import type { ConnectionFlags } from "../exec/placement.js";
 import { clusterProfile } from "../request/sources.js";
-import type { RunRecord } from "../runs/record.js";
 import { findRun, RUN_FILES, runFile } from "../runs/store.js";
 import { followLog } from "../session/follow.js";
 import { parseSqueue, scancelArgv, squeueUserArgv } from "../slurm/index.js";
@@ -25,7 +24,7 @@ export interface JobsFlags extends ConnectionFlags {
  * The executor for a jobs command: local Slurm when it is the --cluster's (or
  * the default cluster's, or no cluster is chosen), else that cluster's login node.
  */
-async function jobsExecutor(flags: JobsFlags, ctx: Context): Promise<Executor> {
+export async function jobsExecutor(flags: JobsFlags, ctx: Context): Promise<Executor> {
   const { profile, user } = await clusterProfile(ctx, flags.cluster);
   return ctx.connect(await placementFor(flags, profile, user, ctx));
 }
@@ -97,18 +96,17 @@ export async function attach(ref: string, flags: JobsFlags & { timeout?: string 
   const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
   const exec = await jobsExecutor(flags, ctx);
   const run = await findRun(exec, await exec.home(), ref);
-  const text = await exec.readFile(runFile(run.dir, "request"));
-  const record = text ? (JSON.parse(text) as RunRecord) : undefined;
-  if (!record || !run.jobId) throw new UsageError(`${run.dir} is not a submitted hpcjob job (no request.json or job.id)`);
-  if (record.kind !== "jupyter") throw new UsageError(`job ${run.jobId} is a batch job; see its output with hpcjob logs ${run.jobId}`);
+  if (!run.jobId) throw new UsageError(`${run.dir} is not a submitted hpcjob job (no job.id)`);
+  const summary = await (await import("../runs/record.js")).readSummary(exec, run.dir);
+  if (summary.kind !== "jupyter") throw new UsageError(`job ${run.jobId} is a batch job; see its output with hpcjob logs ${run.jobId}`);
   const conn = await awaitJupyter(exec, run.jobId, run.dir, { timeoutMs, keep: true, ctx });
   return {
     data: jupyterConnection(conn, {
       jobId: run.jobId,
-      cluster: record.cluster,
+      cluster: summary.cluster,
       runDir: run.dir,
-      login: record.login,
-      command: record.command,
+      login: summary.login,
+      command: summary.command,
     }),
   };
 }

@@ -18,8 +18,8 @@ import { renderScript } from "../render/render.js";
 import { atSite, buildRequest, chooseCluster, type Payload, type RequestFlags } from "../request/build.js";
 import type { JobRequest, SitedRequest } from "../request/job.js";
 import { loadProjectFile, loadUserConfig, noteSearchPath } from "../request/sources.js";
+import { gitState } from "../runs/git.js";
 import { runDirFor } from "../runs/paths.js";
-import { runRecord } from "../runs/record.js";
 import { createRunDir, runFile } from "../runs/store.js";
 import { sbatchScript } from "../session/sbatch.js";
 import type { Context } from "./context.js";
@@ -93,18 +93,6 @@ async function withImage(exec: Executor, req: JobRequest, image: Identified | un
   return { ...req, image: c.file, imageDigest: digest };
 }
 
-/** The project's git commit and whether it has changes, where the workdir is a repository. */
-async function gitState(exec: Executor, workdir: string): Promise<{ commit: string; dirty: boolean } | undefined> {
-  try {
-    const head = await exec.run(["git", "-C", workdir, "rev-parse", "HEAD"]);
-    if (head.code !== 0) return undefined;
-    const status = await exec.run(["git", "-C", workdir, "status", "--porcelain"]);
-    return { commit: head.stdout.trim(), dirty: status.stdout.trim() !== "" };
-  } catch {
-    return undefined; // no git on the cluster: the record simply has no commit
-  }
-}
-
 /** Checks on the cluster before anything is submitted: the image file exists. */
 async function checkOnCluster(exec: Executor, req: SitedRequest): Promise<void> {
   if (req.image?.startsWith("/") && !(await exec.stat(req.image))) {
@@ -128,23 +116,35 @@ export function executorFor(p: Plan, ctx: Context): Promise<Executor> {
 }
 
 /**
- * Bind the request to its site, create the run directory, write job.sbatch
- * and request.json, sbatch the script and record the job id. On a refusal
- * the script stays in the run directory and the error says where.
+ * Bind the request to its site (its docker:// image converted or found
+ * there first) and submit it.
  */
 export async function submit(p: Plan, ctx: Context): Promise<Submitted> {
   // What the image is, before connecting: an image that is not there is refused without reaching the cluster.
   const image = p.req.imageRef ? await identify(p.req.imageRef, ctx) : undefined;
   const exec = await executorFor(p, ctx);
   const req = atSite(await withImage(exec, p.req, image, ctx), await exec.defaultWorkdir());
+  return submitSited(exec, req, ctx);
+}
+
+/**
+ * Create the run directory, write job.sbatch and request.json (with the
+ * workdir's git state, and git.diff of a dirty tree), sbatch the script and
+ * record the job id. On a refusal the script stays in the run directory and
+ * the error says where. `rerunOf` names the run a rerun repeats.
+ */
+export async function submitSited(exec: Executor, req: SitedRequest, ctx: Context, rerunOf?: string): Promise<Submitted> {
   await checkOnCluster(exec, req);
   const now = ctx.now();
   const runDir = await createRunDir(exec, runDirFor(await exec.home(), req.name, now));
   const script = runFile(runDir, "script");
   const login = await exec.login();
   await exec.writeFile(script, renderScript(req, runDir), 0o600);
-  const record = runRecord(req, login, versionText(), now, await gitState(exec, req.workdir));
-  await exec.writeFile(runFile(runDir, "request"), `${JSON.stringify(record, null, 2)}\n`, 0o600);
+  // Loaded here, not by a dry run: the record's schema brings zod.
+  const { recordText, runRecord } = await import("../runs/record.js");
+  const git = await gitState(exec, req.workdir, runDir);
+  const record = runRecord(req, login, versionText(), now, { ...(git ? { git } : {}), ...(rerunOf ? { rerunOf } : {}) });
+  await exec.writeFile(runFile(runDir, "request"), recordText(record), 0o600);
   const jobId = await sbatchScript(exec, script);
   await exec.writeFile(runFile(runDir, "jobId"), `${jobId}\n`, 0o600);
   return { exec, req, jobId, runDir, login };

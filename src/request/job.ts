@@ -1,45 +1,15 @@
 /**
  * A job request: the one merge of profile, user config, project file and
  * flags, validated once (build.ts makes it); everything after trusts it.
+ * Its fields are declared once, in schema.ts (imported here for the type
+ * only, so a dry run does not load zod).
  */
-import type { Bind, GpuRequest, SignalRequest } from "../core/values.js";
-import type { ConvertibleRef } from "../image/reference.js";
-import type { Profile } from "../profile/schema.js";
+import type { z } from "zod";
 import type { Runtime } from "../runtime/index.js";
-import type { Directive } from "../slurm/directives.js";
+import type { RequestSchema } from "./schema.js";
 
-/** A complete, validated job: everything the renderer and submitter need. */
-export interface JobRequest {
-  kind: "jupyter" | "batch";
-  cluster: string;
-  profile: Profile;
-  profileFile: string;
-  runtime: Runtime;
-  name: string;
-  partition: string;
-  account?: string;
-  gpus: GpuRequest;
-  cpus: number;
-  mem?: string;
-  time: string;
-  /** The image file the runtime runs (absolute once sited); undefined while `imageRef` is not converted yet. */
-  image?: string;
-  /** The image the job runs when hpcjob converts it (docker://, or one on the user's computer), converted on the cluster (and `image` set) before it is submitted. */
-  imageRef?: ConvertibleRef;
-  /** The digest `imageRef` named when it was converted (or found converted) for this job. */
-  imageDigest?: string;
-  binds: Bind[];
-  env: Record<string, string>;
-  directives: Directive[];
-  /** The program's argv inside the container (batch) or Jupyter's command. */
-  command: string[];
-  /** Batch --requeue: Slurm may requeue the job (preemption, `scontrol requeue`), and it comes back with SLURM_RESTART_COUNT. */
-  requeue: boolean;
-  /** The signal Slurm sends the batch shell before the end, which the script passes on to the program (--requeue, --signal). */
-  signal?: SignalRequest;
-  /** The folder the job runs in; undefined until the site is known (over SSH without --workdir: the cluster home). */
-  workdir?: string;
-}
+/** A complete, validated job: everything the renderer and submitter need (the fields: schema.ts), and the runtime its profile names. */
+export type JobRequest = z.infer<typeof RequestSchema> & { runtime: Runtime };
 
 /** A request bound to its site: the folder it runs in, and an absolute image path. */
 export type SitedRequest = JobRequest & { workdir: string };

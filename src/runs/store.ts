@@ -1,8 +1,8 @@
 /**
  * A job's run directory on the cluster (~/.hpcjob/runs/STAMP-NAME, mode
- * 0700): job.sbatch, request.json, job.id, job.log and, for Jupyter,
- * connection.json. Everything goes through the Executor, so the same code
- * works on the login node and over SSH.
+ * 0700): job.sbatch, request.json (and git.diff of a dirty tree), job.id,
+ * job.log and, for Jupyter, connection.json. Everything goes through the
+ * Executor, so the same code works on the login node and over SSH.
  */
 import { posix } from "node:path";
 import { UsageError } from "../core/errors.js";
@@ -16,6 +16,8 @@ export const RUN_FILES = {
   jobId: "job.id",
   log: "job.log",
   connection: "connection.json",
+  /** `git diff --binary HEAD` of the workdir, when its tree was dirty. */
+  diff: "git.diff",
 } as const;
 
 /** Where a running Jupyter listens, as the job wrote it. */

@@ -13,7 +13,10 @@ import { list, show, validate } from "../../src/commands/clusters.js";
 import { attach, cancel, logs, ps } from "../../src/commands/jobs.js";
 import { jupyter } from "../../src/commands/jupyter.js";
 import { remoteInstall } from "../../src/commands/remote.js";
-import { ROOT } from "../helpers.js";
+import { loadProfile } from "../../src/profile/load.js";
+import type { Payload } from "../../src/request/build.js";
+import { recordText, runRecord } from "../../src/runs/record.js";
+import { ROOT, requestFor } from "../helpers.js";
 import { FakeCluster, ForwardingCluster, fakeContext, runFileOf } from "./fakeCluster.js";
 
 const IMAGE = "/home/alice/images/x.sif";
@@ -49,12 +52,10 @@ describe("batch", () => {
     expect(script).toMatch(/HPCJOB_COMMAND=\(\n {2}python3\n {2}train\.py\n {2}--lr\n {2}3e-4\n\)/);
     expect(cluster.modes.get(`${runDir}/job.sbatch`)).toBe(0o600);
     expect(JSON.parse(runFileOf(cluster, runDir, "request.json") ?? "")).toMatchObject({
-      kind: "batch",
-      cluster: "loopback",
-      workdir: "/home/alice/work",
-      image: IMAGE,
+      request: { kind: "batch", cluster: "loopback", workdir: "/home/alice/work", image: IMAGE },
       login: { host: "login.example.org", user: "alice" },
     });
+    expect(cluster.modes.get(`${runDir}/request.json`)).toBe(0o600);
     expect(runFileOf(cluster, runDir, "job.id")).toBe("4242\n");
     expect(cluster.callsOf("sbatch").map((c) => c.argv)).toEqual([["sbatch", "--parsable", `${runDir}/job.sbatch`]]);
   });
@@ -171,30 +172,50 @@ describe("jupyter", () => {
 
 describe("finding runs: attach, logs, cancel", () => {
   const connection = JSON.stringify({ node: "gpu-node1", port: 40555, token: "abc" });
-  const jupyterRecord = JSON.stringify({
-    kind: "jupyter",
-    cluster: "loopback",
-    login: { host: "127.0.0.1", port: 2222, user: "alice" },
-    command: ["jupyter", "lab"],
-  });
+  /** request.json of an earlier run of `kind`, as hpcjob writes it. */
+  const recordOf = async (kind: "jupyter" | "batch") => {
+    const loaded = await loadProfile({ env: { HPCJOB_CLUSTERS: join(ROOT, "test/fixtures/clusters") }, home: "/nonexistent" }, "loopback");
+    const payload: Payload = kind === "jupyter" ? { kind } : { kind, argv: ["train.py"], explicit: false };
+    const req = requestFor(loaded, { image: IMAGE }, payload, "/home/alice/work");
+    return recordText(runRecord(req, { host: "127.0.0.1", port: 2222, user: "alice" }, "hpcjob test", new Date(0)));
+  };
 
   it("attach finds a Jupyter run by job id and gives its connection again", async () => {
     const cluster = new FakeCluster();
     earlierRun(cluster, "20261101-090000-old", "7");
-    const dir = earlierRun(cluster, "20261122-101500-jupyter", "4300", { "request.json": jupyterRecord, "connection.json": connection });
+    const dir = earlierRun(cluster, "20261122-101500-jupyter", "4300", {
+      "request.json": await recordOf("jupyter"),
+      "connection.json": connection,
+    });
     cluster.jobs.set("4300", { id: "4300", script: `${dir}/job.sbatch`, state: "RUNNING", node: "gpu-node1" });
     const done = await attach("4300", { cluster: "loopback" }, fakeContext(cluster));
     expect(done.data).toMatchObject({
       jobId: "4300",
       runDir: dir,
-      url: "http://localhost:40555/lab?token=abc",
+      url: "http://localhost:40555/?token=abc", // the loopback profile runs jupyter server, not lab
       tunnel: "ssh -N -L 40555:gpu-node1:40555 -p 2222 alice@127.0.0.1",
     });
   });
 
+  it("attach reaches a Jupyter job whose request.json an older hpcjob wrote (kind, cluster, login and command at the top)", async () => {
+    const cluster = new FakeCluster();
+    const older = JSON.stringify({
+      hpcjob: "hpcjob 0.0.9",
+      kind: "jupyter",
+      cluster: "loopback",
+      login: { host: "127.0.0.1", port: 2222, user: "alice" },
+      command: ["jupyter", "lab"],
+      gpus: "A40:1",
+    });
+    const dir = earlierRun(cluster, "20261122-101500-jupyter", "4300", { "request.json": older, "connection.json": connection });
+    cluster.jobs.set("4300", { id: "4300", script: `${dir}/job.sbatch`, state: "RUNNING", node: "gpu-node1" });
+    const done = await attach("4300", { cluster: "loopback" }, fakeContext(cluster));
+    expect(done.data).toMatchObject({ jobId: "4300", url: "http://localhost:40555/lab?token=abc" });
+  });
+
   it("attach to a batch job says to look at its log instead", async () => {
     const cluster = new FakeCluster();
-    earlierRun(cluster, "20261122-101500-train", "4301", { "request.json": JSON.stringify({ kind: "batch" }) });
+    earlierRun(cluster, "20261122-101500-train", "4301", { "request.json": await recordOf("batch") });
     await expect(attach("4301", { cluster: "loopback" }, fakeContext(cluster))).rejects.toThrow(
       "job 4301 is a batch job; see its output with hpcjob logs 4301",
     );

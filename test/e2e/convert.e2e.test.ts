@@ -11,7 +11,7 @@
  * without them.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Converted } from "../../src/commands/imageConvert.js";
@@ -282,6 +282,11 @@ describe("jupyter and batch --image docker://: converted first (or found), then 
   const standins = () => ({ ...env, PATH: `${STANDINS}:${env.PATH}`, SSL_CERT_FILE: m.registry.caBundle });
   /** request.json of a run. */
   const record = (runDir: string) => JSON.parse(readFileSync(join(runDir, "request.json"), "utf8"));
+  /** How request.json records a docker:// reference of the test registry (HOST:PORT/lab/NAME:TAG). */
+  const refOf = (ref: string) => {
+    const [, registry, path, tag] = /^([^/]+)\/(.+):([^:/]+)$/.exec(ref) ?? [];
+    return { kind: "docker", registry, path, tag };
+  };
 
   it("jupyter converts the image on the cluster first, then Jupyter runs inside it (a file only the image has, through the tunnel)", async () => {
     const marker = markerLink("alice", testImages("alice"));
@@ -295,9 +300,9 @@ describe("jupyter and batch --image docker://: converted first (or found), then 
     const result = JSON.parse(r.stdout) as { jobId: string; port: number; token: string; tunnel: string; runDir: string };
     try {
       const ran = record(result.runDir);
-      expect(ran).toMatchObject({ imageRef: `docker://${m.images.jupyter.ref}`, imageDigest: m.images.jupyter.digest });
-      expect(ran.image).toMatch(new RegExp(`^${IMAGES}/127\\.0\\.0\\.1_5443\\+lab\\+jupyter\\+1\\+[0-9a-f]{12}\\.sif$`));
-      expect(existsSync(ran.image)).toBe(true);
+      expect(ran.request).toMatchObject({ imageRef: refOf(m.images.jupyter.ref), imageDigest: m.images.jupyter.digest });
+      expect(ran.request.image).toMatch(new RegExp(`^${IMAGES}/127\\.0\\.0\\.1_5443\\+lab\\+jupyter\\+1\\+[0-9a-f]{12}\\.sif$`));
+      expect(existsSync(ran.request.image)).toBe(true);
       await throughTunnel("alice", result.tunnel, result.port, result.token, async (api) => {
         expect(await jupyterFile(api, result.token, marker)).toBe(`${m.marker.text}\n`);
       });
@@ -329,8 +334,45 @@ describe("jupyter and batch --image docker://: converted first (or found), then 
     expect(r.stderr).not.toContain("converting");
     expect(r.stdout).toContain(m.marker.text);
     const runDir = /run directory (\S+)/.exec(r.stderr)?.[1] ?? "";
-    expect(record(runDir)).toMatchObject({ imageRef: `docker://${m.images.nojupyter.ref}`, imageDigest: m.images.nojupyter.digest });
+    expect(record(runDir).request).toMatchObject({ imageRef: refOf(m.images.nojupyter.ref), imageDigest: m.images.nojupyter.digest });
   }, 180_000);
+
+  it("rerun runs the digest the run ran after its tag moved (saying so), converting that digest again when its file is gone", () => {
+    const probe = ["--", "sh", "-c", "test -e /usr/bin/jupyter && echo has-jupyter || echo no-jupyter"];
+    const first = hpcjob(
+      "alice",
+      ["batch", "--cluster", "loopback-convert-sqsh", "--image", `docker://${m.moving.ref}`, "--json", ...probe],
+      {
+        env: standins(),
+        timeoutMs: 300_000,
+      },
+    );
+    expect(first.status, first.stderr).toBe(0);
+    const run = JSON.parse(first.stdout) as { jobId: string; runDir: string };
+    const logs = (jobId: string) => hpcjob("alice", ["logs", "-f", jobId], { env, timeoutMs: 120_000 });
+    expect(logs(run.jobId).stdout).toContain("no-jupyter");
+    const ran = record(run.runDir).request;
+    expect(ran.imageDigest).toBe(m.moving.digest);
+    try {
+      moveTag(m.images.jupyter.ref);
+      rmSync(ran.image);
+      const r = hpcjob("alice", ["rerun", run.jobId, "--json"], { env: standins(), timeoutMs: 300_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        `warning: docker://${m.moving.ref} names ${m.images.jupyter.digest} now; the rerun runs ${m.moving.digest}, as the run did (${ran.image})`,
+      );
+      expect(r.stderr).toContain(`converting docker://${m.moving.ref}@${m.moving.digest} (${m.moving.digest})`);
+      const again = JSON.parse(r.stdout) as { jobId: string; runDir: string };
+      expect(record(again.runDir).request).toEqual(ran);
+      const script = (dir: string) => readFileSync(join(dir, "job.sbatch"), "utf8");
+      expect(script(again.runDir)).toBe(script(run.runDir).replaceAll(run.runDir, again.runDir));
+      const out = logs(again.jobId);
+      expect(out.status, out.stderr).toBe(0);
+      expect(out.stdout).toContain("no-jupyter");
+    } finally {
+      moveTag(`${m.registry.host}/lab/${m.moving.initially}:1`);
+    }
+  }, 600_000);
 
   it("a dry run names the file the image's digest converts to, and converts nothing", () => {
     const runs = convertRuns();

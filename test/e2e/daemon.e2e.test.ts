@@ -164,8 +164,8 @@ describe("jupyter --image docker-daemon: from the laptop", () => {
     expect(r.stderr).toMatch(/converting docker-daemon:lab\/jupyter:1 \(sha256:[0-9a-f]{64}\) on the login node/);
     const result = JSON.parse(r.stdout) as { jobId: string; port: number; token: string; tunnel: string; runDir: string };
     try {
-      const ran = JSON.parse(readFileSync(join(result.runDir, "request.json"), "utf8"));
-      expect(ran.imageRef).toBe("docker-daemon:lab/jupyter:1");
+      const ran = JSON.parse(readFileSync(join(result.runDir, "request.json"), "utf8")).request;
+      expect(ran.imageRef).toEqual({ kind: "docker-daemon", name: "lab/jupyter", tag: "1" });
       expect(ran.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(ran.image).toMatch(new RegExp(`^${IMAGES}/daemon\\+lab\\+jupyter\\+1\\+[0-9a-f]{12}\\.sif$`));
       expect(existsSync(ran.image)).toBe(true);

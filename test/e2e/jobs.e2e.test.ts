@@ -171,9 +171,7 @@ describe("jupyter", () => {
     expect(allCommandLines()).not.toContain(result.token);
     const request = JSON.parse(readFileSync(join(result.runDir, "request.json"), "utf8"));
     expect(request).toMatchObject({
-      kind: "jupyter",
-      cluster: "loopback",
-      image: IMAGE,
+      request: { kind: "jupyter", cluster: "loopback", image: IMAGE },
       login: { host: "127.0.0.1", port: 2222, user: "alice" },
     });
   });
