@@ -11,7 +11,7 @@ import { parseName } from "../core/values.js";
 import type { ConnectionFlags, Placement } from "../exec/placement.js";
 import { isProfileFileName } from "../profile/load.js";
 import { clusterProfile, loadUserConfig } from "../request/sources.js";
-import { type ClusterFacts, parseProbe, probeScript, testOnlyScript, withTestOnly } from "../slurm/detect.js";
+import { type ClusterFacts, parseProbe, probeFailures, probeScript, testOnlyScript, withTestOnly } from "../slurm/detect.js";
 import type { Context, Done } from "./context.js";
 import { placementFor } from "./where.js";
 
@@ -100,7 +100,7 @@ async function readCluster(flags: DetectFlags, ctx: Context): Promise<{ facts: C
   if (facts.partitions.length === 0) {
     throw new SlurmError(
       "sinfo listed no partitions you can submit to; check that Slurm's commands work on the login node (sinfo) and that your account may use a partition",
-      [probe.stderr, probe.stdout].join("\n").trim().split("\n").filter(Boolean).slice(-12),
+      [...probeFailures(probe.stdout), ...probe.stderr.trim().split("\n").filter(Boolean)].slice(-12),
     );
   }
   const script = testOnlyScript(facts);

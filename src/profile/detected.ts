@@ -164,6 +164,7 @@ export function detectedYaml(facts: ClusterFacts, profile: ProfileInput): string
     note(["slurm", "partitions", i], `${p.name}: nodes with ${nodes}${p.available ? "" : " (partition not up)"}`);
   });
   note(["container", "runtime"], `found on the login node: ${found}`);
+  note(["jupyter", "command"], "jupyter server also serves JupyterLab where the image has it; jupyter lab needs JupyterLab in every image");
   note(["jupyter", "time"], "at most the default partition's MaxTime");
   note(["defaults", "time"], "the default partition's DefaultTime, else 1 hour, at most its MaxTime");
   note(["defaults", "cpusPerGpu"], "CPUs per GPU of the GPU nodes (sinfo %c, %G), at most 8");

@@ -251,6 +251,20 @@ export function parseRuntimes(sections: Map<string, Section>): FoundRuntime[] {
   return found.sort((a, b) => RUNTIME_PREFERENCE.indexOf(a.name) - RUNTIME_PREFERENCE.indexOf(b.name));
 }
 
+/** What the probe's sinfo and scontrol printed when they failed: the evidence when no partition was found. */
+export function probeFailures(stdout: string): string[] {
+  const sections = parseSections(stdout);
+  return ["sinfo", "config"].flatMap((name) => {
+    const s = sections.get(name);
+    return s && s.code !== 0
+      ? s.text
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => `${name === "config" ? "scontrol" : name}: ${line}`)
+      : [];
+  });
+}
+
 /** The facts of the probe's output (the GPU forms and --mem come later, from testOnlyScript's). */
 export function parseProbe(stdout: string): ClusterFacts {
   const sections = parseSections(stdout);

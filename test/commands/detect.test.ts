@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { validate } from "../../src/commands/clusters.js";
 import { detect } from "../../src/commands/detect.js";
-import { UsageError } from "../../src/core/errors.js";
+import { SlurmError, UsageError } from "../../src/core/errors.js";
 import { FakeClock, FakeExecutor, ok } from "../fakes.js";
 import { ROOT } from "../helpers.js";
 import { fakeContext } from "./fakeCluster.js";
@@ -79,5 +79,21 @@ describe("clusters detect", () => {
     expect(done.data.yaml).toMatch(/^name: hpcjob-test /m);
     expect(done.data.yaml).toMatch(/^ {2}host: hpcjob-login # how this computer reached the login node$/m);
     expect(done.data.yaml).toMatch(/^ {2}runtime: charliecloud /m);
+  });
+
+  it("exits 1 with Slurm's own words when sinfo lists no partition", async () => {
+    const down = new FakeExecutor(new FakeClock(), {
+      bash: () =>
+        ok(
+          "@@hpcjob-detect config\nslurm_load_ctl_conf error: Unable to contact slurm controller (connect failure)\n@@hpcjob-detect-exit 1\n@@hpcjob-detect sinfo\nslurm_load_partitions: Unable to contact slurm controller (connect failure)\n@@hpcjob-detect-exit 1\n",
+        ),
+    });
+    const e = await detect({ local: true }, fakeContext(down)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(SlurmError);
+    expect((e as SlurmError).message).toMatch(/^sinfo listed no partitions you can submit to; check/);
+    expect((e as SlurmError).evidence).toEqual([
+      "sinfo: slurm_load_partitions: Unable to contact slurm controller (connect failure)",
+      "scontrol: slurm_load_ctl_conf error: Unable to contact slurm controller (connect failure)",
+    ]);
   });
 });
