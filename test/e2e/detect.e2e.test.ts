@@ -18,6 +18,11 @@ const ENV = { HPCJOB_CLUSTERS: `${FOLDER}:${STAGE}/clusters` };
 const SSH_ALIAS =
   "Host hpcjob-login\n  HostName 127.0.0.1\n  Port 2222\n  User alice\n  IdentityFile ~/.ssh/id_ed25519\n  IdentitiesOnly yes\n";
 
+/** Accepted SSH logins of alice so far, from the login node's log. */
+function logins(): number {
+  return (readFileSync("/tmp/hpcjob-cluster/sshd.log", "utf8").match(/Accepted publickey for alice /g) ?? []).length;
+}
+
 /** A shell line as alice (setup only). */
 function asAlice(script: string, ...args: string[]): void {
   const r = spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", script, "x", ...args], { cwd: "/", encoding: "utf8" });
@@ -73,17 +78,26 @@ describe("clusters detect", () => {
     expect(out.profile).toMatch(/^ {2}gpuDirective: gpus-per-node /m);
   });
 
-  it("from the laptop over SSH finds the same cluster, and the runtime on the login node's PATH", () => {
+  it("from the laptop over one SSH connection finds the same cluster, and the runtime on the login node's PATH", () => {
+    const before = logins();
     const r = hpcjob("alice", ["clusters", "detect", "--remote", "hpcjob-login", "--json"], { env: { ...laptopEnv(), ...ENV } });
     expect(r.status, r.stderr).toBe(0);
+    expect(logins() - before).toBe(1);
     const out = JSON.parse(r.stdout) as { facts: ClusterFacts; profile: string };
     expectLoopback(out.facts);
     // Over SSH the stand-ins are not on PATH (loopback-remote.yaml puts them there for jobs): only ch-run is.
     expect(out.facts.runtimes.map((x) => x.name)).toEqual(["charliecloud"]);
     expect(out.profile).toMatch(/^ {2}host: hpcjob-login /m);
+
+    // Written on the laptop, it validates there too.
+    const file = `${FOLDER}/loopback-laptop.yaml`;
+    const w = hpcjob("alice", ["clusters", "detect", "--remote", "hpcjob-login", "-o", file], { env: { ...laptopEnv(), ...ENV } });
+    expect(w.status, w.stderr).toBe(0);
+    const v = hpcjob("alice", ["clusters", "validate", file], { env: { ...laptopEnv(), ...ENV } });
+    expect(v.status, v.stderr).toBe(0);
   });
 
-  it("writes a profile that clusters validate accepts and that runs a Jupyter job unchanged", () => {
+  it("writes a profile that clusters validate accepts and that runs a Jupyter job unchanged", async () => {
     const w = hpcjob("alice", ["clusters", "detect", "-o", FILE], { env: ENV });
     expect(w.status, w.stderr).toBe(0);
     expect(w.stdout).toContain(`wrote ${FILE}`);
@@ -107,9 +121,10 @@ describe("clusters detect", () => {
       },
     );
     expect(j.status, j.stderr).toBe(0);
-    const job = JSON.parse(j.stdout) as { jobId: string; node: string; token: string };
+    const job = JSON.parse(j.stdout) as { jobId: string; node: string; port: number; token: string };
     expect(job.node).toBe(NODE);
-    expect(job.token).toBeTruthy();
+    // Ready: Jupyter answers on the compute node (gpu-node1 is 127.0.1.1 on this machine; a loopback address, as Jupyter wants) with the token.
+    expect((await fetch(`http://127.0.1.1:${job.port}/api/status?token=${job.token}`)).status).toBe(200);
     const c = hpcjob("alice", ["cancel", job.jobId, "--cluster", "loopback-detected"], { env: ENV });
     expect(c.status, c.stderr).toBe(0);
   }, 200_000);
