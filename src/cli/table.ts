@@ -85,7 +85,7 @@ const JOBS: OptionSpec[] = [{ flags: "-c, --cluster <name>", help: "the cluster 
 /** The words of a subcommand's parent, and what it is for. */
 export const GROUPS: Record<string, string> = {
   remote: "set up hpcjob on a cluster's login node",
-  clusters: "list, show and check cluster profiles",
+  clusters: "list, show and check cluster profiles, or detect one from a cluster",
   image:
     "Docker images for the cluster: convert them into the file its runtime runs, list and remove those files, or write an Apptainer definition to build them there",
 };

@@ -9,6 +9,7 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { ProfileError, SlurmError, UsageError } from "../core/errors.js";
 import { parseName } from "../core/values.js";
 import type { ConnectionFlags, Placement } from "../exec/placement.js";
+import { parseDestination } from "../exec/ssh/destination.js";
 import { isProfileFileName } from "../profile/load.js";
 import { clusterProfile, loadUserConfig } from "../request/sources.js";
 import { type ClusterFacts, parseProbe, probeFailures, probeScript, testOnlyScript, withTestOnly } from "../slurm/detect.js";
@@ -50,11 +51,11 @@ function profileName(flags: DetectFlags, facts?: ClusterFacts): string | undefin
   return cluster || (facts ? "detected" : undefined);
 }
 
-/** How the user reached the login node, as a profile's login.host: the SSH destination without its user. */
-function reachedHost(placement: Placement): string | undefined {
-  if (placement.where !== "ssh") return undefined;
-  const d = placement.destination;
-  return d.slice(d.lastIndexOf("@") + 1);
+/** How the user reached the login node, as a profile's login host and port: the SSH destination without its user (a person's own, for config.yaml). */
+function reached(placement: Placement): { loginHost?: string; loginPort?: number } {
+  if (placement.where !== "ssh") return {};
+  const d = parseDestination(placement.destination, "--remote");
+  return { loginHost: d.host, loginPort: d.port };
 }
 
 /**
@@ -121,7 +122,7 @@ export async function detect(flags: DetectFlags, ctx: Context): Promise<Done<Det
   const { facts, placement } = await readCluster(flags, ctx);
   const { profileFromFacts, detectedYaml } = await import("../profile/detected.js");
   const name = profileName(flags, facts) ?? "detected";
-  const profile = profileFromFacts(facts, { name, loginHost: reachedHost(placement) });
+  const profile = profileFromFacts(facts, { name, ...reached(placement) });
   const { ProfileSchema } = await import("../profile/files.js");
   const checked = ProfileSchema.safeParse(profile);
   if (!checked.success) {

@@ -28,6 +28,8 @@ export interface DetectChoices {
   name: string;
   /** The login host the user reached the cluster through (--remote or a profile's login.host); hostname -f otherwise. */
   loginHost?: string;
+  /** Its port, when the user gave one. */
+  loginPort?: number;
 }
 
 /** The type a GPU gets in the profile: the site's GRES type, or "gpu" where the site names none. */
@@ -91,7 +93,7 @@ export function profileFromFacts(facts: ClusterFacts, choices: DetectChoices): P
   const profile: ProfileInput = {
     name: choices.name,
     title: `Slurm cluster ${facts.clusterName ?? choices.name} (detected by hpcjob clusters detect)`,
-    ...(host ? { login: { host } } : {}),
+    ...(host ? { login: { host, ...(choices.loginPort ? { port: choices.loginPort } : {}) } } : {}),
     slurm: {
       ...(facts.clusterName ? { clusterName: facts.clusterName } : {}),
       partition: def?.name ?? "",

@@ -79,6 +79,10 @@ describe("clusters detect", () => {
     expect(done.data.yaml).toMatch(/^name: hpcjob-test /m);
     expect(done.data.yaml).toMatch(/^ {2}host: hpcjob-login # how this computer reached the login node$/m);
     expect(done.data.yaml).toMatch(/^ {2}runtime: charliecloud /m);
+    const withPort = await detect({ remote: "alice@login.example.org:2200" }, fakeContext(loginNode("detect-probe-ssh.txt")));
+    expect(withPort.data.yaml).toMatch(
+      /^login:\n {2}host: login.example.org # how this computer reached the login node\n {2}port: 2200\n/m,
+    );
   });
 
   it("exits 1 with Slurm's own words when sinfo lists no partition", async () => {
