@@ -69,6 +69,20 @@ export function chosenGpuForm(facts: ClusterFacts): GpuForm {
   return GPU_FORMS.find((f) => facts.gpuForms[f]?.accepted) ?? "gres";
 }
 
+/** The module to load for a runtime found only as a module (its name without the version: the site's default). */
+function runtimeModule(facts: ClusterFacts, runtime: string): string | undefined {
+  const found = facts.runtimes.filter((r) => r.name === runtime);
+  const module = found.every((r) => r.via === "module") ? found[0]?.detail : undefined;
+  return module?.split("/")[0]?.replace(/\(.*$/, "");
+}
+
+/** sbatch's words when every test-only request was refused for want of an account, else undefined. */
+function accountRefusal(facts: ClusterFacts): string | undefined {
+  const tried = [...Object.values(facts.gpuForms), ...(facts.mem ? [facts.mem] : [])];
+  if (tried.length === 0 || tried.some((t) => t.accepted)) return undefined;
+  return tried.find((t) => /account/i.test(t.said))?.said;
+}
+
 /** CPUs per GPU the smallest GPU node can give every GPU, at most MAX_CPUS_PER_GPU. */
 function cpusPerGpu(facts: ClusterFacts): number {
   const ratios = facts.partitions
@@ -90,6 +104,8 @@ export function profileFromFacts(facts: ClusterFacts, choices: DetectChoices): P
   const runtime = RUNTIME_PREFERENCE.find((r) => facts.runtimes.some((f) => f.name === r)) ?? "none";
   const maxTime = def?.maxTime ?? "UNLIMITED";
   const host = choices.loginHost ?? facts.loginHost;
+  const module = runtime === "none" ? undefined : runtimeModule(facts, runtime);
+  const refused = accountRefusal(facts);
   const profile: ProfileInput = {
     name: choices.name,
     title: `Slurm cluster ${facts.clusterName ?? choices.name} (detected by hpcjob clusters detect)`,
@@ -97,10 +113,12 @@ export function profileFromFacts(facts: ClusterFacts, choices: DetectChoices): P
     slurm: {
       ...(facts.clusterName ? { clusterName: facts.clusterName } : {}),
       partition: def?.name ?? "",
+      ...(refused ? { account: { required: true, hint: "sbatch refused a job without one; ask your site which account to use" } } : {}),
       gpuDirective: chosenGpuForm(facts),
       ...(facts.mem && !facts.mem.accepted ? { skipDirectives: ["mem"] } : {}),
       partitions: facts.partitions.map((p) => ({ name: p.name, maxTime: p.maxTime, gpus: partitionGpus(p) })),
     },
+    ...(module ? { environment: { modules: [module] } } : {}),
     container: { runtime },
     jupyter: {
       // jupyter server serves JupyterLab too where the image has it (its extension is enabled by default), and works where only jupyter_server is installed.
@@ -165,6 +183,10 @@ export function detectedYaml(facts: ClusterFacts, profile: ProfileInput): string
     const nodes = p.nodes.map((n) => `${n.cpus} CPUs, ${n.memoryMb} MB, GRES ${n.gres}`).join("; ");
     note(["slurm", "partitions", i], `${p.name}: nodes with ${nodes}${p.available ? "" : " (partition not up)"}`);
   });
+  if (profile.environment?.modules?.length)
+    note(["environment", "modules"], "the runtime is a module (module -t avail), loaded in every job");
+  const refused = accountRefusal(facts);
+  if (refused) note(["slurm", "account"], `sbatch --test-only: ${oneLine(refused)}`);
   note(["container", "runtime"], `found on the login node: ${found}`);
   note(["jupyter", "command"], "jupyter server also serves JupyterLab where the image has it; jupyter lab needs JupyterLab in every image");
   note(["jupyter", "time"], "at most the default partition's MaxTime");

@@ -196,4 +196,21 @@ describe("the profile from the facts", () => {
     expect(p.jupyter.time).toBe("01:00:00");
     expect(p.defaults.time).toBe("01:00:00");
   });
+
+  it("loads a runtime found only as a module, and asks for an account when sbatch refused every request for want of one", () => {
+    const facts = parseProbe(
+      `${fixture("detect-probe-ssh.txt").replace("/usr/bin/ch-run\n0.31\n\n@@hpcjob-detect-exit 0", "\n@@hpcjob-detect-exit 1")}\n@@hpcjob-detect modules\nApptainer/1.2.5(default)\n@@hpcjob-detect-exit 0\n`,
+    );
+    const refused = {
+      accepted: false,
+      said: "sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified",
+    };
+    const p = ProfileSchema.parse(profileFromFacts({ ...facts, gpuForms: { gres: refused }, mem: refused }, { name: "site" }));
+    expect(p.container.runtime).toBe("apptainer");
+    expect(p.environment.modules).toEqual(["Apptainer"]);
+    expect(p.slurm.account.required).toBe(true);
+    const plain = ProfileSchema.parse(profileFromFacts(parseProbe(fixture("detect-probe-login.txt")), { name: "x" }));
+    expect(plain.environment.modules).toEqual([]);
+    expect(plain.slurm.account.required).toBe(false);
+  });
 });
