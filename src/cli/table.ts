@@ -99,7 +99,7 @@ const JOBS: OptionSpec[] = [{ flags: "-c, --cluster <name>", help: "the cluster 
 /** The words of a subcommand's parent, and what it is for. */
 export const GROUPS: Record<string, string> = {
   remote: "set up hpcjob on a cluster's login node",
-  clusters: "list, show and check cluster profiles",
+  clusters: "list, show and check cluster profiles, or detect one from a cluster",
   image:
     "Docker images for the cluster: convert them into the file its runtime runs, list and remove those files, or write an Apptainer definition to build them there",
 };
@@ -355,6 +355,31 @@ Examples:
     run: (c, { args }, ctx) => c.validate(args[0] ?? "", ctx),
     text: views.validatedText,
     json: views.validatedJson,
+  }),
+  command({
+    path: ["clusters", "detect"],
+    description: "write a profile for a cluster from what its own Slurm says (partitions, GPUs, limits, GPU form, runtime)",
+    options: [
+      { flags: "--name <name>", help: "the profile's name (default: the -o file's name, else Slurm's ClusterName)" },
+      { flags: "-o, --output <file>", help: "write the profile to this file (whole, or not at all) instead of stdout" },
+      { flags: "--force", help: "with -o: replace a file that exists" },
+      { flags: "-c, --cluster <name>", help: "a profile whose login node to ask (from a laptop)" },
+      ...CONNECTION,
+      JSON_OUT,
+    ],
+    help: `
+Reads scontrol show config, sinfo, hostname -f, the container runtimes on the
+login node (PATH, srun --help for pyxis, module -t avail), and tries a GPU
+request in each form and --mem with sbatch --test-only (nothing is submitted).
+Each fact in the profile has a comment saying which command it came from.
+
+Examples:
+  hpcjob clusters detect                                   # on the login node
+  hpcjob clusters detect --remote me@login.example.org -o ~/.config/hpcjob/clusters/mysite.yaml
+  hpcjob clusters validate ~/.config/hpcjob/clusters/mysite.yaml`,
+    run: (c, { flags }, ctx) => c.detect(flags, ctx),
+    text: views.detectedText,
+    json: views.detectedJson,
   }),
   command({
     path: ["clusters", "schema"],

@@ -7,6 +7,7 @@
 import type { BatchResult } from "../commands/batch.js";
 import type { ClusterRow, ShownProfile, Validated, ValidProfile } from "../commands/clusters.js";
 import type { JupyterConnection } from "../commands/connect.js";
+import type { Detected } from "../commands/detect.js";
 import type { Converted } from "../commands/imageConvert.js";
 import type { ImageDef } from "../commands/imageDef.js";
 import type { ImageList, ImagesRemoved } from "../commands/images.js";
@@ -250,6 +251,17 @@ export function imageDefText(d: ImageDef): string {
   if (d.output === undefined) return d.definition;
   const where = d.copies ? ", in the folder that was docker build's context" : "";
   return `wrote ${d.output} (from ${d.from}); build it on the cluster${where}: apptainer build IMAGE.sif ${quote(d.output)}`;
+}
+
+/** `clusters detect`: the profile, or where it went and how to check it. */
+export function detectedText(d: Detected): string {
+  if (d.output === undefined) return d.yaml;
+  return `wrote ${d.output}; review it, then check it with: hpcjob clusters validate ${quote(d.output)}`;
+}
+
+/** `clusters detect --json`: what the cluster is, and the profile's YAML. */
+export function detectedJson(d: Detected): unknown {
+  return { facts: d.facts, profile: d.yaml, output: d.output };
 }
 
 /** A size as people read it: 512 B, 1.5 GiB, 71 MiB (powers of 1024); "-" when unknown. */
