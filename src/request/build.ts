@@ -25,12 +25,13 @@ import {
 import { type DockerRef, parseImage } from "../image/reference.js";
 import type { LoadedProfile } from "../profile/load.js";
 import { checkGpus, checkTime, partitionOf } from "../profile/rules.js";
-import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
+import type { Profile, ProjectFile, SweepSpec, UserConfig } from "../profile/schema.js";
 import { checkFromhostImage } from "../runtime/charliecloud.js";
 import { bindProblem, envValueProblem, imagePathAt, type Runtime, resolveImage, runtimeOf } from "../runtime/index.js";
 import { conflict, type Directive, parseDirective } from "../slurm/directives.js";
 import type { JobRequest, SitedRequest } from "./job.js";
 import { ownOptions, sentBy } from "./sbatch.js";
+import { sweepOf } from "./sweep.js";
 
 /** The docker:// reference `text` names, checked, or undefined for anything else (a file, or a URI the runtime reads itself). */
 function dockerImage(text: string, from: string): DockerRef | undefined {
@@ -54,6 +55,12 @@ export interface RequestFlags {
   sbatch?: string[];
   name?: string;
   workdir?: string;
+  /** Sweeps (batch only): `--sweep NAME=VALUES` factors, how parameters reach the program, tasks at once. */
+  sweep?: string[];
+  sweepStyle?: string;
+  maxParallel?: string;
+  /** Submit held (sbatch --hold): nothing starts until `scontrol release`. */
+  hold?: boolean;
 }
 
 /** What the job should run: Jupyter, or a program with its arguments. */
@@ -80,6 +87,8 @@ export interface RequestSources {
   flags: RequestFlags;
   user: UserConfig;
   project?: ProjectSource;
+  /** The `--sweep-file` read, with its name: it replaces hpcjob.yaml's `sweep:`. */
+  sweepFile?: { spec: SweepSpec; from: string };
 }
 
 /** Everything the request is built from; the caller has read the files. */
@@ -260,6 +269,8 @@ export function buildRequest(input: RequestInput): JobRequest {
         ? "jupyter"
         : nameFromScript(payload.argv[0] ?? "batch");
 
+  const sweep = payload.kind === "batch" ? sweepOf({ flags, file: sweepSource(input) }) : undefined;
+
   const req: JobRequest = {
     kind: payload.kind,
     cluster,
@@ -280,6 +291,8 @@ export function buildRequest(input: RequestInput): JobRequest {
     directives,
     command,
     workdir,
+    ...(sweep ? { sweep } : {}),
+    ...(flags.hold ? { hold: true } : {}),
   };
   // Checked against what is sent: a site's skipDirectives may drop hpcjob's --mem, and then --mem-per-cpu is fine.
   const sent = sentBy(req);
@@ -289,6 +302,14 @@ export function buildRequest(input: RequestInput): JobRequest {
   );
   if (clash) throw new UsageError(clash);
   return req;
+}
+
+/** The sweep file to use: --sweep-file's, else hpcjob.yaml's `sweep:` unless --sweep flags replace it. */
+function sweepSource(input: RequestInput): { spec: SweepSpec; from: string } | undefined {
+  if (input.sweepFile) return input.sweepFile;
+  const spec = input.project?.project.sweep;
+  if (spec === undefined || (input.flags.sweep?.length ?? 0) > 0) return undefined;
+  return { spec, from: input.project?.where(["sweep"]) ?? "hpcjob.yaml sweep:" };
 }
 
 /** A bind given as `text` (with `from`), refused where the runtime cannot make it. */

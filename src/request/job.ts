@@ -7,6 +7,7 @@ import type { DockerRef } from "../image/reference.js";
 import type { Profile } from "../profile/schema.js";
 import type { Runtime } from "../runtime/index.js";
 import type { Directive } from "../slurm/directives.js";
+import type { SweepRequest } from "./sweep.js";
 
 /** A complete, validated job: everything the renderer and submitter need. */
 export interface JobRequest {
@@ -35,6 +36,10 @@ export interface JobRequest {
   command: string[];
   /** The folder the job runs in; undefined until the site is known (over SSH without --workdir: the cluster home). */
   workdir?: string;
+  /** A batch job run once per point of this table, as job arrays. */
+  sweep?: SweepRequest;
+  /** Submitted held (#SBATCH --hold). */
+  hold?: boolean;
 }
 
 /** A request bound to its site: the folder it runs in, and an absolute image path. */

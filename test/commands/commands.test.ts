@@ -13,6 +13,7 @@ import { list, show, validate } from "../../src/commands/clusters.js";
 import { attach, cancel, logs, ps } from "../../src/commands/jobs.js";
 import { jupyter } from "../../src/commands/jupyter.js";
 import { remoteInstall } from "../../src/commands/remote.js";
+import type { Handler } from "../fakes.js";
 import { ROOT } from "../helpers.js";
 import { FakeCluster, ForwardingCluster, fakeContext, runFileOf } from "./fakeCluster.js";
 
@@ -112,6 +113,93 @@ describe("batch", () => {
     expect(ctx.streamed).toBe("epoch 1\nhpcjob: the program exited with code 3\n");
     expect(done.exitCode).toBe(3);
     expect(done.data).toMatchObject({ jobId: "4242", state: "COMPLETED", exitCode: 3 });
+  });
+});
+
+describe("batch --sweep", () => {
+  const SWEEP = { ...LOOPBACK, sweep: ["lr=1e-3,1e-4", "seed=0..2"] };
+
+  it("submits a 2x3 sweep as one array over its table, per-task logs, and records the array", async () => {
+    const cluster = withImage();
+    const done = await batch(["train.py", "--epochs", "3"], false, { ...SWEEP, maxParallel: "2" }, fakeContext(cluster));
+    const runDir = `${RUNS}/20261123-101500-train`;
+    expect(done.data).toMatchObject({
+      jobId: "4242",
+      points: 6,
+      arrays: [{ jobId: "4242", offset: 0, count: 6, script: `${runDir}/job.sbatch` }],
+    });
+    expect(cluster.callsOf("sbatch").map((c) => c.argv)).toEqual([["sbatch", "--parsable", `${runDir}/job.sbatch`]]);
+    expect(cluster.callsOf("scontrol").map((c) => c.argv)).toEqual([["scontrol", "show", "config"]]);
+    const script = runFileOf(cluster, runDir, "job.sbatch") ?? "";
+    expect(script).toContain("#SBATCH --array=0-5%2\n");
+    expect(script).toContain(`#SBATCH --output=${runDir}/logs/%A_%a.log\n`);
+    expect(script).toMatch(/^HPCJOB_POINT=\$\(\( 0 \+ \$\{SLURM_ARRAY_TASK_ID:-0\} \)\)$/m);
+    expect(script).not.toContain("#SBATCH --hold");
+    expect(cluster.files.has(`${runDir}/logs/`)).toBe(true);
+    const table = (runFileOf(cluster, runDir, "points.jsonl") ?? "")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(table[4]).toEqual({ index: 4, params: { lr: "1e-4", seed: "1" } });
+    expect(runFileOf(cluster, runDir, "points.nul")).toBe("1e-3\x000\x001e-3\x001\x001e-3\x002\x001e-4\x000\x001e-4\x001\x001e-4\x002\x00");
+    expect(JSON.parse(runFileOf(cluster, runDir, "arrays.json") ?? "")).toEqual({
+      points: 6,
+      arrays: [{ jobId: "4242", offset: 0, count: 6, script: `${runDir}/job.sbatch` }],
+    });
+    expect(runFileOf(cluster, runDir, "job.id")).toBe("4242\n");
+  });
+
+  it("splits a sweep larger than MaxArraySize into arrays with offsets, held, asking the configuration once", async () => {
+    const cluster = withImage();
+    cluster.maxArraySize = 1001;
+    const done = await batch(["train.py"], false, { ...LOOPBACK, sweep: ["i=0..2499"], hold: true }, fakeContext(cluster));
+    const runDir = `${RUNS}/20261123-101500-train`;
+    const scripts = [`${runDir}/job.sbatch`, `${runDir}/job-1001.sbatch`, `${runDir}/job-2002.sbatch`];
+    expect(cluster.callsOf("sbatch").map((c) => c.argv[2])).toEqual(scripts);
+    expect(cluster.callsOf("scontrol")).toHaveLength(1);
+    expect((done.data as { arrays: unknown[] }).arrays).toEqual([
+      { jobId: "4242", offset: 0, count: 1001, script: scripts[0] },
+      { jobId: "4243", offset: 1001, count: 1001, script: scripts[1] },
+      { jobId: "4244", offset: 2002, count: 498, script: scripts[2] },
+    ]);
+    const third = cluster.files.get(scripts[2] as string) ?? "";
+    expect(third).toContain("#SBATCH --array=0-497\n");
+    expect(third).toContain("#SBATCH --hold\n");
+    expect(third).toMatch(/^HPCJOB_POINT=\$\(\( 2002 \+ \$\{SLURM_ARRAY_TASK_ID:-0\} \)\)$/m);
+  });
+
+  it("an sbatch refusal part-way cancels the arrays submitted before it and says so", async () => {
+    const cluster = withImage();
+    cluster.maxArraySize = 4;
+    const sbatch = cluster.handlers.sbatch as Handler;
+    cluster.handlers.sbatch = (argv: readonly string[]) =>
+      cluster.callsOf("sbatch").length === 3 ? { code: 1, stdout: "", stderr: "sbatch: error: AssocMaxSubmitJobLimit\n" } : sbatch(argv);
+    const err = await batch(["train.py"], false, { ...LOOPBACK, sweep: ["i=1..10"] }, fakeContext(cluster)).catch((e) => e);
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toMatch(
+      /^sbatch refused the job: sbatch: error: AssocMaxSubmitJobLimit; the script is .*\/job-8\.sbatch; cancelled the arrays submitted before it \(4242, 4243\)$/,
+    );
+    expect(cluster.callsOf("scancel").map((c) => c.argv)).toEqual([["scancel", "4242", "4243"]]);
+    expect(cluster.job("4242").state).toBe("CANCELLED");
+    expect(runFileOf(cluster, cluster.runDirs()[0] ?? "", "arrays.json")).toBeUndefined();
+  });
+
+  it("a dry run shows the array script and the first points, and connects to nothing", async () => {
+    const ctx = fakeContext(new FakeCluster());
+    const done = await batch(["train.py"], false, { ...SWEEP, sweepStyle: "hydra", dryRun: true }, ctx);
+    expect(ctx.placements).toEqual([]);
+    expect((done.data as { script: string }).script).toContain("#SBATCH --array=0-5\n");
+    const note = ctx.events.map((e) => ("text" in e ? e.text : "")).find((t) => t.startsWith("a sweep of 6 points")) ?? "";
+    expect(note).toContain("\n  point 0: lr=1e-3 seed=0\n");
+    expect(note).toContain("\n  ... 1 more");
+  });
+
+  it("refuses --follow on a sweep before anything is submitted", async () => {
+    const cluster = withImage();
+    await expect(batch(["train.py"], false, { ...SWEEP, follow: true }, fakeContext(cluster))).rejects.toThrow(
+      /^--follow does not watch a sweep yet/,
+    );
+    expect(cluster.callsOf("sbatch")).toEqual([]);
   });
 });
 
