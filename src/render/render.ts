@@ -9,10 +9,14 @@ import type { ArrayPart } from "../slurm/arrays.js";
 import { renderTemplate } from "./environment.js";
 import { sbatchLines } from "./sbatch.js";
 
-/** Names of the variables the job passes into the container by name (a sweep's point and parameters too). */
+/**
+ * Names of the variables the job passes into the container by name; a
+ * sweep's point and parameters too where the container would not see them
+ * otherwise (Runtime.hostEnv: elsewhere passing them could change them).
+ */
 export function envNames(req: JobRequest): string[] {
   const names = Object.keys(req.env);
-  if (req.sweep) names.push("HPCJOB_POINT", ...req.sweep.names.map((n) => `HPCJOB_PARAM_${n}`));
+  if (req.sweep && !req.runtime.hostEnv) names.push("HPCJOB_POINT", ...req.sweep.names.map((n) => `HPCJOB_PARAM_${n}`));
   return req.kind === "jupyter" ? [...names, "JUPYTER_TOKEN"] : names;
 }
 

@@ -41,6 +41,14 @@ export interface Runtime {
   readOnlyBinds: boolean;
   /** False when a variable's value cannot hold a newline (Charliecloud's --set-env file has one variable a line). */
   multilineEnv: boolean;
+  /**
+   * True when the program in the container sees the job's own environment
+   * as it is, so a variable the image does not set needs no passing (a
+   * sweep's HPCJOB_PARAM_*): Apptainer would evaluate $ and ` in an
+   * APPTAINERENV_ value, and Charliecloud's --set-env file cannot hold every
+   * value. False for enroot, whose containers get only what --env names.
+   */
+  hostEnv: boolean;
 }
 
 const APPTAINER_SCHEMES = ["docker://", "docker-daemon:", "docker-archive:", "oras://", "library://", "shub://", "http://", "https://"];
@@ -57,6 +65,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     bind: formatBind,
     readOnlyBinds: true,
     multilineEnv: true,
+    hostEnv: true,
   },
   singularity: {
     name: "singularity",
@@ -69,6 +78,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     bind: formatBind,
     readOnlyBinds: true,
     multilineEnv: true,
+    hostEnv: true,
   },
   pyxis: {
     name: "pyxis",
@@ -81,6 +91,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     bind: formatBind,
     readOnlyBinds: true,
     multilineEnv: true,
+    hostEnv: true,
   },
   enroot: {
     name: "enroot",
@@ -94,6 +105,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     bind: (b) => (b.readOnly ? `${b.src}:${b.dst}:none:bind,ro` : `${b.src}:${b.dst}`),
     readOnlyBinds: true,
     multilineEnv: true,
+    hostEnv: false,
   },
   charliecloud: {
     name: "charliecloud",
@@ -107,6 +119,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     bind: (b) => `${b.src}:${b.dst}`,
     readOnlyBinds: false,
     multilineEnv: false,
+    hostEnv: true,
   },
   none: {
     name: "none",
@@ -116,6 +129,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     bind: formatBind,
     readOnlyBinds: true,
     multilineEnv: true,
+    hostEnv: true,
   },
 };
 
