@@ -319,6 +319,21 @@ describe("finding runs: attach, logs, cancel", () => {
     ]);
     expect(cluster.callsOf("squeue")[0]?.argv).toContain("--user=alice");
   });
+
+  it("ps finds the run directory of a sweep's later array too; logs on a sweep says where its tasks log", async () => {
+    const cluster = withImage();
+    cluster.maxArraySize = 2;
+    const sweep = await batch(["train.py"], false, { ...LOOPBACK, sweep: ["i=1..3"] }, fakeContext(cluster));
+    const runDir = (sweep.data as { runDir: string }).runDir;
+    const listed = await ps({ cluster: "loopback" }, fakeContext(cluster));
+    expect((listed.data as { jobId: string; runDir?: string }[]).map((j) => [j.jobId, j.runDir])).toEqual([
+      ["4242", runDir],
+      ["4243", runDir],
+    ]);
+    await expect(logs("4242", { cluster: "loopback" }, fakeContext(cluster))).rejects.toThrow(
+      `${runDir} is a sweep: each task logs to ${runDir}/logs/ARRAYJOBID_TASKID.log (arrays.json says which array runs which points); read those`,
+    );
+  });
 });
 
 describe("remote install", () => {

@@ -55,7 +55,7 @@ export class FakeCluster extends FakeExecutor {
           ?.slice(7)
           .split(",");
         const listed = [...this.jobs.values()].filter((j) => ids === undefined || ids.includes(j.id));
-        return ok(listed.map((j) => squeueRow({ jobId: j.id, state: j.state, node: j.node })).join(""));
+        return ok(listed.map((j) => squeueRow({ jobId: j.id, state: j.state, node: j.node, script: j.script })).join(""));
       },
       scontrol: (argv: readonly string[]) => {
         if (argv[1] === "show" && argv[2] === "config")
