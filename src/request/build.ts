@@ -270,6 +270,11 @@ export function buildRequest(input: RequestInput): JobRequest {
         : nameFromScript(payload.argv[0] ?? "batch");
 
   const sweep = payload.kind === "batch" ? sweepOf({ flags, file: sweepSource(input) }) : undefined;
+  const array = sweep && raw.find((r) => r.directive.key === "array");
+  if (array)
+    throw new UsageError(
+      `${array.said} sets --array, which a sweep sets itself (a task per point); drop it (--max-parallel limits the tasks at once)`,
+    );
 
   const req: JobRequest = {
     kind: payload.kind,

@@ -194,6 +194,17 @@ describe("batch --sweep", () => {
     expect(note).toContain("\n  ... 1 more");
   });
 
+  it("--hold submits a single job held too, and --sbatch cannot set a sweep's --array", async () => {
+    const cluster = withImage();
+    const done = await batch(["train.py"], false, { ...LOOPBACK, hold: true }, fakeContext(cluster));
+    const script = runFileOf(cluster, (done.data as { runDir: string }).runDir, "job.sbatch") ?? "";
+    expect(script).toContain("#SBATCH --hold\n");
+    expect(script).not.toContain("--array");
+    await expect(batch(["train.py"], false, { ...SWEEP, sbatch: ["--array=0-3"] }, fakeContext(withImage()))).rejects.toThrow(
+      `--sbatch "--array=0-3" sets --array, which a sweep sets itself (a task per point); drop it (--max-parallel limits the tasks at once)`,
+    );
+  });
+
   it("refuses --follow on a sweep before anything is submitted", async () => {
     const cluster = withImage();
     await expect(batch(["train.py"], false, { ...SWEEP, follow: true }, fakeContext(cluster))).rejects.toThrow(
