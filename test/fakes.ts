@@ -129,7 +129,7 @@ export class FakeExecutor implements Executor {
 }
 
 /** One squeue record in hpcjob's format. */
-export function squeueRow(e: { jobId: string; state: string; reason?: string; node?: string; start?: string }): string {
+export function squeueRow(e: { jobId: string; state: string; reason?: string; node?: string; start?: string; script?: string }): string {
   const fields = [
     e.jobId,
     e.state,
@@ -139,7 +139,7 @@ export function squeueRow(e: { jobId: string; state: string; reason?: string; no
     "jupyter",
     "alice",
     "hpcjob",
-    "/home/alice/.hpcjob/runs/x/job.sbatch",
+    e.script ?? "/home/alice/.hpcjob/runs/x/job.sbatch",
     "0:00",
     "30:00",
     "gpu",

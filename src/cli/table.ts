@@ -138,19 +138,34 @@ Examples:
       ...REQUEUE,
       ...CONNECTION,
       { flags: "-f, --follow", help: "stream the job's log and exit with its exit code" },
+      {
+        flags: "--sweep <NAME=VALUES>",
+        help: "run once per value, as a job array: NAME=V1,V2,..., NAME=A..B or NAME=A..B..STEP (repeatable: every combination)",
+        repeatable: true,
+      },
+      { flags: "--sweep-file <file>", help: "a YAML sweep: NAME: [values] (every combination) or a list of points (- NAME: value)" },
+      {
+        flags: "--sweep-style <style>",
+        help: "how parameters follow the program's arguments: args (--NAME VALUE, default), hydra (NAME=VALUE) or env (none)",
+      },
+      { flags: "--max-parallel <n>", help: "with a sweep: at most this many tasks of an array run at once" },
+      { flags: "--hold", help: "submit held: nothing starts until scontrol release JOBID" },
       { flags: "--json", help: "print the result as JSON" },
     ],
     passThrough: true,
     help: `
 Options go before the program; everything after it is passed to it unchanged.
 A .py script runs with python, a .sh script with bash; anything else goes after --.
+A sweep runs the program once per point, each as a task of a job array, with
+the point's parameters after its arguments and as HPCJOB_PARAM_NAME variables.
 
 Examples:
   hpcjob batch --cluster vera --gpus A40:2 --image ~/pytorch.sif train.py --lr 3e-4
   hpcjob batch --gpus 1 --follow train.py --epochs 1
   hpcjob batch --cluster penn --gpus 1 --image /abs/img.sqsh --dry-run train.py --epochs 3
   hpcjob batch --cluster vera --image ~/tools.sif -- ./simulate --steps 100
-  hpcjob batch --requeue --signal USR2@300 train.py --resume   # checkpoint on SIGUSR2, come back after preemption`,
+  hpcjob batch --requeue --signal USR2@300 train.py --resume   # checkpoint on SIGUSR2, come back after preemption
+  hpcjob batch --gpus 1 --sweep lr=1e-3,1e-4 --sweep seed=0..4 train.py --epochs 20`,
     run: (c, { args, flags, explicit }, ctx) => c.batch(args, explicit, flags, ctx),
     text: views.batchText,
     json: views.batchJson,

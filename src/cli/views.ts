@@ -70,10 +70,23 @@ export function jupyterResultJson(data: JupyterResult | HeldTunnel): unknown {
 
 /** `batch`: the script of a dry run, or the submitted job and how to follow it (nothing after --follow: the log was the output). */
 export const batchText = scriptOr<Exclude<BatchResult, { script: string }>>((j) =>
-  j.state === undefined
-    ? `submitted job ${j.jobId}\n  run directory: ${j.runDir}\n  log: ${j.log}\nFollow it with: hpcjob logs -f ${j.jobId}`
-    : undefined,
+  j.arrays
+    ? sweepText(j.points ?? 0, j.arrays, j.runDir)
+    : j.state === undefined
+      ? `submitted job ${j.jobId}\n  run directory: ${j.runDir}\n  log: ${j.log}\nFollow it with: hpcjob logs -f ${j.jobId}`
+      : undefined,
 );
+
+/** A submitted sweep: its arrays and which points each runs, where the table and logs are. */
+function sweepText(points: number, arrays: { jobId: string; offset: number; count: number }[], runDir: string): string {
+  const rows = arrays.map((a) => `  array ${a.jobId}: points ${a.offset}-${a.offset + a.count - 1} (tasks 0-${a.count - 1})`);
+  return [
+    `submitted a sweep of ${points} points as ${arrays.length} job ${arrays.length === 1 ? "array" : "arrays"}`,
+    ...rows,
+    `  run directory: ${runDir} (points.jsonl: the table; arrays.json: the arrays)`,
+    `  logs: ${runDir}/logs/ARRAYJOB_TASK.log`,
+  ].join("\n");
+}
 
 /** `batch --json`: nothing for a dry run (its script is printed), else the job. */
 export function batchJson(data: BatchResult): unknown {

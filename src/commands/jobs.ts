@@ -6,8 +6,10 @@ import { SlurmError, UsageError } from "../core/errors.js";
 import { parseDuration } from "../core/values.js";
 import type { Executor } from "../exec/executor.js";
 import type { ConnectionFlags } from "../exec/placement.js";
+import { TASK_LOGS } from "../request/sbatch.js";
 import { clusterProfile } from "../request/sources.js";
-import { findRun, RUN_FILES, runFile } from "../runs/store.js";
+import { findRun, runFile } from "../runs/store.js";
+import { POINTS_FILE } from "../runs/sweep.js";
 import { followLog } from "../session/follow.js";
 import { parseSqueue, scancelArgv, squeueUserArgv } from "../slurm/index.js";
 import { JOB_COMMENT } from "../slurm/sbatch.js";
@@ -53,7 +55,8 @@ export async function ps(flags: JobsFlags, ctx: Context): Promise<Done<JobRow[]>
       state: j.state,
       time: j.timeUsed,
       where: j.node ?? `(${j.reason})`,
-      runDir: j.script?.endsWith(`/${RUN_FILES.script}`) ? posix.dirname(j.script) : undefined,
+      // A sweep's later arrays have scripts of their own: job-OFFSET.sbatch.
+      runDir: j.script !== undefined && /\/job(-\d+)?\.sbatch$/.test(j.script) ? posix.dirname(j.script) : undefined,
     }));
   return { data: jobs };
 }
@@ -62,6 +65,11 @@ export async function ps(flags: JobsFlags, ctx: Context): Promise<Done<JobRow[]>
 export async function logs(ref: string, flags: JobsFlags & { follow?: boolean }, ctx: Context): Promise<Done<undefined>> {
   const exec = await jobsExecutor(flags, ctx);
   const run = await findRun(exec, await exec.home(), ref);
+  if (await exec.stat(posix.join(run.dir, POINTS_FILE))) {
+    throw new UsageError(
+      `${run.dir} is a sweep: each task logs to ${posix.join(run.dir, TASK_LOGS)}/ARRAYJOBID_TASKID.log (arrays.json says which array runs which points); read those`,
+    );
+  }
   const log = runFile(run.dir, "log");
   if (!flags.follow) {
     const text = await exec.readFile(log);

@@ -17,17 +17,19 @@ import { loadProfile } from "../profile/load.js";
 import { renderScript } from "../render/render.js";
 import { atSite, buildRequest, chooseCluster, type Payload, type RequestFlags } from "../request/build.js";
 import type { JobRequest, SitedRequest } from "../request/job.js";
-import { loadProjectFile, loadUserConfig, noteSearchPath } from "../request/sources.js";
+import { loadProjectFile, loadSweepFile, loadUserConfig, noteSearchPath } from "../request/sources.js";
 import { gitState } from "../runs/git.js";
 import { runDirFor } from "../runs/paths.js";
 import { createRunDir, runFile } from "../runs/store.js";
+import type { ArrayRecord } from "../runs/sweep.js";
+import { submitArrays } from "../session/arrays.js";
 import { sbatchScript } from "../session/sbatch.js";
 import type { Context } from "./context.js";
 import { convertedPath, convertOnCluster, type Identified, identify } from "./imageConvert.js";
 import { assumedPlacement, placementFor } from "./where.js";
 
-/** Flags of a command that submits: the request's and the connection's. */
-export type SubmitFlags = RequestFlags & ConnectionFlags;
+/** Flags of a command that submits: the request's and the connection's (and batch's sweep file). */
+export type SubmitFlags = RequestFlags & ConnectionFlags & { sweepFile?: string };
 
 /** A job planned: its checked request and where it goes (undefined for a dry run that could go nowhere). */
 export interface Plan {
@@ -42,7 +44,8 @@ export interface Plan {
  */
 export async function plan(flags: SubmitFlags, payload: Payload, ctx: Context, dryRun: boolean): Promise<Plan> {
   const user = await loadUserConfig(ctx);
-  const sources = { flags, user, project: await loadProjectFile(ctx, ctx.cwd) };
+  const sweepFile = flags.sweepFile === undefined ? undefined : { spec: await loadSweepFile(flags.sweepFile), from: flags.sweepFile };
+  const sources = { flags, user, project: await loadProjectFile(ctx, ctx.cwd), sweepFile };
   const cluster = chooseCluster(sources);
   noteSearchPath(ctx);
   const loaded = await loadProfile(ctx, cluster);
@@ -107,6 +110,8 @@ export interface Submitted {
   jobId: string;
   runDir: string;
   login: LoginTarget;
+  /** A sweep's arrays, in order (`jobId` is the first's). */
+  arrays?: ArrayRecord[];
 }
 
 /** The executor a plan goes to; a dry run's plan that could go nowhere is not submitted. */
@@ -139,13 +144,15 @@ export async function submitSited(exec: Executor, req: SitedRequest, ctx: Contex
   const runDir = await createRunDir(exec, runDirFor(await exec.home(), req.name, now));
   const script = runFile(runDir, "script");
   const login = await exec.login();
-  await exec.writeFile(script, renderScript(req, runDir), 0o600);
+  // A sweep's scripts, one per array (job.sbatch the first), are written as its arrays are submitted.
+  if (!req.sweep) await exec.writeFile(script, renderScript(req, runDir), 0o600);
   // Loaded here, not by a dry run: the record's schema brings zod.
   const { recordText, runRecord } = await import("../runs/record.js");
   const git = await gitState(exec, req.workdir, runDir);
   const record = runRecord(req, login, versionText(), now, { ...(git ? { git } : {}), ...(rerunOf ? { rerunOf } : {}) });
   await exec.writeFile(runFile(runDir, "request"), recordText(record), 0o600);
-  const jobId = await sbatchScript(exec, script);
+  const arrays = req.sweep ? await submitArrays(exec, req, runDir) : undefined;
+  const jobId = arrays ? (arrays[0]?.jobId ?? "") : await sbatchScript(exec, script);
   await exec.writeFile(runFile(runDir, "jobId"), `${jobId}\n`, 0o600);
-  return { exec, req, jobId, runDir, login };
+  return { exec, req, jobId, runDir, login, ...(arrays ? { arrays } : {}) };
 }

@@ -91,6 +91,13 @@ export function envNameProblem(name: string): string | undefined {
   return hit ? `${name} is reserved: ${hit.r.why}; ${hit.r.fix(name, hit.prefix)}` : undefined;
 }
 
+/** Why `name` cannot name a sweep parameter (the job gets it as HPCJOB_PARAM_NAME); undefined when it can. */
+export function paramNameProblem(name: string): string | undefined {
+  return ENV_NAME.test(name)
+    ? undefined
+    : `${JSON.stringify(name)} cannot name a parameter: it becomes the variable HPCJOB_PARAM_${name}; use letters, digits and _, not starting with a digit`;
+}
+
 /** `NAME=VALUE` as a pair; the value may hold anything, the name must be a shell name that is not reserved. */
 export function parseEnv(text: string, from = "--env"): [string, string] {
   const eq = text.indexOf("=");

@@ -4,5 +4,5 @@
  * bundle this is a chunk of its own, so a built-in profile costs neither.
  */
 export { stringify as toYaml } from "yaml";
-export { ProfileSchema, ProjectFileSchema, profileJsonSchema, UserConfigSchema } from "./schema.js";
+export { ProfileSchema, ProjectFileSchema, profileJsonSchema, SweepSchema, UserConfigSchema } from "./schema.js";
 export { lineMap, locate, parseYaml, validate } from "./yamlFile.js";

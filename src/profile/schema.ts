@@ -5,7 +5,7 @@
  * project's hpcjob.yaml, which are small and share the value shapes.
  */
 import { z } from "zod";
-import { envNameProblem } from "../core/env.js";
+import { envNameProblem, paramNameProblem } from "../core/env.js";
 import { isHpcjobError } from "../core/errors.js";
 import { MAX_COUNT, MAX_CPUS } from "../core/limits.js";
 import {
@@ -87,6 +87,21 @@ const gpus = z
   .union([z.string(), z.number()])
   .check(parsedBy((g: string | number) => parseGpus(String(g), undefined)))
   .describe("N or TYPE:N, e.g. 1 or A40:2");
+
+/**
+ * A sweep (`--sweep-file` and hpcjob.yaml's `sweep:`): a grid, `{name: [values]}`,
+ * run as every combination, or a list of points, `[{name: value}, ...]`, each
+ * naming the same parameters. Values are text as written: sweeps are read
+ * with YAML's failsafe schema, so 1e-3 stays 1e-3 and 007 stays 007.
+ */
+export const SweepSchema = z
+  .union([keysChecked(z.array(z.string()).min(1), paramNameProblem), z.array(keysChecked(z.string(), paramNameProblem)).min(1)], {
+    error: "must be a grid (NAME: [values]) or a list of points (- NAME: value)",
+  })
+  .describe("A grid {name: [values]} or a list of points [{name: value}]");
+
+/** A sweep as written in a file, validated. */
+export type SweepSpec = z.infer<typeof SweepSchema>;
 
 /** One GPU model a partition offers, and how many a node has. */
 export const GpuSchema = z.strictObject({
@@ -249,6 +264,7 @@ export const ProjectFileSchema = z.strictObject({
     })
     .default({}),
   sbatch: z.array(directive).default([]),
+  sweep: SweepSchema.optional().describe("hpcjob batch runs every point as a task of a job array"),
 });
 
 /** A validated project file. */

@@ -38,10 +38,14 @@ function aliasLine(doc: Document, lines: LineCounter, unresolved: boolean): numb
   return line;
 }
 
-/** Parse YAML text; a syntax error, an unknown alias or too many aliases becomes a ProfileError naming file and line. */
-export function parseYaml(file: string, text: string): YamlSource {
+/**
+ * Parse YAML text; a syntax error, an unknown alias or too many aliases
+ * becomes a ProfileError naming file and line. With `asText`, every scalar
+ * is the text written (YAML's failsafe schema): what a sweep's values are.
+ */
+export function parseYaml(file: string, text: string, asText = false): YamlSource {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, ...(asText ? { schema: "failsafe" } : {}) });
   const err = doc.errors[0];
   if (err) {
     // An error at the end of the file (an unclosed bracket or quote) is shown on the last line with text.
@@ -164,12 +168,20 @@ export function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): stri
   return [];
 }
 
+/** How a message names the types zod expects. */
+const TYPE_WORDS: Record<string, string> = { int: "a whole number", array: "a list", record: "a map" };
+
+/** "a string", "an object". */
+function article(word: string): string {
+  return `${/^[aeiou]/.test(word) ? "an" : "a"} ${word}`;
+}
+
 /** One readable sentence (with the fix) for one zod issue. */
 function describe(issue: z.core.$ZodIssue, input: unknown): string {
   switch (issue.code) {
     case "invalid_type":
       if (input === undefined) return `is required (${issue.expected}); add it`;
-      return `must be ${issue.expected === "int" ? "a whole number" : `a ${issue.expected}`}, not ${Array.isArray(input) ? "a list" : input === null ? "empty" : `a ${typeof input}`}`;
+      return `must be ${TYPE_WORDS[issue.expected] ?? article(issue.expected)}, not ${Array.isArray(input) ? "a list" : input === null ? "empty" : article(typeof input)}`;
     case "invalid_value":
       if (input === undefined) return `is required: one of ${issue.values.map((v) => String(v)).join(", ")}; add it`;
       return `must be one of ${issue.values.map((v) => String(v)).join(", ")}, not ${JSON.stringify(input)}`;
@@ -185,6 +197,23 @@ function describe(issue: z.core.$ZodIssue, input: unknown): string {
     default:
       return input === undefined ? issue.message : `${issue.message}, not ${JSON.stringify(input)}`;
   }
+}
+
+/**
+ * For a value that matched none of a union's shapes (a sweep's grid or list),
+ * the first problem inside the shape it has (a list for a list), with its full
+ * path; undefined when it has none of the shapes, which `describe` says.
+ */
+function unionBranch(issue: z.core.$ZodIssue): z.core.$ZodIssue | undefined {
+  if (issue.code !== "invalid_union") return undefined;
+  for (const branch of issue.errors) {
+    const first = branch[0];
+    if (first && (first.path.length > 0 || first.code !== "invalid_type")) {
+      const nested = { ...first, path: [...issue.path, ...first.path] } as z.core.$ZodIssue;
+      return unionBranch(nested) ?? nested;
+    }
+  }
+  return undefined;
 }
 
 function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
@@ -214,6 +243,8 @@ export function validate<S extends z.ZodType>(schema: S, data: unknown, sources:
     const fix = guess ? `did you mean "${guess}"?` : `remove it; ${what} keys here are: ${known.join(", ")}`;
     throw new ProfileError(locate(sources, { path: issue.path, message: `unknown key "${key}"; ${fix}` }, key));
   }
+  const inner = unionBranch(issue);
+  if (inner) throw new ProfileError(locate(sources, { path: inner.path, message: describe(inner, valueAt(data, inner.path)) }));
   const message = describe(issue, valueAt(data, issue.path));
   throw new ProfileError(locate(sources, { path: issue.path, message }));
 }

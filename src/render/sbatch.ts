@@ -6,6 +6,7 @@
 import { quote } from "../core/quote.js";
 import type { SitedRequest } from "../request/job.js";
 import { jobDirectives } from "../request/sbatch.js";
+import type { ArrayPart } from "../slurm/arrays.js";
 import type { Directive } from "../slurm/directives.js";
 
 /** `#SBATCH` lines for sbatch options, sorted by option name, values quoted: every script's header is written here. */
@@ -15,7 +16,7 @@ export function directiveLines(directives: readonly Directive[]): string[] {
     .map((d) => (d.value === undefined ? `#SBATCH --${d.key}` : `#SBATCH --${d.key}=${quote(d.value)}`));
 }
 
-/** The `#SBATCH` lines for a request at its site (its log in `runDir`). */
-export function sbatchLines(req: SitedRequest, runDir: string): string[] {
-  return directiveLines(jobDirectives(req, runDir));
+/** The `#SBATCH` lines for a request at its site (its log in `runDir`; a sweep's for array `part`). */
+export function sbatchLines(req: SitedRequest, runDir: string, part?: ArrayPart): string[] {
+  return directiveLines(jobDirectives(req, runDir, part));
 }

@@ -27,12 +27,13 @@ import {
 import { type ConvertibleRef, parseImage } from "../image/reference.js";
 import type { LoadedProfile } from "../profile/load.js";
 import { checkGpus, checkTime, partitionOf } from "../profile/rules.js";
-import type { Profile, ProjectFile, UserConfig } from "../profile/schema.js";
+import type { Profile, ProjectFile, SweepSpec, UserConfig } from "../profile/schema.js";
 import { checkFromhostImage } from "../runtime/charliecloud.js";
 import { bindProblem, envValueProblem, imagePathAt, type Runtime, resolveImage, runtimeOf } from "../runtime/index.js";
 import { conflict, type Directive, parseDirective } from "../slurm/directives.js";
 import type { JobRequest, SitedRequest } from "./job.js";
 import { ownOptions, sentBy } from "./sbatch.js";
+import { sweepOf } from "./sweep.js";
 
 /**
  * The image `text` names that hpcjob converts (docker://, or docker-daemon:,
@@ -68,6 +69,12 @@ export interface RequestFlags {
   requeue?: boolean;
   /** batch only: SIG@SECONDS, the signal passed on (default: the profile's batch.signal with --requeue). */
   signal?: string;
+  /** Sweeps (batch only): `--sweep NAME=VALUES` factors, how parameters reach the program, tasks at once. */
+  sweep?: string[];
+  sweepStyle?: string;
+  maxParallel?: string;
+  /** Submit held (sbatch --hold): nothing starts until `scontrol release`. */
+  hold?: boolean;
 }
 
 /** What the job should run: Jupyter, or a program with its arguments. */
@@ -94,6 +101,8 @@ export interface RequestSources {
   flags: RequestFlags;
   user: UserConfig;
   project?: ProjectSource;
+  /** The `--sweep-file` read, with its name: it replaces hpcjob.yaml's `sweep:`. */
+  sweepFile?: { spec: SweepSpec; from: string };
 }
 
 /** Everything the request is built from; the caller has read the files. */
@@ -277,6 +286,12 @@ export function buildRequest(input: RequestInput): JobRequest {
         : nameFromScript(payload.argv[0] ?? "batch");
 
   const { requeue, signal } = requeueOf(flags, payload, profile);
+  const sweep = payload.kind === "batch" ? sweepOf({ flags, file: sweepSource(input) }) : undefined;
+  const array = sweep && raw.find((r) => r.directive.key === "array");
+  if (array)
+    throw new UsageError(
+      `${array.said} sets --array, which a sweep sets itself (a task per point); drop it (--max-parallel limits the tasks at once)`,
+    );
 
   const req: JobRequest = {
     kind: payload.kind,
@@ -300,6 +315,8 @@ export function buildRequest(input: RequestInput): JobRequest {
     requeue,
     ...(signal ? { signal } : {}),
     workdir,
+    ...(sweep ? { sweep } : {}),
+    ...(flags.hold ? { hold: true } : {}),
   };
   // Checked against what is sent: a site's skipDirectives may drop hpcjob's --mem, and then --mem-per-cpu is fine.
   const sent = sentBy(req);
@@ -331,6 +348,14 @@ function requeueOf(flags: RequestFlags, payload: Payload, profile: Profile): { r
   if (flags.signal !== undefined) return { requeue, signal: parseSignal(flags.signal, "--signal") };
   if (!requeue) return { requeue };
   return { requeue, signal: parseSignal(profile.batch.signal, `cluster ${profile.name}'s batch.signal:`) };
+}
+
+/** The sweep file to use: --sweep-file's, else hpcjob.yaml's `sweep:` unless --sweep flags replace it. */
+function sweepSource(input: RequestInput): { spec: SweepSpec; from: string } | undefined {
+  if (input.sweepFile) return input.sweepFile;
+  const spec = input.project?.project.sweep;
+  if (spec === undefined || (input.flags.sweep?.length ?? 0) > 0) return undefined;
+  return { spec, from: input.project?.where(["sweep"]) ?? "hpcjob.yaml sweep:" };
 }
 
 /** A bind given as `text` (with `from`), refused where the runtime cannot make it. */

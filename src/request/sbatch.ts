@@ -5,9 +5,14 @@
  * render/ only writes them out.
  */
 import { formatSignal } from "../core/values.js";
+import type { ArrayPart } from "../slurm/arrays.js";
+import { arraySpec, DEFAULT_MAX_ARRAY_SIZE } from "../slurm/arrays.js";
 import type { Directive } from "../slurm/directives.js";
 import { JOB_COMMENT } from "../slurm/sbatch.js";
 import type { JobRequest, SitedRequest } from "./job.js";
+
+/** The folder of a run directory that holds a sweep's task logs (Slurm does not create it: submitting does). */
+export const TASK_LOGS = "logs";
 
 /** The GPU request spelled the way this cluster wants it, or undefined for none. */
 export function gpuDirective(req: JobRequest): Directive | undefined {
@@ -24,11 +29,17 @@ export function gpuDirective(req: JobRequest): Directive | undefined {
   }
 }
 
-/** The options hpcjob sets itself from the request, before the site's skip list. */
-function ownDirectives(req: JobRequest, runDir: string): Directive[] {
+/** A sweep's first array where the cluster's limit is not known yet (a dry run): as many points as Slurm's default MaxArraySize allows. */
+function firstArray(req: JobRequest): ArrayPart {
+  return { offset: 0, count: Math.min(req.sweep?.points.length ?? 1, DEFAULT_MAX_ARRAY_SIZE) };
+}
+
+/** The options hpcjob sets itself from the request (a sweep's for array `part`), before the site's skip list. */
+function ownDirectives(req: JobRequest, runDir: string, part = firstArray(req)): Directive[] {
   const out: Directive[] = [
     { key: "job-name", value: req.name },
-    { key: "output", value: `${runDir}/job.log` },
+    // A sweep's tasks each log to their own file: array job id and task id (the arrays file maps them to points).
+    { key: "output", value: req.sweep ? `${runDir}/${TASK_LOGS}/%A_%a.log` : `${runDir}/job.log` },
     // Append, so a requeued (preempted) job keeps the log of its earlier runs.
     { key: "open-mode", value: "append" },
     { key: "chdir", value: req.workdir ?? "" },
@@ -44,6 +55,8 @@ function ownDirectives(req: JobRequest, runDir: string): Directive[] {
   if (req.requeue) out.push({ key: "requeue" });
   // B: the batch shell only, which passes it on to the program (templates/partials/forward.njk).
   if (req.signal) out.push({ key: "signal", value: formatSignal(req.signal) });
+  if (req.sweep) out.push({ key: "array", value: arraySpec(part, req.sweep.maxParallel) });
+  if (req.hold) out.push({ key: "hold" });
   return out;
 }
 
@@ -60,7 +73,7 @@ export function ownOptions(req: JobRequest): string[] {
     .map((d) => d.key);
 }
 
-/** Every option the job is submitted with (its log in `runDir`), in no particular order: hpcjob's, then the raw ones, minus the site's skip list. */
-export function jobDirectives(req: SitedRequest, runDir: string): Directive[] {
-  return [...ownDirectives(req, runDir), ...req.directives].filter(sentBy(req));
+/** Every option the job is submitted with (its log in `runDir`; a sweep's for array `part`), in no particular order: hpcjob's, then the raw ones, minus the site's skip list. */
+export function jobDirectives(req: SitedRequest, runDir: string, part?: ArrayPart): Directive[] {
+  return [...ownDirectives(req, runDir, part), ...req.directives].filter(sentBy(req));
 }

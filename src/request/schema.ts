@@ -11,6 +11,7 @@ import type { Bind, GpuRequest, SignalRequest } from "../core/values.js";
 import type { ConvertibleRef, DaemonRef, DockerRef } from "../image/reference.js";
 import { ProfileSchema } from "../profile/schema.js";
 import type { Directive } from "../slurm/directives.js";
+import { SWEEP_STYLES, type SweepRequest } from "./sweep.js";
 
 const GpuRequestSchema: z.ZodType<GpuRequest> = z.strictObject({ type: z.string().optional(), count: z.int().min(0) });
 
@@ -40,6 +41,13 @@ const ArchiveRefSchema = z.strictObject({
 });
 
 const ConvertibleRefSchema: z.ZodType<ConvertibleRef> = z.union([DockerRefSchema, DaemonRefSchema, ArchiveRefSchema]);
+
+const SweepRequestSchema: z.ZodType<SweepRequest> = z.strictObject({
+  names: z.array(z.string()),
+  points: z.array(z.array(z.string())),
+  style: z.enum(SWEEP_STYLES),
+  maxParallel: z.int().min(1).optional(),
+});
 
 const SignalRequestSchema: z.ZodType<SignalRequest> = z.strictObject({ name: z.string(), seconds: z.int().min(0) });
 
@@ -74,6 +82,10 @@ export const RequestSchema = z.strictObject({
   signal: SignalRequestSchema.optional(),
   /** The folder the job runs in; undefined until the site is known (over SSH without --workdir: the cluster home). */
   workdir: z.string().optional(),
+  /** A batch job run once per point of this table, as job arrays (the table itself is also in the run directory: points.jsonl). */
+  sweep: SweepRequestSchema.optional(),
+  /** Submitted held (#SBATCH --hold). */
+  hold: z.boolean().optional(),
 });
 
 /** A request bound to its site, as request.json records it: the folder it ran in is known. */

@@ -10,7 +10,7 @@ import { parseName } from "../core/values.js";
 import { validatedOnce } from "../profile/cache.js";
 import { configDir, type Env, loadProfile, searchPathProblems } from "../profile/load.js";
 import { placeIn } from "../profile/places.js";
-import type { Profile, UserConfig } from "../profile/schema.js";
+import type { Profile, SweepSpec, UserConfig } from "../profile/schema.js";
 import { readUserFile } from "../profile/userFile.js";
 import type { ProjectSource } from "./build.js";
 
@@ -40,9 +40,22 @@ export async function loadProjectFile(e: Env, dir: string): Promise<ProjectSourc
   const { project, lines } = await validatedOnce(e, "project", file, text, async () => {
     const { lineMap, parseYaml, validate, ProjectFileSchema } = await import("../profile/files.js");
     const src = parseYaml(file, text);
-    return { project: validate(ProjectFileSchema, src.data, [src], "hpcjob.yaml"), lines: lineMap(src) };
+    const data = src.data as Record<string, unknown>;
+    // A sweep's values are text as written (1e-3, 007): read that key again with every scalar as text.
+    if (data !== null && typeof data === "object" && Object.hasOwn(data, "sweep")) {
+      data.sweep = (parseYaml(file, text, true).data as Record<string, unknown>).sweep;
+    }
+    return { project: validate(ProjectFileSchema, data, [src], "hpcjob.yaml"), lines: lineMap(src) };
   });
   return { file, project, where: (path) => placeIn(file, lines, path) };
+}
+
+/** The sweep in a `--sweep-file` (a grid or a list of points, as hpcjob.yaml's `sweep:`), validated with file:line errors. */
+export async function loadSweepFile(path: string): Promise<SweepSpec> {
+  const text = readUserFile(path, "give --sweep-file a YAML file of NAME: [values] or of a list of points") as string;
+  const { parseYaml, validate, SweepSchema } = await import("../profile/files.js");
+  const src = parseYaml(path, text, true);
+  return validate(SweepSchema, src.data, [src], "a sweep file's");
 }
 
 /** The user name on `profile`'s cluster: config.yaml's for that cluster, else its global one, else the profile's login.user. */

@@ -61,6 +61,14 @@ export interface Runtime {
    * signals on (apptainer's starter, srun) or becomes the program (exec).
    */
   signalsStopAt?: string;
+  /**
+   * True when the program in the container sees the job's own environment
+   * as it is, so a variable the image does not set needs no passing (a
+   * sweep's HPCJOB_PARAM_*): Apptainer would evaluate $ and ` in an
+   * APPTAINERENV_ value, and Charliecloud's --set-env file cannot hold every
+   * value. False for enroot, whose containers get only what --env names.
+   */
+  hostEnv: boolean;
 }
 
 const APPTAINER_SCHEMES = ["docker://", "docker-daemon:", "docker-archive:", "oras://", "library://", "shub://", "http://", "https://"];
@@ -77,6 +85,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     bind: formatBind,
     readOnlyBinds: true,
     multilineEnv: true,
+    hostEnv: true,
   },
   singularity: {
     name: "singularity",
@@ -89,6 +98,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     bind: formatBind,
     readOnlyBinds: true,
     multilineEnv: true,
+    hostEnv: true,
   },
   pyxis: {
     name: "pyxis",
@@ -102,6 +112,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     bind: formatBind,
     readOnlyBinds: true,
     multilineEnv: true,
+    hostEnv: true,
   },
   enroot: {
     name: "enroot",
@@ -116,6 +127,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     bind: (b) => (b.readOnly ? `${b.src}:${b.dst}:none:bind,ro` : `${b.src}:${b.dst}`),
     readOnlyBinds: true,
     multilineEnv: true,
+    hostEnv: false,
   },
   charliecloud: {
     name: "charliecloud",
@@ -131,6 +143,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     readOnlyBinds: false,
     multilineEnv: false,
     signalsStopAt: "ch-run",
+    hostEnv: true,
   },
   none: {
     name: "none",
@@ -140,6 +153,7 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     bind: formatBind,
     readOnlyBinds: true,
     multilineEnv: true,
+    hostEnv: true,
   },
 };
 

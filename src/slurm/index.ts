@@ -3,6 +3,7 @@
  * builders and parsers, no processes. The Executor runs the argv; these
  * read the text it brings back.
  */
+export { type ArrayPart, arrayLimit, arraySpec, splitArrays } from "./arrays.js";
 export { parseShowConfig, scontrolShowConfigArgv } from "./config.js";
 export { FIELD_SEP, RECORD_END } from "./fields.js";
 export { jobIdList } from "./ids.js";

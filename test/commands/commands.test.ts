@@ -16,6 +16,7 @@ import { remoteInstall } from "../../src/commands/remote.js";
 import { loadProfile } from "../../src/profile/load.js";
 import type { Payload } from "../../src/request/build.js";
 import { recordText, runRecord } from "../../src/runs/record.js";
+import type { Handler } from "../fakes.js";
 import { ROOT, requestFor } from "../helpers.js";
 import { FakeCluster, ForwardingCluster, fakeContext, runFileOf } from "./fakeCluster.js";
 
@@ -113,6 +114,104 @@ describe("batch", () => {
     expect(ctx.streamed).toBe("epoch 1\nhpcjob: the program exited with code 3\n");
     expect(done.exitCode).toBe(3);
     expect(done.data).toMatchObject({ jobId: "4242", state: "COMPLETED", exitCode: 3 });
+  });
+});
+
+describe("batch --sweep", () => {
+  const SWEEP = { ...LOOPBACK, sweep: ["lr=1e-3,1e-4", "seed=0..2"] };
+
+  it("submits a 2x3 sweep as one array over its table, per-task logs, and records the array", async () => {
+    const cluster = withImage();
+    const done = await batch(["train.py", "--epochs", "3"], false, { ...SWEEP, maxParallel: "2" }, fakeContext(cluster));
+    const runDir = `${RUNS}/20261123-101500-train`;
+    expect(done.data).toMatchObject({
+      jobId: "4242",
+      points: 6,
+      arrays: [{ jobId: "4242", offset: 0, count: 6, script: `${runDir}/job.sbatch` }],
+    });
+    expect(cluster.callsOf("sbatch").map((c) => c.argv)).toEqual([["sbatch", "--parsable", `${runDir}/job.sbatch`]]);
+    expect(cluster.callsOf("scontrol").map((c) => c.argv)).toEqual([["scontrol", "show", "config"]]);
+    const script = runFileOf(cluster, runDir, "job.sbatch") ?? "";
+    expect(script).toContain("#SBATCH --array=0-5%2\n");
+    expect(script).toContain(`#SBATCH --output=${runDir}/logs/%A_%a.log\n`);
+    expect(script).toMatch(/^HPCJOB_POINT=\$\(\( 0 \+ \$\{SLURM_ARRAY_TASK_ID:-0\} \)\)$/m);
+    expect(script).not.toContain("#SBATCH --hold");
+    expect(cluster.files.has(`${runDir}/logs/`)).toBe(true);
+    const table = (runFileOf(cluster, runDir, "points.jsonl") ?? "")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(table[4]).toEqual({ index: 4, params: { lr: "1e-4", seed: "1" } });
+    expect(runFileOf(cluster, runDir, "points.nul")).toBe("1e-3\x000\x001e-3\x001\x001e-3\x002\x001e-4\x000\x001e-4\x001\x001e-4\x002\x00");
+    expect(JSON.parse(runFileOf(cluster, runDir, "arrays.json") ?? "")).toEqual({
+      points: 6,
+      arrays: [{ jobId: "4242", offset: 0, count: 6, script: `${runDir}/job.sbatch` }],
+    });
+    expect(runFileOf(cluster, runDir, "job.id")).toBe("4242\n");
+  });
+
+  it("splits a sweep larger than MaxArraySize into arrays with offsets, held, asking the configuration once", async () => {
+    const cluster = withImage();
+    cluster.maxArraySize = 1001;
+    const done = await batch(["train.py"], false, { ...LOOPBACK, sweep: ["i=0..2499"], hold: true }, fakeContext(cluster));
+    const runDir = `${RUNS}/20261123-101500-train`;
+    const scripts = [`${runDir}/job.sbatch`, `${runDir}/job-1001.sbatch`, `${runDir}/job-2002.sbatch`];
+    expect(cluster.callsOf("sbatch").map((c) => c.argv[2])).toEqual(scripts);
+    expect(cluster.callsOf("scontrol")).toHaveLength(1);
+    expect((done.data as { arrays: unknown[] }).arrays).toEqual([
+      { jobId: "4242", offset: 0, count: 1001, script: scripts[0] },
+      { jobId: "4243", offset: 1001, count: 1001, script: scripts[1] },
+      { jobId: "4244", offset: 2002, count: 498, script: scripts[2] },
+    ]);
+    const third = cluster.files.get(scripts[2] as string) ?? "";
+    expect(third).toContain("#SBATCH --array=0-497\n");
+    expect(third).toContain("#SBATCH --hold\n");
+    expect(third).toMatch(/^HPCJOB_POINT=\$\(\( 2002 \+ \$\{SLURM_ARRAY_TASK_ID:-0\} \)\)$/m);
+  });
+
+  it("an sbatch refusal part-way cancels the arrays submitted before it and says so", async () => {
+    const cluster = withImage();
+    cluster.maxArraySize = 4;
+    const sbatch = cluster.handlers.sbatch as Handler;
+    cluster.handlers.sbatch = (argv: readonly string[]) =>
+      cluster.callsOf("sbatch").length === 3 ? { code: 1, stdout: "", stderr: "sbatch: error: AssocMaxSubmitJobLimit\n" } : sbatch(argv);
+    const err = await batch(["train.py"], false, { ...LOOPBACK, sweep: ["i=1..10"] }, fakeContext(cluster)).catch((e) => e);
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toMatch(
+      /^sbatch refused the job: sbatch: error: AssocMaxSubmitJobLimit; the script is .*\/job-8\.sbatch; cancelled the arrays submitted before it \(4242, 4243\)$/,
+    );
+    expect(cluster.callsOf("scancel").map((c) => c.argv)).toEqual([["scancel", "4242", "4243"]]);
+    expect(cluster.job("4242").state).toBe("CANCELLED");
+    expect(runFileOf(cluster, cluster.runDirs()[0] ?? "", "arrays.json")).toBeUndefined();
+  });
+
+  it("a dry run shows the array script and the first points, and connects to nothing", async () => {
+    const ctx = fakeContext(new FakeCluster());
+    const done = await batch(["train.py"], false, { ...SWEEP, sweepStyle: "hydra", dryRun: true }, ctx);
+    expect(ctx.placements).toEqual([]);
+    expect((done.data as { script: string }).script).toContain("#SBATCH --array=0-5\n");
+    const note = ctx.events.map((e) => ("text" in e ? e.text : "")).find((t) => t.startsWith("a sweep of 6 points")) ?? "";
+    expect(note).toContain("\n  point 0: lr=1e-3 seed=0\n");
+    expect(note).toContain("\n  ... 1 more");
+  });
+
+  it("--hold submits a single job held too, and --sbatch cannot set a sweep's --array", async () => {
+    const cluster = withImage();
+    const done = await batch(["train.py"], false, { ...LOOPBACK, hold: true }, fakeContext(cluster));
+    const script = runFileOf(cluster, (done.data as { runDir: string }).runDir, "job.sbatch") ?? "";
+    expect(script).toContain("#SBATCH --hold\n");
+    expect(script).not.toContain("--array");
+    await expect(batch(["train.py"], false, { ...SWEEP, sbatch: ["--array=0-3"] }, fakeContext(withImage()))).rejects.toThrow(
+      `--sbatch "--array=0-3" sets --array, which a sweep sets itself (a task per point); drop it (--max-parallel limits the tasks at once)`,
+    );
+  });
+
+  it("refuses --follow on a sweep before anything is submitted", async () => {
+    const cluster = withImage();
+    await expect(batch(["train.py"], false, { ...SWEEP, follow: true }, fakeContext(cluster))).rejects.toThrow(
+      /^--follow does not watch a sweep yet/,
+    );
+    expect(cluster.callsOf("sbatch")).toEqual([]);
   });
 });
 
@@ -251,6 +350,21 @@ describe("finding runs: attach, logs, cancel", () => {
       { jobId: "4304", name: "jupyter", state: "RUNNING", time: "0:00", where: "gpu-node1", runDir: `${RUNS}/x` },
     ]);
     expect(cluster.callsOf("squeue")[0]?.argv).toContain("--user=alice");
+  });
+
+  it("ps finds the run directory of a sweep's later array too; logs on a sweep says where its tasks log", async () => {
+    const cluster = withImage();
+    cluster.maxArraySize = 2;
+    const sweep = await batch(["train.py"], false, { ...LOOPBACK, sweep: ["i=1..3"] }, fakeContext(cluster));
+    const runDir = (sweep.data as { runDir: string }).runDir;
+    const listed = await ps({ cluster: "loopback" }, fakeContext(cluster));
+    expect((listed.data as { jobId: string; runDir?: string }[]).map((j) => [j.jobId, j.runDir])).toEqual([
+      ["4242", runDir],
+      ["4243", runDir],
+    ]);
+    await expect(logs("4242", { cluster: "loopback" }, fakeContext(cluster))).rejects.toThrow(
+      `${runDir} is a sweep: each task logs to ${runDir}/logs/ARRAYJOBID_TASKID.log (arrays.json says which array runs which points); read those`,
+    );
   });
 });
 

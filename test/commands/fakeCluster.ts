@@ -30,6 +30,8 @@ export interface FakeJob {
 export class FakeCluster extends FakeExecutor {
   readonly jobs = new Map<string, FakeJob>();
   private next = 4242;
+  /** What `scontrol show config` says (Slurm's default). */
+  maxArraySize = 1001;
   /** Run when sbatch takes a script (a job becoming ready, say). */
   onSubmit?: (job: FakeJob) => void;
 
@@ -53,9 +55,11 @@ export class FakeCluster extends FakeExecutor {
           ?.slice(7)
           .split(",");
         const listed = [...this.jobs.values()].filter((j) => ids === undefined || ids.includes(j.id));
-        return ok(listed.map((j) => squeueRow({ jobId: j.id, state: j.state, node: j.node })).join(""));
+        return ok(listed.map((j) => squeueRow({ jobId: j.id, state: j.state, node: j.node, script: j.script })).join(""));
       },
       scontrol: (argv: readonly string[]) => {
+        if (argv[1] === "show" && argv[2] === "config")
+          return ok(`ClusterName             = loopback\nMaxArraySize            = ${this.maxArraySize}\n`);
         const job = this.jobs.get(argv[argv.length - 1] ?? "");
         if (!job) return fail("slurm_load_jobs error: Invalid job id specified");
         return ok(

@@ -346,13 +346,18 @@ export interface CountedSqueue {
 
 /** A squeue that logs the time of each call, then runs the real one; any user may run it. */
 export function countedSqueue(): CountedSqueue {
-  const dir = mkdtempSync("/tmp/hpcjob-squeue-");
+  return countedCommand("squeue");
+}
+
+/** A Slurm command (squeue, sbatch ...) that logs the time of each call, then runs the real one; any user may run it. */
+export function countedCommand(tool: string): CountedSqueue {
+  const dir = mkdtempSync(`/tmp/hpcjob-${tool}-`);
   chmodSync(dir, 0o755);
   const log = join(dir, "calls");
   writeFileSync(log, "");
   chmodSync(log, 0o666);
-  writeFileSync(join(dir, "squeue"), `#!/bin/sh\ndate +%s%3N >> ${log}\nexec /usr/bin/squeue "$@"\n`);
-  chmodSync(join(dir, "squeue"), 0o755);
+  writeFileSync(join(dir, tool), `#!/bin/sh\ndate +%s%3N >> ${log}\nexec /usr/bin/${tool} "$@"\n`);
+  chmodSync(join(dir, tool), 0o755);
   return {
     path: `${dir}:${stage()}/standins:/usr/local/bin:/usr/bin:/bin`,
     calls: () => readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map(Number),

@@ -47,6 +47,14 @@ function flagsFor(profile: Profile): RequestFlags {
 const PAYLOADS: Record<string, Payload> = {
   jupyter: { kind: "jupyter" },
   batch: { kind: "batch", argv: ["train.py", "--epochs", "3", "--note", "it's a $(test)"], explicit: false },
+  // The same batch job as a 2x3 sweep, its tasks at most 2 at a time.
+  sweep: { kind: "batch", argv: ["train.py", "--epochs", "3", "--note", "it's a $(test)"], explicit: false },
+};
+
+/** Flags each kind of script adds to the profile's. */
+const KIND_FLAGS: Record<string, RequestFlags> = {
+  jupyter: { name: "nb" },
+  sweep: { sweep: ["lr=1e-3,1e-4", "seed=0..2"], maxParallel: "2" },
 };
 
 const cases = PROFILES.flatMap((cluster) => Object.keys(PAYLOADS).map((kind) => [cluster, kind] as const));
@@ -67,7 +75,7 @@ describe.each([...cases, ...requeueCases])("%s %s", (cluster, kind) => {
     const flags = CASES[cluster] ?? flagsFor(loaded.profile);
     const requeue = kind === "batch-requeue" ? { requeue: true, ...REQUEUE[cluster] } : {};
     const payload = PAYLOADS[kind === "batch-requeue" ? "batch" : kind] as Payload;
-    const req = requestFor(loaded, { ...flags, ...requeue, name: kind === "jupyter" ? "nb" : undefined }, payload);
+    const req = requestFor(loaded, { ...flags, ...(KIND_FLAGS[kind] ?? {}), ...requeue }, payload);
     const script = renderScript(req, `/home/alice/.hpcjob/runs/20260101-120000-${req.name}`);
     if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, script);
     expect(existsSync(file), `${file} is missing: write it with UPDATE_GOLDEN=1 npx vitest run test/golden and review it`).toBe(true);

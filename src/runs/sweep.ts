@@ -1,0 +1,66 @@
+/**
+ * A sweep's files in its run directory: the table of points (points.jsonl,
+ * one JSON line per point: its index and parameters), the values the job
+ * script reads (points.nul), the task logs' folder, and the record of the
+ * arrays submitted (arrays.json: job id, offset and count of each), which
+ * is how `ps`, a watcher and a resubmission find every task.
+ */
+import { posix } from "node:path";
+import { ExecError } from "../core/errors.js";
+import type { Executor } from "../exec/executor.js";
+import { TASK_LOGS } from "../request/sbatch.js";
+import { POINT_VALUES_FILE, type Sweep } from "../request/sweep.js";
+
+/** The table of points, for people and tools. */
+export const POINTS_FILE = "points.jsonl";
+/** The arrays submitted for a sweep. */
+export const ARRAYS_FILE = "arrays.json";
+
+/** One array submitted for a sweep: its job id, and the points it runs (offset + task id, tasks 0 .. count - 1). */
+export interface ArrayRecord {
+  jobId: string;
+  offset: number;
+  count: number;
+  /** Its script, in the run directory. */
+  script: string;
+}
+
+/** What arrays.json holds. */
+export interface ArraysFile {
+  points: number;
+  arrays: ArrayRecord[];
+}
+
+/** The table's lines: `{"index":N,"params":{NAME:VALUE,...}}`, one per point. */
+export function pointsJsonl(sweep: Sweep): string {
+  return sweep.points
+    .map((values, index) => JSON.stringify({ index, params: Object.fromEntries(sweep.names.map((n, i) => [n, values[i]])) }))
+    .map((line) => `${line}\n`)
+    .join("");
+}
+
+/** Every point's values in the names' order, each ended by a NUL byte: what the job script reads with mapfile -d ''. */
+export function pointValues(sweep: Sweep): Buffer {
+  return Buffer.from(sweep.points.map((values) => values.map((v) => `${v}\0`).join("")).join(""), "utf8");
+}
+
+/** Write the table, its values for the script and the task logs' folder into a run directory, before anything is submitted. */
+export async function writeSweepTable(exec: Executor, runDir: string, sweep: Sweep): Promise<void> {
+  await exec.writeFile(posix.join(runDir, POINTS_FILE), pointsJsonl(sweep), 0o600);
+  await exec.writeFile(posix.join(runDir, POINT_VALUES_FILE), pointValues(sweep), 0o600);
+  await exec.mkdir(posix.join(runDir, TASK_LOGS), 0o700);
+}
+
+/** Record the arrays submitted, whole or not at all: written beside arrays.json and renamed over it. */
+export async function writeArrays(exec: Executor, runDir: string, record: ArraysFile): Promise<void> {
+  const file = posix.join(runDir, ARRAYS_FILE);
+  const partial = `${file}.partial`;
+  await exec.writeFile(partial, `${JSON.stringify(record, null, 2)}\n`, 0o600);
+  const r = await exec.run(["mv", "-f", partial, file]);
+  if (r.code !== 0) throw new ExecError(`could not rename ${partial} to ${file}; check the run directory's permissions`, [r.stderr.trim()]);
+}
+
+/** The script of the array at `offset`: job.sbatch for the first, job-OFFSET.sbatch for the others. */
+export function arrayScript(runDir: string, offset: number): string {
+  return posix.join(runDir, offset === 0 ? "job.sbatch" : `job-${offset}.sbatch`);
+}

@@ -1,0 +1,167 @@
+/**
+ * Sweeps end to end on the loopback Slurm cluster, as alice: a grid runs as
+ * one job array whose every task runs the program inside the test image with
+ * its own parameters, byte for byte in every style; a sweep larger than the
+ * cluster's MaxArraySize (1001, Slurm's default) is split into held arrays
+ * that cover every point once, and a task of a later array finds its point
+ * at its array's offset.
+ */
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { cancelAll, hpcjob, imagePaths, jobState, requireCluster, testImages, until } from "./harness.js";
+
+const IMAGE = imagePaths("alice").sif;
+const BATCH = ["batch", "--cluster", "loopback", "--image", IMAGE, "--json"];
+
+/** Values no shell or YAML reader may change on their way to the program. */
+const HOSTILE = ['it\'s "q" $HOME `id` $(id) \\ ü 🎉', "  two  spaces\tand a tab ", "--not-a-flag", "*", "", "line 1\nline 2"];
+
+/** What sweep.py printed: its arguments after the script and the sweep's variables. */
+interface Seen {
+  argv: string[];
+  env: Record<string, string>;
+}
+
+/** The script that shows what it was given, and a sweep file of hostile values. */
+function prepareAlice(): void {
+  const points = HOSTILE.map((v) => `- msg: ${JSON.stringify(v)}`).join("\n");
+  const script = [
+    "mkdir -p ~/work",
+    "cat > ~/work/sweep.py <<'PY'",
+    "import json, os, sys",
+    "env = {k: v for k, v in os.environ.items() if k.startswith('HPCJOB_PARAM_') or k == 'HPCJOB_POINT'}",
+    "print('sweep:' + json.dumps({'argv': sys.argv[1:], 'env': env}), flush=True)",
+    "PY",
+    "cat > ~/work/hostile.yaml <<'YAML'",
+    points,
+    "YAML",
+  ].join("\n");
+  const r = spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", script], { cwd: "/", encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`could not prepare alice's files: ${r.stderr}`);
+}
+
+/** Submit a sweep; its JSON result. */
+function submitSweep(args: string[]): {
+  jobId: string;
+  runDir: string;
+  points: number;
+  arrays: { jobId: string; offset: number; count: number }[];
+} {
+  const r = hpcjob("alice", [...BATCH, ...args]);
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+/** Wait until Slurm lists no task of the array, then what each task's program printed, by task log name. */
+async function tasksSeen(runDir: string, jobId: string, tasks: number): Promise<Map<string, Seen>> {
+  await until(`array ${jobId} to end`, () => jobState(jobId) === "", 120_000, 500);
+  const logs = readdirSync(join(runDir, "logs")).sort();
+  expect(logs).toEqual(Array.from({ length: tasks }, (_, i) => `${jobId}_${i}.log`).sort());
+  const seen = new Map<string, Seen>();
+  for (const log of logs) {
+    const text = readFileSync(join(runDir, "logs", log), "utf8");
+    const line = text.split("\n").find((l) => l.startsWith("sweep:"));
+    expect(line, `${log} has no output of the program:\n${text}`).toBeDefined();
+    seen.set(log, JSON.parse((line as string).slice("sweep:".length)));
+  }
+  return seen;
+}
+
+beforeAll(() => {
+  requireCluster();
+  cancelAll();
+  testImages("alice");
+  prepareAlice();
+});
+afterEach(() => cancelAll());
+afterAll(() => cancelAll());
+
+describe("a sweep", () => {
+  it("a 2x3 grid runs as one array, and every task ran the program with its own parameters", async () => {
+    const out = submitSweep(["--sweep", "lr=1e-3,1e-4", "--sweep", "seed=0..2", "sweep.py", "--epochs", "2"]);
+    expect(out.points).toBe(6);
+    expect(out.arrays).toEqual([{ jobId: out.jobId, offset: 0, count: 6, script: `${out.runDir}/job.sbatch` }]);
+    const seen = await tasksSeen(out.runDir, out.jobId, 6);
+    let point = 0;
+    for (const lr of ["1e-3", "1e-4"]) {
+      for (const seed of ["0", "1", "2"]) {
+        expect(seen.get(`${out.jobId}_${point}.log`)).toEqual({
+          argv: ["--epochs", "2", "--lr", lr, "--seed", seed],
+          env: { HPCJOB_POINT: String(point), HPCJOB_PARAM_lr: lr, HPCJOB_PARAM_seed: seed },
+        });
+        point++;
+      }
+    }
+  });
+
+  it("values reach the program byte for byte from a sweep file, as NAME=VALUE (hydra) and as variables only (env)", async () => {
+    const hydra = submitSweep(["--sweep-file", "hostile.yaml", "--sweep-style", "hydra", "--sweep", "n=1..1", "sweep.py"]);
+    const env = submitSweep(["--sweep-file", "hostile.yaml", "--sweep-style", "env", "--", "python3", "sweep.py", "--own"]);
+    const byHydra = await tasksSeen(hydra.runDir, hydra.jobId, HOSTILE.length);
+    const byEnv = await tasksSeen(env.runDir, env.jobId, HOSTILE.length);
+    HOSTILE.forEach((msg, i) => {
+      expect(byHydra.get(`${hydra.jobId}_${i}.log`)).toEqual({
+        argv: [`msg=${msg}`, "n=1"],
+        env: { HPCJOB_POINT: String(i), HPCJOB_PARAM_msg: msg, HPCJOB_PARAM_n: "1" },
+      });
+      expect(byEnv.get(`${env.jobId}_${i}.log`)).toEqual({ argv: ["--own"], env: { HPCJOB_POINT: String(i), HPCJOB_PARAM_msg: msg } });
+    });
+  });
+
+  it("2,500 points against MaxArraySize 1001 are submitted held as 3 arrays that cover every point once; a task of the second runs its own point", async () => {
+    const out = submitSweep(["--hold", "--sweep", "i=0..2499", "sweep.py"]);
+    expect(out.arrays.map((a) => [a.offset, a.count])).toEqual([
+      [0, 1001],
+      [1001, 1001],
+      [2002, 498],
+    ]);
+    const covered: number[] = [];
+    for (const a of out.arrays) {
+      // Slurm's own view: every task of the array, held.
+      const q = spawnSync("squeue", ["-r", "-h", "-j", a.jobId, "-o", "%K %T %r"], { encoding: "utf8" });
+      const tasks = q.stdout.trim().split("\n");
+      expect(tasks).toHaveLength(a.count);
+      for (const t of tasks) {
+        const [task, state, reason] = t.split(" ");
+        expect([state, reason]).toEqual(["PENDING", "JobHeldUser"]);
+        // The point each task runs: the offset its array's script carries, plus its task id.
+        covered.push(a.offset + Number(task));
+      }
+      const script = readFileSync(join(out.runDir, a.offset === 0 ? "job.sbatch" : `job-${a.offset}.sbatch`), "utf8");
+      expect(script).toContain(`HPCJOB_POINT=$(( ${a.offset} + `);
+    }
+    expect(new Set(covered).size).toBe(2500);
+    expect(covered.every((p) => p >= 0 && p < 2500)).toBe(true);
+
+    const second = out.arrays[1]?.jobId as string;
+    expect(spawnSync("scontrol", ["release", `${second}_5`]).status).toBe(0);
+    await until(
+      "task 5 of the second array to run",
+      () => {
+        try {
+          return readFileSync(join(out.runDir, "logs", `${second}_5.log`), "utf8").includes("hpcjob: the program exited");
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      500,
+    );
+    const log = readFileSync(join(out.runDir, "logs", `${second}_5.log`), "utf8");
+    const line = log.split("\n").find((l) => l.startsWith("sweep:")) ?? "";
+    expect(JSON.parse(line.slice("sweep:".length))).toEqual({
+      argv: ["--i", "1006"],
+      env: { HPCJOB_POINT: "1006", HPCJOB_PARAM_i: "1006" },
+    });
+
+    expect(
+      spawnSync(
+        "scancel",
+        out.arrays.map((a) => a.jobId),
+      ).status,
+    ).toBe(0);
+    await until("the arrays to be cancelled", () => out.arrays.every((a) => jobState(a.jobId) === ""), 30_000);
+  });
+});
