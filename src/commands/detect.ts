@@ -1,11 +1,4 @@
-/**
- * `hpcjob clusters detect`: a profile for a cluster nobody has written one
- * for, read from the cluster's own commands in two round trips over the one
- * connection (a probe script, then `sbatch --test-only` of what it found),
- * printed, or written whole to -o FILE.
- */
-import { linkSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, extname, resolve } from "node:path";
 import { ProfileError, SlurmError, UsageError } from "../core/errors.js";
 import { parseName } from "../core/values.js";
 import type { ConnectionFlags, Placement } from "../exec/placement.js";
@@ -14,6 +7,7 @@ import { isProfileFileName } from "../profile/load.js";
 import { clusterProfile, loadUserConfig } from "../request/sources.js";
 import { type ClusterFacts, parseProbe, probeFailures, probeScript, testOnlyScript, withTestOnly } from "../slurm/detect.js";
 import type { Context, Done } from "./context.js";
+import { writeOutputFile } from "./outputFile.js";
 import { placementFor } from "./where.js";
 
 /** The flags of `clusters detect`. */
@@ -56,37 +50,6 @@ function reached(placement: Placement): { loginHost?: string; loginPort?: number
   if (placement.where !== "ssh") return {};
   const d = parseDestination(placement.destination, "--remote");
   return { loginHost: d.host, loginPort: d.port };
-}
-
-/**
- * Write `text` to `path` whole (a temporary file in the same folder, then a
- * link or rename): an existing file is kept unless `force`, and the link
- * makes that check and the write one step, so two runs cannot both write.
- */
-function writeProfile(path: string, text: string, shown: string, force: boolean): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    writeFileSync(tmp, text, { flag: "wx", mode: 0o644 });
-    if (force) renameSync(tmp, path);
-    else linkSync(tmp, path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST")
-      throw new UsageError(`${shown} exists already; review it, then pass --force to replace it, or give -o another file`);
-    const why =
-      code === "ENOENT" || code === "ENOTDIR"
-        ? `the folder ${dirname(shown)} does not exist`
-        : code === "EISDIR"
-          ? `${shown} is a folder`
-          : code === "EACCES" || code === "EPERM" || code === "EROFS"
-            ? "permission denied"
-            : (e as Error).message;
-    throw new UsageError(`cannot write ${shown}: ${why}; give -o a file in a folder you can write to`);
-  } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {}
-  }
 }
 
 /** Read the cluster: the probe, then the test-only requests it makes possible. */
@@ -132,6 +95,6 @@ export async function detect(flags: DetectFlags, ctx: Context): Promise<Done<Det
     );
   }
   const yaml = detectedYaml(facts, profile);
-  if (flags.output !== undefined) writeProfile(resolve(ctx.cwd, flags.output), yaml, flags.output, Boolean(flags.force));
+  if (flags.output !== undefined) writeOutputFile(resolve(ctx.cwd, flags.output), yaml, flags.output, Boolean(flags.force));
   return { data: { facts, yaml, output: flags.output } };
 }

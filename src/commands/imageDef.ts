@@ -3,13 +3,14 @@
  * the same image on the cluster, on stdout or in a file (-o), with what did
  * not carry over reported as warnings (stderr).
  */
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { toDefinition } from "../image/definition.js";
 import { parseDockerfile } from "../image/dockerfile.js";
 import { unreadable } from "../profile/userFile.js";
 import type { Context, Done } from "./context.js";
+import { writeOutputFile } from "./outputFile.js";
 
 /** The flags of `image def`. */
 export interface ImageDefFlags {
@@ -52,29 +53,6 @@ function readDockerfile(path: string, shown: string): string {
   }
 }
 
-/** Write `text` to `path` whole or not at all: a temporary file in the same folder, renamed over it. */
-function writeWhole(path: string, text: string, shown: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    writeFileSync(tmp, text, { flag: "wx" });
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {}
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT" || code === "ENOTDIR"
-        ? `the folder ${dirname(shown)} does not exist`
-        : code === "EISDIR"
-          ? `${shown} is a folder`
-          : code === "EACCES" || code === "EPERM" || code === "EROFS"
-            ? "permission denied"
-            : (e as Error).message;
-    throw new UsageError(`cannot write ${shown}: ${why}; give -o a file in a folder you can write to`);
-  }
-}
-
 /** Translate a Dockerfile into an Apptainer definition: on stdout, or written to -o FILE. */
 export async function imageDef(dockerfile: string, flags: ImageDefFlags, ctx: Context): Promise<Done<ImageDef>> {
   const args = buildArgs(flags.buildArg ?? [], ctx.env);
@@ -93,7 +71,7 @@ export async function imageDef(dockerfile: string, flags: ImageDefFlags, ctx: Co
     );
   }
   // Written first: when the file cannot be written, that one line is all there is to say.
-  if (output !== undefined) writeWhole(resolve(ctx.cwd, output), def.text, output);
+  if (output !== undefined) writeOutputFile(resolve(ctx.cwd, output), def.text, output, true);
   for (const text of warnings) ctx.report({ kind: "note", text });
   return { data: { dockerfile, output, from: def.from, copies, warnings, definition: def.text } };
 }
