@@ -9,7 +9,7 @@ import type { ConnectionFlags } from "../exec/placement.js";
 import { TASK_LOGS } from "../request/sbatch.js";
 import { clusterProfile } from "../request/sources.js";
 import { findRun, runFile } from "../runs/store.js";
-import { POINTS_FILE } from "../runs/sweep.js";
+import { POINTS_FILE, runDirOfScript } from "../runs/sweep.js";
 import { followLog } from "../session/follow.js";
 import { parseSqueue, scancelArgv, squeueUserArgv } from "../slurm/index.js";
 import { JOB_COMMENT } from "../slurm/sbatch.js";
@@ -56,7 +56,7 @@ export async function ps(flags: JobsFlags, ctx: Context): Promise<Done<JobRow[]>
       time: j.timeUsed,
       where: j.node ?? `(${j.reason})`,
       // A sweep's later arrays have scripts of their own: job-OFFSET.sbatch.
-      runDir: j.script !== undefined && /\/job(-\d+)?\.sbatch$/.test(j.script) ? posix.dirname(j.script) : undefined,
+      runDir: runDirOfScript(j.script),
     }));
   return { data: jobs };
 }

@@ -10,6 +10,7 @@ import { ExecError } from "../core/errors.js";
 import type { Executor } from "../exec/executor.js";
 import { TASK_LOGS } from "../request/sbatch.js";
 import { POINT_VALUES_FILE, type Sweep } from "../request/sweep.js";
+import { RUN_FILES } from "./store.js";
 
 /** The table of points, for people and tools. */
 export const POINTS_FILE = "points.jsonl";
@@ -60,7 +61,17 @@ export async function writeArrays(exec: Executor, runDir: string, record: Arrays
   if (r.code !== 0) throw new ExecError(`could not rename ${partial} to ${file}; check the run directory's permissions`, [r.stderr.trim()]);
 }
 
-/** The script of the array at `offset`: job.sbatch for the first, job-OFFSET.sbatch for the others. */
+/** The script of the array at `offset`: job.sbatch (the run's script) for the first, job-OFFSET.sbatch for the others. */
 export function arrayScript(runDir: string, offset: number): string {
-  return posix.join(runDir, offset === 0 ? "job.sbatch" : `job-${offset}.sbatch`);
+  return posix.join(runDir, offset === 0 ? RUN_FILES.script : RUN_FILES.script.replace(/\.sbatch$/, `-${offset}.sbatch`));
+}
+
+/** The run directory of a job whose script is `script` (a run's job.sbatch, or a sweep's job-OFFSET.sbatch); undefined for a script hpcjob did not write. */
+export function runDirOfScript(script: string | undefined): string | undefined {
+  if (script === undefined) return undefined;
+  const dir = posix.dirname(script);
+  const offset = /^job-(\d+)\.sbatch$/.exec(posix.basename(script))?.[1];
+  return script === posix.join(dir, RUN_FILES.script) || (offset !== undefined && arrayScript(dir, Number(offset)) === script)
+    ? dir
+    : undefined;
 }

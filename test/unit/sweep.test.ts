@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadProjectFile, loadSweepFile } from "../../src/request/sources.js";
 import { crossProduct, parseSweepFlag, sweepOf } from "../../src/request/sweep.js";
-import { pointsJsonl, pointValues } from "../../src/runs/sweep.js";
+import { arrayScript, pointsJsonl, pointValues, runDirOfScript } from "../../src/runs/sweep.js";
 import { arrayLimit, arraySpec, parseShowConfig, splitArrays } from "../../src/slurm/index.js";
 import { ROOT, tempDir } from "../helpers.js";
 
@@ -176,5 +176,14 @@ describe("the table", () => {
       const r = spawnSync("bash", ["-c", script, "x", file, String(point)], { encoding: "utf8" });
       expect(r.stdout.split("\0").slice(0, -1)).toEqual(s.points[point]);
     }
+  });
+});
+
+describe("the run of a job's script (ps)", () => {
+  it("is the folder of a run's job.sbatch or a sweep's job-OFFSET.sbatch, and nothing else", () => {
+    expect(runDirOfScript("/home/a/.hpcjob/runs/r/job.sbatch")).toBe("/home/a/.hpcjob/runs/r");
+    expect(runDirOfScript(arrayScript("/home/a/.hpcjob/runs/r", 1001))).toBe("/home/a/.hpcjob/runs/r");
+    for (const other of ["/home/a/train.sbatch", "/home/a/job-x.sbatch", "/home/a/job-007.sbatch", undefined])
+      expect(runDirOfScript(other)).toBeUndefined();
   });
 });
