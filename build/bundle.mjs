@@ -180,11 +180,27 @@ function chunkOf(args) {
   return Object.keys(CHUNKS).find((name) => CHUNKS[name].entry === rel);
 }
 
+/**
+ * The libraries that live in the files chunk only, and the name files.ts
+ * exports each as: an import of one from another chunk gets it from there.
+ * Without this, a module of the commands chunk that uses zod (the request's
+ * schema, request.json's) would bundle a second zod into it and make every
+ * dry run read and compile five times as much code.
+ */
+const FILES_LIBRARIES = { zod: "zodLibrary", yaml: "yamlLibrary" };
+
 /** Route imports of other chunks' entries to the chunk loader. */
 function chunkPlugin(self) {
   return {
     name: "chunks",
     setup(b) {
+      if (self !== "files") {
+        b.onResolve({ filter: /^(zod|yaml)$/ }, (args) => ({ path: args.path, namespace: "files-library" }));
+        b.onLoad({ filter: /.*/, namespace: "files-library" }, (args) => ({
+          contents: `const load = globalThis.__hpcjobLoadChunk ?? ((n) => require(require("node:path").join(__dirname, n + ".cjs")));\nmodule.exports = load("files").${FILES_LIBRARIES[args.path]};`,
+          loader: "js",
+        }));
+      }
       b.onResolve({ filter: /^\./ }, (args) => {
         const name = chunkOf(args);
         return name && name !== self ? { path: name, namespace: "chunk" } : undefined;

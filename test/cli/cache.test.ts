@@ -105,6 +105,14 @@ describe("the cache of validated files, through the CLI", () => {
     for (const f of entries) expect(statSync(join(user.cache, f)).mode & 0o777).toBe(0o600);
   });
 
+  it("bundles yaml and zod into the files chunk only: the chunks a dry run reads hold no copy of them", () => {
+    for (const chunk of ["hpcjob", "commands"]) {
+      const text = readFileSync(join(ROOT, "dist", `${chunk}.cjs`), "utf8");
+      expect(text.match(/"node_modules\/(zod|yaml)\/[^"]*"/g) ?? [], `${chunk}.cjs`).toEqual([]);
+    }
+    expect(readFileSync(join(ROOT, "dist", "files.cjs"), "utf8").includes('"node_modules/yaml/dist/index.js"')).toBe(true);
+  });
+
   it("sees an edit of hpcjob.yaml or config.yaml that keeps the size and the mtime", () => {
     const user = realisticUser();
     expect(dryRun(user).stdout).toContain("#SBATCH --account=C3SE2024-1-2\n");
