@@ -137,7 +137,10 @@ Examples:
       ...REQUEST,
       ...REQUEUE,
       ...CONNECTION,
-      { flags: "-f, --follow", help: "stream the job's log and exit with its exit code" },
+      {
+        flags: "-f, --follow",
+        help: "stream the job's log and exit with its exit code (a sweep: wait for every task; exit 1 listing the failed points)",
+      },
       {
         flags: "--sweep <NAME=VALUES>",
         help: "run once per value, as a job array: NAME=V1,V2,..., NAME=A..B or NAME=A..B..STEP (repeatable: every combination)",

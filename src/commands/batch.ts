@@ -1,7 +1,6 @@
 /**
  * `hpcjob batch`: a script or program in the container, as a batch job.
  */
-import { UsageError } from "../core/errors.js";
 import { quote } from "../core/quote.js";
 import type { Payload } from "../request/build.js";
 import type { JobRequest } from "../request/job.js";
@@ -9,6 +8,7 @@ import { pointWords } from "../request/sweep.js";
 import { runFile } from "../runs/store.js";
 import type { ArrayRecord } from "../runs/sweep.js";
 import { followLog } from "../session/follow.js";
+import { type FailedPoint, followSweep, type TaskCounts } from "../session/sweepFollow.js";
 import type { Context, Done } from "./context.js";
 import { dryRunScript, plan, type SubmitFlags, submit } from "./submit.js";
 
@@ -29,6 +29,9 @@ export interface BatchJob {
   /** A sweep: its number of points and the arrays that run them (`jobId` is the first's). */
   points?: number;
   arrays?: ArrayRecord[];
+  /** A followed sweep: its tasks by state at the end, and the points that did not complete with exit code 0. */
+  counts?: TaskCounts;
+  failed?: FailedPoint[];
 }
 
 /** What `hpcjob batch` gives: the script of a dry run, or the job. */
@@ -46,13 +49,19 @@ function sweepNote(req: JobRequest): string | undefined {
   return `a sweep of ${s.points.length} points, one array task each (split into arrays of at most the cluster's MaxArraySize when submitted; the script is the first array's, for Slurm's default 1001); each task gets HPCJOB_PARAM_NAME and, after the program's arguments:${first.join("")}${more}`;
 }
 
+/** "point 4 (lr=1e-4 seed=1): exit code 3; log: ...", for a point that failed. */
+function failedLine(f: FailedPoint): string {
+  const params = Object.entries(f.params)
+    .map(([n, v]) => `${n}=${quote(v)}`)
+    .join(" ");
+  const how = f.exitCode !== undefined && f.state === "FAILED" ? `exit code ${f.exitCode}${f.signal ? ` (SIG${f.signal})` : ""}` : f.state;
+  return `point ${f.index} (${params}) failed: ${how}${f.log ? `; log: ${f.log}` : ""}`;
+}
+
 /** Render, or submit (and with --follow stream the log and end with the job's exit code). */
 export async function batch(argv: string[], explicit: boolean, flags: BatchFlags, ctx: Context): Promise<Done<BatchResult>> {
   const payload: Payload = { kind: "batch", argv, explicit };
   const p = await plan(flags, payload, ctx, Boolean(flags.dryRun));
-  if (p.req.sweep && flags.follow) {
-    throw new UsageError("--follow does not watch a sweep yet; submit without --follow and see its tasks with hpcjob ps");
-  }
   if (flags.dryRun) {
     const note = sweepNote(p.req);
     if (note) ctx.report({ kind: "note", text: note });
@@ -61,7 +70,28 @@ export async function batch(argv: string[], explicit: boolean, flags: BatchFlags
   const sub = await submit(p, ctx);
   const log = sub.arrays ? `${sub.runDir}/logs/` : runFile(sub.runDir, "log");
   const job: BatchJob = { jobId: sub.jobId, cluster: sub.req.cluster, runDir: sub.runDir, log };
-  if (sub.arrays) return { data: { ...job, points: sub.req.sweep?.points.length, arrays: sub.arrays } };
+  if (sub.arrays) {
+    const swept: BatchJob = { ...job, points: sub.req.sweep?.points.length, arrays: sub.arrays };
+    const sweep = sub.req.sweep;
+    if (!flags.follow || !sweep) return { data: swept };
+    ctx.report({ kind: "submitted", jobId: sub.arrays.map((a) => a.jobId).join(", "), runDir: sub.runDir });
+    const end = await followSweep(sub.exec, sub.runDir, sweep, sub.arrays, { report: ctx.report, signal: ctx.signal });
+    if (end.detached) {
+      ctx.report({ kind: "note", text: `stopped following; the sweep's tasks keep running: hpcjob ps` });
+      return { data: { ...swept, counts: end.counts }, exitCode: 130 };
+    }
+    for (const f of end.failed) ctx.report({ kind: "note", text: failedLine(f) });
+    const c = end.counts;
+    const total = swept.points ?? 0;
+    ctx.report({
+      kind: "note",
+      text:
+        end.failed.length === 0
+          ? `sweep ended: all ${total} points completed with exit code 0`
+          : `sweep ended: ${end.failed.length} of ${total} points failed (${c.done} done); resubmit them with hpcjob batch --resubmit-failed ${sub.runDir}`,
+    });
+    return { data: { ...swept, counts: c, failed: end.failed }, exitCode: end.failed.length === 0 ? 0 : 1 };
+  }
   if (!flags.follow) return { data: job };
   ctx.report({ kind: "submitted", jobId: sub.jobId, runDir: sub.runDir });
   const end = await followLog(sub.exec, sub.jobId, sub.runDir, { write: ctx.stream, report: ctx.report, signal: ctx.signal });
