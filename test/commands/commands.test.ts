@@ -405,6 +405,44 @@ describe("finding runs: attach, logs, cancel", () => {
     expect(cluster.callsOf("squeue")[0]?.argv).toContain("--user=alice");
   });
 
+  it("ps shows a sweep's array as one row with counts, and its tasks with states and exit codes from their records", async () => {
+    const cluster = new FakeCluster();
+    const script = `${RUNS}/s/job-10.sbatch`;
+    cluster.handlers.squeue = () =>
+      ok(
+        squeueRow({ jobId: "4300_0", state: "RUNNING", node: "n1", script }) +
+          squeueRow({ jobId: "4300_1", state: "COMPLETED", node: "n1", script }) +
+          squeueRow({ jobId: "4300_[2-3%2]", state: "PENDING", reason: "JobArrayTaskLimit", script }) +
+          squeueRow({ jobId: "4301", state: "RUNNING", node: "n2" }),
+      );
+    // Task 1 completed; task 4 failed and squeue has forgotten it; a record of another array is not this one's.
+    const record = (task: number, exitCode: number, arrayJobId = "4300") =>
+      `${JSON.stringify({ index: 10 + task, arrayJobId, taskId: String(task), jobId: "1", exitCode, signal: null, start: "s", end: "e", node: "n1" })}\n`;
+    cluster.handlers.find = () => ok(record(1, 0) + record(4, 2) + record(0, 0, "4299"));
+    const done = await ps({ cluster: "loopback" }, fakeContext(cluster));
+    expect(done.data).toEqual([
+      {
+        jobId: "4300",
+        name: "jupyter",
+        state: "ARRAY 2 pending, 1 running, 1 done, 1 failed",
+        time: "0:00",
+        where: "n1",
+        runDir: `${RUNS}/s`,
+        counts: { pending: 2, running: 1, done: 1, failed: 1 },
+        tasks: [
+          { task: 0, point: 10, state: "RUNNING" },
+          { task: 1, point: 11, state: "COMPLETED", exitCode: 0 },
+          { task: 2, point: 12, state: "PENDING" },
+          { task: 3, point: 13, state: "PENDING" },
+          { task: 4, point: 14, state: "FAILED", exitCode: 2 },
+        ],
+      },
+      { jobId: "4301", name: "jupyter", state: "RUNNING", time: "0:00", where: "n2", runDir: `${RUNS}/x` },
+    ]);
+    expect(cluster.callsOf("squeue")).toHaveLength(1);
+    expect(cluster.callsOf("find")).toHaveLength(1);
+  });
+
   it("ps finds the run directory of a sweep's later array too; logs on a sweep says where its tasks log", async () => {
     const cluster = withImage();
     cluster.maxArraySize = 2;

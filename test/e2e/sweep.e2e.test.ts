@@ -4,7 +4,8 @@
  * its own parameters, byte for byte in every style; a sweep larger than the
  * cluster's MaxArraySize (1001, Slurm's default) is split into held arrays
  * that cover every point once, and a task of a later array finds its point
- * at its array's offset.
+ * at its array's offset. Each task records its end in tasks/POINT.json;
+ * --follow waits for every task and exits 1 naming the point that failed.
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -33,6 +34,15 @@ function prepareAlice(): void {
     "import json, os, sys",
     "env = {k: v for k, v in os.environ.items() if k.startswith('HPCJOB_PARAM_') or k == 'HPCJOB_POINT'}",
     "print('sweep:' + json.dumps({'argv': sys.argv[1:], 'env': env}), flush=True)",
+    "PY",
+    // Fails point lr=1e-4 seed=1 (point 4) with exit code 3 until the file "fixed" exists beside it.
+    "rm -f ~/work/fixed",
+    "cat > ~/work/flaky.py <<'PY'",
+    "import os, sys",
+    "if sys.argv[-4:] == ['--lr', '1e-4', '--seed', '1'] and not os.path.exists('fixed'):",
+    "    print('flaky: failing on purpose', flush=True)",
+    "    sys.exit(3)",
+    "print('flaky: ok', flush=True)",
     "PY",
     "cat > ~/work/hostile.yaml <<'YAML'",
     points,
@@ -163,5 +173,27 @@ describe("a sweep", () => {
       ).status,
     ).toBe(0);
     await until("the arrays to be cancelled", () => out.arrays.every((a) => jobState(a.jobId) === ""), 30_000);
+  });
+
+  it("--follow waits for every task and exits 1 naming the point whose program failed; every task recorded its end", () => {
+    const r = hpcjob("alice", [...BATCH, "--follow", "--sweep", "lr=1e-3,1e-4", "--sweep", "seed=0..2", "flaky.py"], {
+      timeoutMs: 180_000,
+    });
+    expect(r.status, r.stderr).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(r.stderr).toContain(`point 4 (lr=1e-4 seed=1) failed: exit code 3; log: ${out.runDir}/logs/${out.jobId}_4.log`);
+    expect(r.stderr).toContain("sweep: 0 pending, 0 running, 5 done, 1 failed (of 6)");
+    expect(out.counts).toEqual({ pending: 0, running: 0, done: 5, failed: 1 });
+    expect(out.failed).toEqual([
+      { index: 4, params: { lr: "1e-4", seed: "1" }, state: "FAILED", exitCode: 3, log: `${out.runDir}/logs/${out.jobId}_4.log` },
+    ]);
+    const tasks = join(out.runDir, "tasks");
+    expect(readdirSync(tasks).sort()).toEqual(["0.json", "1.json", "2.json", "3.json", "4.json", "5.json"]);
+    for (let i = 0; i < 6; i++) {
+      const record = JSON.parse(readFileSync(join(tasks, `${i}.json`), "utf8"));
+      expect(record).toMatchObject({ index: i, arrayJobId: out.jobId, taskId: String(i), exitCode: i === 4 ? 3 : 0, signal: null });
+      expect(record.node).not.toBe("");
+      expect(Date.parse(record.end)).toBeGreaterThanOrEqual(Date.parse(record.start));
+    }
   });
 });
