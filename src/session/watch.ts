@@ -204,7 +204,8 @@ export async function watchJobs<T>(exec: Executor, watch: Watch<T>, opts: WaitOp
         if (previous && baseState(previous.state) !== baseState(entry.state)) changed = true;
         seen.set(jobId, entry);
         if (isPending(entry.state) && isHopeless(entry.reason)) throw new WaitStopped("hopeless", neverStarts(jobId, entry), seen);
-        tell(jobId, entry);
+        // An array's tasks come and go (running, then the next pending): its user reports them (polled), not as one job.
+        if (entry.jobId === jobId) tell(jobId, entry);
       }
       if (watching.length === 0) throw new Error(`every watched job ended and none gave a result (${label})`);
     }

@@ -439,6 +439,8 @@ describe("following a sweep's arrays", () => {
       "sweep: 0 pending, 0 running, 1 done, 2 failed (of 3)",
     ]);
     expect(end.counts).toEqual({ pending: 0, running: 0, done: 1, failed: 2 });
+    // The arrays' tasks are told as counts, not as one job that runs, then pends ("requeued") again.
+    expect(s.events.filter((e) => e.kind !== "progress")).toEqual([]);
     expect(end.failed).toEqual([
       { index: 1, params: { lr: "b" }, state: "FAILED", exitCode: 2, log: "/r/logs/100_1.log" },
       { index: 2, params: { lr: "c" }, state: NO_RECORD, log: "/r/logs/101_0.log" },
