@@ -11,7 +11,7 @@ import type { Executor } from "../exec/executor.js";
 import type { Sweep } from "../request/sweep.js";
 import type { ArrayRecord } from "../runs/sweep.js";
 import { readTaskRecords, type TaskRecord } from "../runs/tasks.js";
-import { arrayTasks, isControllerDown, isPending, isTerminal, parseSacct, type QueueEntry, sacctArgv } from "../slurm/index.js";
+import { arrayTasks, isPending, isTerminal, parseSacct, type QueueEntry, sacctArgv } from "../slurm/index.js";
 import { type Clock, realClock } from "./clock.js";
 import { type Checked, WaitStopped, watchJobs } from "./watch.js";
 
@@ -120,15 +120,18 @@ export async function followSweep(
     over += 1;
     if (over < arrays.length) return undefined;
     await readRecords();
-    return { counts: counts(), failed: await outcomes() };
+    const failed = await outcomes();
+    // Every task is over: the outcomes (records, then sacct, then squeue) give the final counts.
+    return { counts: { pending: 0, running: 0, done: points.length - failed.length, failed: failed.length }, failed };
   };
   const outcomes = async (): Promise<FailedPoint[]> => {
     const missing = points.filter((p) => !records.has(p));
     const accounted = new Map<number, { state: string; exitCode: number }>();
     if (missing.length > 0) {
+      // Without accounting sacct fails or lists nothing: then squeue's last word decides.
       const r = await exec.run(sacctArgv(arrays.map((a) => a.jobId)));
-      if (r.code === 0 || !isControllerDown(r.stderr)) {
-        for (const e of parseSacct(r.code === 0 ? r.stdout : "")) {
+      if (r.code === 0) {
+        for (const e of parseSacct(r.stdout)) {
           const { arrayId, tasks } = arrayTasks(e.jobId);
           const at = tasks[0] === undefined ? undefined : pointOf(arrays, arrayId, tasks[0]);
           if (at && tasks[0] !== undefined) {
@@ -158,6 +161,8 @@ export async function followSweep(
       const log = task && taskLog(runDir, task.arrayId, task.task);
       const acct = accounted.get(index);
       const seen = queued.get(index);
+      // A task sacct saw complete with 0 that could not write its record (a full disk, say) did complete.
+      if (acct?.state === "COMPLETED" && acct.exitCode === 0) continue;
       if (acct) failed.push({ index, params, state: acct.state, exitCode: acct.exitCode, log });
       else if (seen && seen !== "gone" && isTerminal(seen.state) && seen.state !== "COMPLETED")
         failed.push({ index, params, state: seen.state, log });

@@ -393,7 +393,7 @@ describe("watching several jobs", () => {
 
 describe("following a sweep's arrays", () => {
   /** Two arrays (100: points 0-1, 101: point 2): pending, running, ended; point 1 exits 2, point 2 is killed before it records its end. */
-  function sweepScenario() {
+  function sweepScenario(sacct = () => fail("sacct: error: Slurm accounting storage is disabled\n")) {
     const clock = new FakeClock();
     const record = (index: number, exitCode: number) =>
       `${JSON.stringify({ index, arrayJobId: "100", taskId: String(index), jobId: String(200 + index), exitCode, signal: null, start: "s", end: "e", node: "n1" })}\n`;
@@ -411,7 +411,7 @@ describe("following a sweep's arrays", () => {
         return ok("");
       },
       find: () => ok(clock.now() >= 30_000 ? record(0, 0) + record(1, 2) : ""),
-      sacct: () => fail("sacct: error: Slurm accounting storage is disabled\n"),
+      sacct,
     });
     const events: WaitEvent[] = [];
     return { clock, exec, events, report: (e: WaitEvent) => events.push(e) };
@@ -444,6 +444,21 @@ describe("following a sweep's arrays", () => {
     expect(end.failed).toEqual([
       { index: 1, params: { lr: "b" }, state: "FAILED", exitCode: 2, log: "/r/logs/100_1.log" },
       { index: 2, params: { lr: "c" }, state: NO_RECORD, log: "/r/logs/101_0.log" },
+    ]);
+  });
+
+  it("takes the state of a task that left no record from sacct where it answers (TIMEOUT), and a COMPLETED one as done", async () => {
+    const s = sweepScenario(() => ok("100|RUNNING|0:0\n100_0|COMPLETED|0:0\n100_1|FAILED|2:0\n101_0|TIMEOUT|0:15\n"));
+    const sweep = { names: ["lr"], points: [["a"], ["b"], ["c"]], style: "args" as const };
+    const arrays = [
+      { jobId: "100", offset: 0, count: 2, script: "/r/job.sbatch" },
+      { jobId: "101", offset: 2, count: 1, script: "/r/job-2.sbatch" },
+    ];
+    const end = await followSweep(s.exec, "/r", sweep, arrays, { report: s.report, clock: s.clock });
+    expect(s.exec.callsOf("sacct")[0]?.argv).toEqual(["sacct", "-n", "-P", "-X", "--jobs=100,101", "--format=JobID,State,ExitCode"]);
+    expect(end.failed).toEqual([
+      { index: 1, params: { lr: "b" }, state: "FAILED", exitCode: 2, log: "/r/logs/100_1.log" },
+      { index: 2, params: { lr: "c" }, state: "TIMEOUT", exitCode: 0, log: "/r/logs/101_0.log" },
     ]);
   });
 });
