@@ -132,7 +132,7 @@ Examples:
   command({
     path: ["batch"],
     description: "run a script or program in the container as a batch job",
-    args: [["<program...>", "a .py or .sh script and its arguments, or -- COMMAND ARGS..."]],
+    args: [["[program...]", "a .py or .sh script and its arguments, or -- COMMAND ARGS..."]],
     options: [
       ...REQUEST,
       ...REQUEUE,
@@ -153,6 +153,10 @@ Examples:
       },
       { flags: "--max-parallel <n>", help: "with a sweep: at most this many tasks of an array run at once" },
       { flags: "--hold", help: "submit held: nothing starts until scontrol release JOBID" },
+      {
+        flags: "--resubmit-failed <run>",
+        help: "submit again, in the same run, exactly the points of a sweep that did not complete with exit code 0",
+      },
       { flags: "--json", help: "print the result as JSON" },
     ],
     passThrough: true,

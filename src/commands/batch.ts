@@ -1,21 +1,27 @@
 /**
  * `hpcjob batch`: a script or program in the container, as a batch job.
  */
+import { UsageError } from "../core/errors.js";
 import { quote } from "../core/quote.js";
 import type { Payload } from "../request/build.js";
 import type { JobRequest } from "../request/job.js";
 import { pointWords } from "../request/sweep.js";
-import { runFile } from "../runs/store.js";
-import type { ArrayRecord } from "../runs/sweep.js";
+import { findRun, runFile } from "../runs/store.js";
+import { type ArrayRecord, readArrays } from "../runs/sweep.js";
+import { readTaskRecords } from "../runs/tasks.js";
+import { resubmitPoints } from "../session/arrays.js";
 import { followLog } from "../session/follow.js";
 import { type FailedPoint, followSweep, type TaskCounts } from "../session/sweepFollow.js";
 import type { Context, Done } from "./context.js";
+import { jobsExecutor } from "./jobs.js";
 import { dryRunScript, plan, type SubmitFlags, submit } from "./submit.js";
 
 /** Flags of `hpcjob batch`. */
 export interface BatchFlags extends SubmitFlags {
   dryRun?: boolean;
   follow?: boolean;
+  /** A sweep's run (job id, run name or directory) whose failed points to submit again. */
+  resubmitFailed?: string;
 }
 
 /** A submitted batch job; with --follow also how it ended. */
@@ -49,6 +55,35 @@ function sweepNote(req: JobRequest): string | undefined {
   return `a sweep of ${s.points.length} points, one array task each (split into arrays of at most the cluster's MaxArraySize when submitted; the script is the first array's, for Slurm's default 1001); each task gets HPCJOB_PARAM_NAME and, after the program's arguments:${first.join("")}${more}`;
 }
 
+/**
+ * Submit exactly the points of a sweep's run that did not complete with exit
+ * code 0 (by the tasks' records), as new arrays over the same table, recorded
+ * in the same run directory.
+ */
+async function resubmitFailed(ref: string, flags: BatchFlags, ctx: Context): Promise<Done<BatchResult>> {
+  const exec = await jobsExecutor(flags, ctx);
+  const run = await findRun(exec, await exec.home(), ref);
+  const { readRecord, recordedRequest } = await import("../runs/record.js");
+  const req = recordedRequest(await readRecord(exec, run.dir));
+  const recorded = await readArrays(exec, run.dir);
+  if (!req.sweep || !recorded) {
+    throw new UsageError(`${run.dir} is not a sweep; submit it again whole with hpcjob rerun ${ref}`);
+  }
+  const records = await readTaskRecords(exec, run.dir);
+  const failed = req.sweep.points.map((_, i) => i).filter((i) => records.get(i)?.exitCode !== 0);
+  const job: BatchJob = { jobId: "", cluster: req.cluster, runDir: run.dir, log: `${run.dir}/logs/`, points: failed.length, arrays: [] };
+  if (failed.length === 0) {
+    ctx.report({
+      kind: "note",
+      text: `all ${req.sweep.points.length} points of ${run.dir} completed with exit code 0; nothing to resubmit`,
+    });
+    return { data: job };
+  }
+  const arrays = await resubmitPoints(exec, req, run.dir, failed, recorded);
+  ctx.report({ kind: "note", text: `resubmitted ${failed.length} of ${req.sweep.points.length} points: ${failed.join(", ")}` });
+  return { data: { ...job, jobId: arrays[0]?.jobId ?? "", arrays } };
+}
+
 /** "point 4 (lr=1e-4 seed=1): exit code 3; log: ...", for a point that failed. */
 function failedLine(f: FailedPoint): string {
   const params = Object.entries(f.params)
@@ -60,6 +95,11 @@ function failedLine(f: FailedPoint): string {
 
 /** Render, or submit (and with --follow stream the log and end with the job's exit code). */
 export async function batch(argv: string[], explicit: boolean, flags: BatchFlags, ctx: Context): Promise<Done<BatchResult>> {
+  if (flags.resubmitFailed !== undefined) {
+    if (argv.length > 0) throw new UsageError(`--resubmit-failed runs the sweep's own program; drop "${argv.join(" ")}"`);
+    return resubmitFailed(flags.resubmitFailed, flags, ctx);
+  }
+  if (argv.length === 0) throw new UsageError("give the program to run: hpcjob batch [options] train.py [its arguments]");
   const payload: Payload = { kind: "batch", argv, explicit };
   const p = await plan(flags, payload, ctx, Boolean(flags.dryRun));
   if (flags.dryRun) {

@@ -50,20 +50,21 @@ export interface JobRow {
 /** One task of an array as `ps --json` lists it. */
 export interface TaskRow {
   task: number;
-  /** The point of the sweep it runs. */
-  point: number;
+  /** The point of the sweep it runs (unknown for a resubmission's task until it has recorded its end). */
+  point?: number;
   state: string;
   /** From the task's own record, once its program has ended. */
   exitCode?: number;
 }
 
-/** The run directory of a job whose script is job.sbatch or, for a sweep's later arrays, job-OFFSET.sbatch. */
+/** The run directory of a job whose script is job.sbatch or, for a sweep's later arrays, job-OFFSET.sbatch (job-rN-OFFSET.sbatch: resubmitted). */
 function runDirOf(script: string | undefined): string | undefined {
-  return script !== undefined && /\/job(-\d+)?\.sbatch$/.test(script) ? posix.dirname(script) : undefined;
+  return script !== undefined && /\/job(-r\d+)?(-\d+)?\.sbatch$/.test(script) ? posix.dirname(script) : undefined;
 }
 
-/** The first point of the array whose script is `script`: the OFFSET of job-OFFSET.sbatch, else 0. */
-function offsetOf(script: string | undefined): number {
+/** The first point of the array whose script is `script`: the OFFSET of job-OFFSET.sbatch, 0 for job.sbatch, undefined for a resubmission's (its points are listed in a file). */
+function offsetOf(script: string | undefined): number | undefined {
+  if (/\/job-r\d+-\d+\.sbatch$/.test(script ?? "")) return undefined;
   return Number(/\/job-(\d+)\.sbatch$/.exec(script ?? "")?.[1] ?? 0);
 }
 
@@ -89,7 +90,7 @@ function arrayRow(arrayId: string, entries: QueueEntry[], records: ReadonlyMap<n
     for (const task of arrayTasks(e.jobId).tasks) {
       const recorded = tasks.get(task);
       if (recorded && isTerminal(e.state)) continue;
-      tasks.set(task, { task, point: offset + task, state: e.state });
+      tasks.set(task, { task, ...(offset === undefined ? {} : { point: offset + task }), state: e.state });
     }
   }
   const rows = [...tasks.values()].sort((a, b) => a.task - b.task);

@@ -28,6 +28,7 @@ function sweepContext(req: SitedRequest, runDir: string, part: ArrayPart | undef
   if (!s) return false;
   return {
     offset: part?.offset ?? 0,
+    picks: part?.picks ?? false,
     count: s.names.length,
     last: s.names.length - 1,
     points: s.points.length,

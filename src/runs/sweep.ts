@@ -16,11 +16,16 @@ export const POINTS_FILE = "points.jsonl";
 /** The arrays submitted for a sweep. */
 export const ARRAYS_FILE = "arrays.json";
 
-/** One array submitted for a sweep: its job id, and the points it runs (offset + task id, tasks 0 .. count - 1). */
+/**
+ * One array submitted for a sweep: its job id, and the points it runs
+ * (offset + task id, tasks 0 .. count - 1; for a resubmission the points on
+ * those lines of its `picks` file).
+ */
 export interface ArrayRecord {
   jobId: string;
   offset: number;
   count: number;
+  picks?: string;
   /** Its script, in the run directory. */
   script: string;
 }
@@ -56,6 +61,31 @@ export async function writeArrays(exec: Executor, runDir: string, record: Arrays
   const file = posix.join(runDir, ARRAYS_FILE);
   const partial = `${file}.partial`;
   await exec.writeFile(partial, `${JSON.stringify(record, null, 2)}\n`, 0o600);
+  const r = await exec.run(["mv", "-f", partial, file]);
+  if (r.code !== 0) throw new ExecError(`could not rename ${partial} to ${file}; check the run directory's permissions`, [r.stderr.trim()]);
+}
+
+/** The arrays.json of a sweep's run directory; undefined when it has none (not a sweep, or never submitted). */
+export async function readArrays(exec: Executor, runDir: string): Promise<ArraysFile | undefined> {
+  const file = posix.join(runDir, ARRAYS_FILE);
+  const text = await exec.readFile(file);
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ExecError(`${file} is not JSON; the run directory is damaged`);
+  }
+  const f = parsed as Partial<ArraysFile>;
+  if (typeof f.points !== "number" || !Array.isArray(f.arrays))
+    throw new ExecError(`${file} is not a record of arrays; the run directory is damaged`);
+  return f as ArraysFile;
+}
+
+/** Write a resubmission's list of point indices, one a line, whole: beside and renamed over. */
+export async function writePicks(exec: Executor, file: string, points: readonly number[]): Promise<void> {
+  const partial = `${file}.partial`;
+  await exec.writeFile(partial, points.map((p) => `${p}\n`).join(""), 0o600);
   const r = await exec.run(["mv", "-f", partial, file]);
   if (r.code !== 0) throw new ExecError(`could not rename ${partial} to ${file}; check the run directory's permissions`, [r.stderr.trim()]);
 }

@@ -175,7 +175,7 @@ describe("a sweep", () => {
     await until("the arrays to be cancelled", () => out.arrays.every((a) => jobState(a.jobId) === ""), 30_000);
   });
 
-  it("--follow waits for every task and exits 1 naming the point whose program failed; every task recorded its end", () => {
+  it("--follow waits for every task and exits 1 naming the point whose program failed; every task recorded its end; --resubmit-failed runs exactly that point again", async () => {
     const r = hpcjob("alice", [...BATCH, "--follow", "--sweep", "lr=1e-3,1e-4", "--sweep", "seed=0..2", "flaky.py"], {
       timeoutMs: 180_000,
     });
@@ -195,5 +195,33 @@ describe("a sweep", () => {
       expect(record.node).not.toBe("");
       expect(Date.parse(record.end)).toBeGreaterThanOrEqual(Date.parse(record.start));
     }
+
+    // The program is fixed; only point 4 runs again, as a new array of one task in the same run.
+    const fixed = spawnSync("runuser", ["-u", "alice", "--", "touch", "/home/alice/work/fixed"]);
+    expect(fixed.status).toBe(0);
+    const again = hpcjob("alice", ["batch", "--cluster", "loopback", "--json", "--resubmit-failed", out.runDir]);
+    expect(again.status, again.stderr).toBe(0);
+    const resub = JSON.parse(again.stdout);
+    expect(resub.runDir).toBe(out.runDir);
+    expect(resub.arrays).toHaveLength(1);
+    expect(resub.arrays[0]).toMatchObject({ offset: 0, count: 1 });
+    expect(readFileSync(join(out.runDir, "resubmit-1.points"), "utf8")).toBe("4\n");
+    const id = resub.arrays[0].jobId as string;
+    await until(`array ${id} to end`, () => jobState(id) === "", 120_000, 500);
+    expect(readdirSync(join(out.runDir, "logs")).filter((l) => l.startsWith(`${id}_`))).toEqual([`${id}_0.log`]);
+    const log = readFileSync(join(out.runDir, "logs", `${id}_0.log`), "utf8");
+    expect(log).toContain("point 4 of the sweep");
+    expect(log).toContain("flaky: ok");
+    for (let i = 0; i < 6; i++) {
+      const record = JSON.parse(readFileSync(join(tasks, `${i}.json`), "utf8"));
+      expect(record.exitCode).toBe(0);
+      if (i === 4) expect(record).toMatchObject({ arrayJobId: id, taskId: "0", index: 4 });
+    }
+    const arrays = JSON.parse(readFileSync(join(out.runDir, "arrays.json"), "utf8"));
+    expect(arrays.arrays.map((a: { jobId: string }) => a.jobId)).toEqual([out.jobId, id]);
+    // Nothing left to resubmit.
+    const none = hpcjob("alice", ["batch", "--cluster", "loopback", "--resubmit-failed", out.runDir]);
+    expect(none.status, none.stderr).toBe(0);
+    expect(none.stderr).toContain("all 6 points of");
   });
 });
