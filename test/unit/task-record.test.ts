@@ -4,7 +4,7 @@
  * valid JSON line that the reader's schema accepts, renamed into place.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { loadProfile } from "../../src/profile/load.js";
@@ -79,4 +79,29 @@ it("reads records one a line and leaves out lines that are not records", () => {
   const good = { index: 1, arrayJobId: "5", taskId: "1", jobId: "6", exitCode: 0, signal: null, start: "a", end: "b", node: "c" };
   const records = parseTaskRecords(`${JSON.stringify(good)}\n{"index":2,"exit\nnot json\n${JSON.stringify({ ...good, index: -1 })}\n`);
   expect([...records.keys()]).toEqual([1]);
+});
+
+it("a resubmission's task reads its point from the picks file at its array's offset, and stops on a missing line", async () => {
+  const runDir = tempDir();
+  const picks = join(runDir, "resubmit-1.points");
+  writeFileSync(picks, "4\n7\n9\n");
+  const loaded = await loadProfile(ENV, "rt-none");
+  const req = requestFor(loaded, { sweep: ["i=0..9"] }, { kind: "batch", argv: ["train.py"], explicit: false });
+  const script = renderScript(req, runDir, { offset: 1, count: 2, picks });
+  expect(script).toContain("#SBATCH --array=0-1\n");
+  const file = join(runDir, "job-r1-1.sbatch");
+  writeFileSync(file, script);
+  const lint = spawnSync("shellcheck", ["-S", "warning", file], { encoding: "utf8" });
+  expect(lint.stdout + lint.stderr).toBe("");
+  const lines = script.slice(script.indexOf("# A resubmission"), script.indexOf("export HPCJOB_POINT"));
+  const point = (task: string) =>
+    spawnSync("bash", ["-c", `${lines}\necho "point=$HPCJOB_POINT"`], {
+      env: { PATH: process.env.PATH ?? "", SLURM_ARRAY_TASK_ID: task },
+      encoding: "utf8",
+    });
+  expect(point("0").stdout).toBe("point=7\n");
+  expect(point("1").stdout).toBe("point=9\n");
+  const missing = point("2");
+  expect(missing.status).toBe(1);
+  expect(missing.stderr).toContain(`hpcjob: task 2 has no point in ${picks}; the run directory is incomplete`);
 });
