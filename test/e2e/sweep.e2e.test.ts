@@ -145,6 +145,18 @@ describe("a sweep", () => {
     expect(new Set(covered).size).toBe(2500);
     expect(covered.every((p) => p >= 0 && p < 2500)).toBe(true);
 
+    // ps: each array one row with its counts; --json lists its tasks and the points they run.
+    const ps = hpcjob("alice", ["ps", "--json"]);
+    expect(ps.status, ps.stderr).toBe(0);
+    // squeue's order, not submission order: each array's row by its job id.
+    const rows = new Map((JSON.parse(ps.stdout) as { jobId: string; counts?: unknown; tasks?: unknown[] }[]).map((r) => [r.jobId, r]));
+    for (const a of out.arrays) {
+      const row = rows.get(a.jobId);
+      expect([row?.counts, row?.tasks?.length]).toEqual([{ pending: a.count, running: 0, done: 0, failed: 0 }, a.count]);
+    }
+    expect(rows.get(out.arrays[1]?.jobId ?? "")?.tasks?.[5]).toEqual({ task: 5, point: 1006, state: "PENDING" });
+    expect(hpcjob("alice", ["ps"]).stdout).toContain(`ARRAY 1001 pending, 0 running, 0 done, 0 failed`);
+
     const second = out.arrays[1]?.jobId as string;
     expect(spawnSync("scontrol", ["release", `${second}_5`]).status).toBe(0);
     await until(
