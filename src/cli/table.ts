@@ -132,12 +132,15 @@ Examples:
   command({
     path: ["batch"],
     description: "run a script or program in the container as a batch job",
-    args: [["<program...>", "a .py or .sh script and its arguments, or -- COMMAND ARGS..."]],
+    args: [["[program...]", "a .py or .sh script and its arguments, or -- COMMAND ARGS..."]],
     options: [
       ...REQUEST,
       ...REQUEUE,
       ...CONNECTION,
-      { flags: "-f, --follow", help: "stream the job's log and exit with its exit code" },
+      {
+        flags: "-f, --follow",
+        help: "stream the job's log and exit with its exit code (a sweep: wait for every task; exit 1 listing the failed points)",
+      },
       {
         flags: "--sweep <NAME=VALUES>",
         help: "run once per value, as a job array: NAME=V1,V2,..., NAME=A..B or NAME=A..B..STEP (repeatable: every combination)",
@@ -150,6 +153,10 @@ Examples:
       },
       { flags: "--max-parallel <n>", help: "with a sweep: at most this many tasks of an array run at once" },
       { flags: "--hold", help: "submit held: nothing starts until scontrol release JOBID" },
+      {
+        flags: "--resubmit-failed <run>",
+        help: "submit again, in the same run, exactly the points of a sweep that did not complete with exit code 0",
+      },
       { flags: "--json", help: "print the result as JSON" },
     ],
     passThrough: true,

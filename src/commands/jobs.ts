@@ -9,9 +9,11 @@ import type { ConnectionFlags } from "../exec/placement.js";
 import { TASK_LOGS } from "../request/sbatch.js";
 import { clusterProfile } from "../request/sources.js";
 import { findRun, runFile } from "../runs/store.js";
-import { POINTS_FILE, runDirOfScript } from "../runs/sweep.js";
+import { POINTS_FILE, runDirOfScript, scriptArray } from "../runs/sweep.js";
+import type { TaskRecord } from "../runs/tasks.js";
 import { followLog } from "../session/follow.js";
-import { parseSqueue, scancelArgv, squeueUserArgv } from "../slurm/index.js";
+import type { TaskCounts } from "../session/sweepFollow.js";
+import { arrayTasks, isPending, isRunning, isTerminal, parseSqueue, type QueueEntry, scancelArgv, squeueUserArgv } from "../slurm/index.js";
 import { JOB_COMMENT } from "../slurm/sbatch.js";
 import { awaitJupyter, type JupyterConnection, jupyterConnection } from "./connect.js";
 import type { Context, Done } from "./context.js";
@@ -40,6 +42,71 @@ export interface JobRow {
   /** The node, or the pending reason in parentheses. */
   where: string;
   runDir?: string;
+  /** A sweep's array (one row): its tasks by state, and each task (--json). */
+  counts?: TaskCounts;
+  tasks?: TaskRow[];
+}
+
+/** One task of an array as `ps --json` lists it. */
+export interface TaskRow {
+  task: number;
+  /** The point of the sweep it runs (unknown for a resubmission's task until it has recorded its end). */
+  point?: number;
+  state: string;
+  /** From the task's own record, once its program has ended. */
+  exitCode?: number;
+}
+
+/** The first point of the array whose script is `script` (its OFFSET; 0 for job.sbatch), undefined for a resubmission's (its points are listed in a file). */
+function offsetOf(script: string | undefined): number | undefined {
+  const a = scriptArray(script);
+  return a?.round === undefined ? (a?.offset ?? 0) : undefined;
+}
+
+/**
+ * One row for an array's entries (123_4, 123_[5-9]): its tasks' states from
+ * squeue, the ended ones' exit codes from their records (tasks/POINT.json),
+ * where squeue has forgotten them too; the state column holds the counts.
+ */
+function arrayRow(arrayId: string, entries: QueueEntry[], records: ReadonlyMap<number, TaskRecord>): JobRow {
+  const first = entries[0] as QueueEntry;
+  const offset = offsetOf(first.script);
+  const tasks = new Map<number, TaskRow>();
+  for (const r of records.values()) {
+    if (r.arrayJobId === arrayId)
+      tasks.set(Number(r.taskId), {
+        task: Number(r.taskId),
+        point: r.index,
+        state: r.exitCode === 0 ? "COMPLETED" : "FAILED",
+        exitCode: r.exitCode,
+      });
+  }
+  for (const e of entries) {
+    for (const task of arrayTasks(e.jobId).tasks) {
+      const recorded = tasks.get(task);
+      if (recorded && isTerminal(e.state)) continue;
+      tasks.set(task, { task, ...(offset === undefined ? {} : { point: offset + task }), state: e.state });
+    }
+  }
+  const rows = [...tasks.values()].sort((a, b) => a.task - b.task);
+  const counts: TaskCounts = { pending: 0, running: 0, done: 0, failed: 0 };
+  for (const t of rows) {
+    if (isPending(t.state)) counts.pending++;
+    else if (!isTerminal(t.state)) counts.running++;
+    else if (t.state === "COMPLETED" && (t.exitCode ?? 0) === 0) counts.done++;
+    else counts.failed++;
+  }
+  const nodes = [...new Set(entries.filter((e) => isRunning(e.state)).flatMap((e) => (e.node ? [e.node] : [])))];
+  return {
+    jobId: arrayId,
+    name: first.name,
+    state: `ARRAY ${counts.pending} pending, ${counts.running} running, ${counts.done} done, ${counts.failed} failed`,
+    time: entries.find((e) => isRunning(e.state))?.timeUsed ?? first.timeUsed,
+    where: nodes.length > 0 ? nodes.join(",") : `(${first.reason})`,
+    runDir: runDirOfScript(first.script),
+    counts,
+    tasks: rows,
+  };
 }
 
 /** The jobs hpcjob started that Slurm still lists, with their run directories. */
@@ -47,17 +114,38 @@ export async function ps(flags: JobsFlags, ctx: Context): Promise<Done<JobRow[]>
   const exec = await jobsExecutor(flags, ctx);
   const r = await exec.run(squeueUserArgv((await exec.login()).user ?? ""));
   if (r.code !== 0) throw new SlurmError(`squeue failed (exit ${r.code})`, r.stderr.trim().split("\n"));
-  const jobs = parseSqueue(r.stdout)
-    .filter((j) => j.comment === JOB_COMMENT)
-    .map((j) => ({
-      jobId: j.jobId,
-      name: j.name,
-      state: j.state,
-      time: j.timeUsed,
-      where: j.node ?? `(${j.reason})`,
-      // A sweep's later arrays have scripts of their own: job-OFFSET.sbatch.
-      runDir: runDirOfScript(j.script),
-    }));
+  const jobs: JobRow[] = [];
+  // A sweep's arrays: one row each, in the place of its first task.
+  const arrays = new Map<string, QueueEntry[]>();
+  for (const j of parseSqueue(r.stdout).filter((e) => e.comment === JOB_COMMENT)) {
+    const { arrayId, tasks } = arrayTasks(j.jobId);
+    if (tasks.length === 0) {
+      jobs.push({
+        jobId: j.jobId,
+        name: j.name,
+        state: j.state,
+        time: j.timeUsed,
+        where: j.node ?? `(${j.reason})`,
+        runDir: runDirOfScript(j.script),
+      });
+      continue;
+    }
+    const group = arrays.get(arrayId);
+    if (group) group.push(j);
+    else {
+      arrays.set(arrayId, [j]);
+      jobs.push({ jobId: arrayId, name: "", state: "", time: "", where: "" });
+    }
+  }
+  // The tasks' records: one read per run directory, however many arrays it has.
+  const records = new Map<string, Map<number, TaskRecord>>();
+  for (const [arrayId, entries] of arrays) {
+    const dir = runDirOfScript(entries[0]?.script);
+    // Imported on use: the records' schema is zod, which lives in the files chunk (a dry run loads neither).
+    if (dir !== undefined && !records.has(dir)) records.set(dir, await (await import("../runs/tasks.js")).readTaskRecords(exec, dir));
+    const at = jobs.findIndex((j) => j.jobId === arrayId && j.state === "");
+    jobs[at] = arrayRow(arrayId, entries, (dir && records.get(dir)) || new Map());
+  }
   return { data: jobs };
 }
 

@@ -3,7 +3,7 @@
  */
 import { posix } from "node:path";
 import type { JobRequest, SitedRequest } from "../request/job.js";
-import { POINT_VALUES_FILE } from "../request/sweep.js";
+import { POINT_VALUES_FILE, TASK_RECORDS } from "../request/sweep.js";
 import { pathThroughBinds } from "../runtime/charliecloud.js";
 import type { ArrayPart } from "../slurm/arrays.js";
 import { renderTemplate } from "./environment.js";
@@ -28,10 +28,12 @@ function sweepContext(req: SitedRequest, runDir: string, part: ArrayPart | undef
   if (!s) return false;
   return {
     offset: part?.offset ?? 0,
+    picks: part?.picks ?? false,
     count: s.names.length,
     last: s.names.length - 1,
     points: s.points.length,
     values: posix.join(runDir, POINT_VALUES_FILE),
+    tasks: posix.join(runDir, TASK_RECORDS),
     // The words each parameter adds after the program's own: --NAME VALUE, NAME=VALUE (hydra) or none (env).
     params: s.names.map((name, index) => ({
       name,

@@ -22,6 +22,8 @@ export const MAX_POINTS = 100_000;
  * with mapfile -d ''; it cannot read the JSON table, points.jsonl).
  */
 export const POINT_VALUES_FILE = "points.nul";
+/** The folder where each task records its end (tasks/POINT.json), in the run directory. */
+export const TASK_RECORDS = "tasks";
 
 /** A table of points: the parameter names, and each point's values in the names' order. */
 export interface Sweep {

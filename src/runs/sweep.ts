@@ -17,11 +17,16 @@ export const POINTS_FILE = "points.jsonl";
 /** The arrays submitted for a sweep. */
 export const ARRAYS_FILE = "arrays.json";
 
-/** One array submitted for a sweep: its job id, and the points it runs (offset + task id, tasks 0 .. count - 1). */
+/**
+ * One array submitted for a sweep: its job id, and the points it runs
+ * (offset + task id, tasks 0 .. count - 1; for a resubmission the points on
+ * those lines of its `picks` file).
+ */
 export interface ArrayRecord {
   jobId: string;
   offset: number;
   count: number;
+  picks?: string;
   /** Its script, in the run directory. */
   script: string;
 }
@@ -61,17 +66,53 @@ export async function writeArrays(exec: Executor, runDir: string, record: Arrays
   if (r.code !== 0) throw new ExecError(`could not rename ${partial} to ${file}; check the run directory's permissions`, [r.stderr.trim()]);
 }
 
-/** The script of the array at `offset`: job.sbatch (the run's script) for the first, job-OFFSET.sbatch for the others. */
-export function arrayScript(runDir: string, offset: number): string {
+/** The arrays.json of a sweep's run directory; undefined when it has none (not a sweep, or never submitted). */
+export async function readArrays(exec: Executor, runDir: string): Promise<ArraysFile | undefined> {
+  const file = posix.join(runDir, ARRAYS_FILE);
+  const text = await exec.readFile(file);
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ExecError(`${file} is not JSON; the run directory is damaged`);
+  }
+  const f = parsed as Partial<ArraysFile>;
+  if (typeof f.points !== "number" || !Array.isArray(f.arrays))
+    throw new ExecError(`${file} is not a record of arrays; the run directory is damaged`);
+  return f as ArraysFile;
+}
+
+/** Write a resubmission's list of point indices, one a line, whole: beside and renamed over. */
+export async function writePicks(exec: Executor, file: string, points: readonly number[]): Promise<void> {
+  const partial = `${file}.partial`;
+  await exec.writeFile(partial, points.map((p) => `${p}\n`).join(""), 0o600);
+  const r = await exec.run(["mv", "-f", partial, file]);
+  if (r.code !== 0) throw new ExecError(`could not rename ${partial} to ${file}; check the run directory's permissions`, [r.stderr.trim()]);
+}
+
+/**
+ * The script of a sweep's array: job.sbatch (the run's script) for the first
+ * array, job-OFFSET.sbatch for the others; a resubmission's (round N)
+ * job-rN-OFFSET.sbatch, its OFFSET a line of its list of points.
+ */
+export function arrayScript(runDir: string, offset: number, round?: number): string {
+  if (round !== undefined) return posix.join(runDir, RUN_FILES.script.replace(/\.sbatch$/, `-r${round}-${offset}.sbatch`));
   return posix.join(runDir, offset === 0 ? RUN_FILES.script : RUN_FILES.script.replace(/\.sbatch$/, `-${offset}.sbatch`));
 }
 
-/** The run directory of a job whose script is `script` (a run's job.sbatch, or a sweep's job-OFFSET.sbatch); undefined for a script hpcjob did not write. */
-export function runDirOfScript(script: string | undefined): string | undefined {
+/** What a script's name says (arrayScript read back): its run directory, offset and resubmission round; undefined for a script hpcjob did not write. */
+export function scriptArray(script: string | undefined): { runDir: string; offset: number; round?: number } | undefined {
   if (script === undefined) return undefined;
-  const dir = posix.dirname(script);
-  const offset = /^job-(\d+)\.sbatch$/.exec(posix.basename(script))?.[1];
-  return script === posix.join(dir, RUN_FILES.script) || (offset !== undefined && arrayScript(dir, Number(offset)) === script)
-    ? dir
-    : undefined;
+  const runDir = posix.dirname(script);
+  const m = /^job(?:-r(\d+))?(?:-(\d+))?\.sbatch$/.exec(posix.basename(script));
+  if (!m) return undefined;
+  const round = m[1] === undefined ? undefined : Number(m[1]);
+  const offset = Number(m[2] ?? 0);
+  return arrayScript(runDir, offset, round) === script ? { runDir, offset, ...(round === undefined ? {} : { round }) } : undefined;
+}
+
+/** The run directory of a job whose script is `script` (a run's job.sbatch, or a sweep's other arrays'); undefined for a script hpcjob did not write. */
+export function runDirOfScript(script: string | undefined): string | undefined {
+  return scriptArray(script)?.runDir;
 }

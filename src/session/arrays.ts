@@ -5,12 +5,14 @@
  * written and sbatch'ed in turn over the one connection. An sbatch refusal
  * part-way cancels the arrays already submitted, and the error says so.
  */
+
+import { posix } from "node:path";
 import { isHpcjobError, SlurmError } from "../core/errors.js";
 import type { Executor } from "../exec/executor.js";
 import { renderScript } from "../render/render.js";
 import type { SitedRequest } from "../request/job.js";
-import { type ArrayRecord, arrayScript, writeArrays, writeSweepTable } from "../runs/sweep.js";
-import { arrayLimit, parseShowConfig, scancelArgv, scontrolShowConfigArgv, splitArrays } from "../slurm/index.js";
+import { type ArrayRecord, type ArraysFile, arrayScript, writeArrays, writePicks, writeSweepTable } from "../runs/sweep.js";
+import { type ArrayPart, arrayLimit, parseShowConfig, scancelArgv, scontrolShowConfigArgv, splitArrays } from "../slurm/index.js";
 import { tail } from "./ended.js";
 import { sbatchScript } from "./sbatch.js";
 
@@ -46,9 +48,44 @@ export async function submitArrays(exec: Executor, req: SitedRequest, runDir: st
   if (!sweep) throw new Error("submitArrays needs a request with a sweep");
   await writeSweepTable(exec, runDir, sweep);
   const parts = splitArrays(sweep.points.length, await clusterArrayLimit(exec));
+  const done = await submitParts(exec, req, runDir, parts, (part) => arrayScript(runDir, part.offset));
+  await writeArrays(exec, runDir, { points: sweep.points.length, arrays: done });
+  return done;
+}
+
+/**
+ * Submit exactly `points` of a sweep again, in its run directory, as arrays
+ * over the same table: their indices go to resubmit-N.points (task T of the
+ * array at offset O runs the point on line O + T + 1), the scripts are
+ * job-rN-OFFSET.sbatch, and arrays.json gains the new arrays.
+ */
+export async function resubmitPoints(
+  exec: Executor,
+  req: SitedRequest,
+  runDir: string,
+  points: readonly number[],
+  recorded: ArraysFile,
+): Promise<ArrayRecord[]> {
+  const round = new Set(recorded.arrays.flatMap((a) => (a.picks ? [a.picks] : []))).size + 1;
+  const picks = posix.join(runDir, `resubmit-${round}.points`);
+  await writePicks(exec, picks, points);
+  const parts = splitArrays(points.length, await clusterArrayLimit(exec)).map((p) => ({ ...p, picks }));
+  const done = await submitParts(exec, req, runDir, parts, (part) => arrayScript(runDir, part.offset, round));
+  await writeArrays(exec, runDir, { points: recorded.points, arrays: [...recorded.arrays, ...done] });
+  return done;
+}
+
+/** Write each part's script and sbatch it; a refusal part-way cancels the arrays before it. */
+async function submitParts(
+  exec: Executor,
+  req: SitedRequest,
+  runDir: string,
+  parts: ArrayPart[],
+  scriptOf: (part: ArrayPart) => string,
+): Promise<ArrayRecord[]> {
   const done: ArrayRecord[] = [];
   for (const part of parts) {
-    const script = arrayScript(runDir, part.offset);
+    const script = scriptOf(part);
     await exec.writeFile(script, renderScript(req, runDir, part), 0o600);
     let jobId: string;
     try {
@@ -59,6 +96,5 @@ export async function submitArrays(exec: Executor, req: SitedRequest, runDir: st
     }
     done.push({ jobId, ...part, script });
   }
-  await writeArrays(exec, runDir, { points: sweep.points.length, arrays: done });
   return done;
 }

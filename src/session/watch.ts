@@ -15,6 +15,7 @@ import { HpcjobError, SlurmError } from "../core/errors.js";
 import type { Reporter, WaitEvent } from "../core/events.js";
 import type { Executor } from "../exec/executor.js";
 import {
+  arrayTasks,
   baseState,
   describeReason,
   isControllerDown,
@@ -80,6 +81,12 @@ export interface Watch<T> {
   checkEveryMs?: number;
   /** A job is over: the watch's result, or undefined to go on watching the others. May throw (the job failed). */
   ended: (over: Over) => Promise<T | undefined>;
+  /**
+   * Every poll's answer, all watched jobs' entries by squeue's id (an array's
+   * tasks as 123_4, and 123_[5-9] while pending), before ends are handled:
+   * for a watcher that counts an array's tasks.
+   */
+  polled?: (entries: ReadonlyMap<string, QueueEntry>) => Promise<void>;
   /** The event for a job that has started (default: a note "job 7 is running on NODE"). */
   running?: (jobId: string, node: string) => WaitEvent;
   /**
@@ -116,6 +123,18 @@ async function queueStates(exec: Executor, jobIds: readonly string[]): Promise<M
     throw new SlurmError(`squeue failed (exit ${r.code})`, tail(r.stderr, 5));
   }
   return new Map(parseSqueue(r.stdout).map((e) => [e.jobId, e]));
+}
+
+/**
+ * What squeue says of watched job `jobId`: its own entry, or for an array the
+ * entry of a task still in the queue (a running one first); undefined once
+ * nothing of it is left in the queue (its final entry then, for a plain job).
+ */
+function entryOf(states: ReadonlyMap<string, QueueEntry>, jobId: string): QueueEntry | undefined {
+  const own = states.get(jobId);
+  if (own) return own;
+  const live = [...states.values()].filter((e) => arrayTasks(e.jobId).arrayId === jobId && !isTerminal(e.state));
+  return live.find((e) => isRunning(e.state)) ?? live[0];
 }
 
 /** Watch the jobs until the check or a job's end gives a result; throws WaitStopped on Ctrl-C, --timeout or a job that can never start. */
@@ -172,8 +191,9 @@ export async function watchJobs<T>(exec: Executor, watch: Watch<T>, opts: WaitOp
     } else {
       if (down) opts.report({ kind: "controller-back", jobId: label });
       down = false;
+      await watch.polled?.(states);
       for (const jobId of [...watching]) {
-        const entry = states.get(jobId);
+        const entry = entryOf(states, jobId);
         if (entry === undefined || isTerminal(entry.state)) {
           watching.splice(watching.indexOf(jobId), 1);
           const result = await watch.ended({ jobId, final: entry });
@@ -184,7 +204,8 @@ export async function watchJobs<T>(exec: Executor, watch: Watch<T>, opts: WaitOp
         if (previous && baseState(previous.state) !== baseState(entry.state)) changed = true;
         seen.set(jobId, entry);
         if (isPending(entry.state) && isHopeless(entry.reason)) throw new WaitStopped("hopeless", neverStarts(jobId, entry), seen);
-        tell(jobId, entry);
+        // An array's tasks come and go (running, then the next pending): its user reports them (polled), not as one job.
+        if (entry.jobId === jobId) tell(jobId, entry);
       }
       if (watching.length === 0) throw new Error(`every watched job ended and none gave a result (${label})`);
     }

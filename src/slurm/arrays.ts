@@ -12,6 +12,11 @@ export const DEFAULT_MAX_ARRAY_SIZE = 1001;
 export interface ArrayPart {
   offset: number;
   count: number;
+  /**
+   * A resubmission's file of point indices, one a line: task T runs the point
+   * on line offset + T + 1 of it, not point offset + T of the table.
+   */
+  picks?: string;
 }
 
 /**

@@ -16,7 +16,7 @@ import { remoteInstall } from "../../src/commands/remote.js";
 import { loadProfile } from "../../src/profile/load.js";
 import type { Payload } from "../../src/request/build.js";
 import { recordText, runRecord } from "../../src/runs/record.js";
-import type { Handler } from "../fakes.js";
+import { fail, type Handler, ok, squeueRow } from "../fakes.js";
 import { ROOT, requestFor } from "../helpers.js";
 import { FakeCluster, ForwardingCluster, fakeContext, runFileOf } from "./fakeCluster.js";
 
@@ -206,12 +206,65 @@ describe("batch --sweep", () => {
     );
   });
 
-  it("refuses --follow on a sweep before anything is submitted", async () => {
+  it("--follow waits for every task with one squeue call per poll and exits 1 naming the failed points", async () => {
     const cluster = withImage();
-    await expect(batch(["train.py"], false, { ...SWEEP, follow: true }, fakeContext(cluster))).rejects.toThrow(
-      /^--follow does not watch a sweep yet/,
-    );
-    expect(cluster.callsOf("sbatch")).toEqual([]);
+    // Every task has ended: the array's tasks as squeue lists them for MinJobAge.
+    cluster.handlers.squeue = () =>
+      ok([0, 1, 2, 3, 4, 5].map((t) => squeueRow({ jobId: `4242_${t}`, state: t >= 4 ? "FAILED" : "COMPLETED" })).join(""));
+    // Points 0-4 recorded their ends (point 4 with exit code 3); point 5 left none.
+    const record = (index: number, exitCode: number) =>
+      JSON.stringify({
+        index,
+        arrayJobId: "4242",
+        taskId: String(index),
+        jobId: String(5000 + index),
+        exitCode,
+        signal: null,
+        start: "s",
+        end: "e",
+        node: "c1",
+      });
+    cluster.handlers.find = () => ok([0, 1, 2, 3, 4].map((i) => `${record(i, i === 4 ? 3 : 0)}\n`).join(""));
+    cluster.handlers.sacct = () => fail("sacct: error: Slurm accounting storage is disabled");
+    const ctx = fakeContext(cluster);
+    const done = await batch(["train.py"], false, { ...SWEEP, follow: true }, ctx);
+    const runDir = `${RUNS}/20261123-101500-train`;
+    expect(done.exitCode).toBe(1);
+    expect(done.data).toMatchObject({
+      counts: { pending: 0, running: 0, done: 4, failed: 2 },
+      failed: [
+        { index: 4, params: { lr: "1e-4", seed: "1" }, state: "FAILED", exitCode: 3, log: `${runDir}/logs/4242_4.log` },
+        { index: 5, params: { lr: "1e-4", seed: "2" }, state: "FAILED", log: `${runDir}/logs/4242_5.log` },
+      ],
+    });
+    const texts = ctx.events.map((e) => ("text" in e ? e.text : ""));
+    expect(texts).toContain("sweep: 0 pending, 0 running, 4 done, 2 failed (of 6)");
+    expect(texts).toContain(`point 4 (lr=1e-4 seed=1) failed: exit code 3; log: ${runDir}/logs/4242_4.log`);
+    expect(texts).toContain(`point 5 (lr=1e-4 seed=2) failed: FAILED; log: ${runDir}/logs/4242_5.log`);
+    expect(cluster.callsOf("squeue")).toHaveLength(1);
+  });
+
+  it("--follow exits 0 when every point completed with exit code 0", async () => {
+    const cluster = withImage();
+    cluster.handlers.squeue = () => ok("");
+    const record = (index: number) =>
+      JSON.stringify({
+        index,
+        arrayJobId: "4242",
+        taskId: String(index),
+        jobId: "1",
+        exitCode: 0,
+        signal: null,
+        start: "s",
+        end: "e",
+        node: "c1",
+      });
+    cluster.handlers.find = () => ok([0, 1, 2, 3, 4, 5].map((i) => `${record(i)}\n`).join(""));
+    const ctx = fakeContext(cluster);
+    const done = await batch(["train.py"], false, { ...SWEEP, follow: true }, ctx);
+    expect(done.exitCode).toBe(0);
+    expect(done.data).toMatchObject({ counts: { done: 6, failed: 0 }, failed: [] });
+    expect(ctx.events.map((e) => ("text" in e ? e.text : ""))).toContain("sweep ended: all 6 points completed with exit code 0");
   });
 });
 
@@ -350,6 +403,44 @@ describe("finding runs: attach, logs, cancel", () => {
       { jobId: "4304", name: "jupyter", state: "RUNNING", time: "0:00", where: "gpu-node1", runDir: `${RUNS}/x` },
     ]);
     expect(cluster.callsOf("squeue")[0]?.argv).toContain("--user=alice");
+  });
+
+  it("ps shows a sweep's array as one row with counts, and its tasks with states and exit codes from their records", async () => {
+    const cluster = new FakeCluster();
+    const script = `${RUNS}/s/job-10.sbatch`;
+    cluster.handlers.squeue = () =>
+      ok(
+        squeueRow({ jobId: "4300_0", state: "RUNNING", node: "n1", script }) +
+          squeueRow({ jobId: "4300_1", state: "COMPLETED", node: "n1", script }) +
+          squeueRow({ jobId: "4300_[2-3%2]", state: "PENDING", reason: "JobArrayTaskLimit", script }) +
+          squeueRow({ jobId: "4301", state: "RUNNING", node: "n2" }),
+      );
+    // Task 1 completed; task 4 failed and squeue has forgotten it; a record of another array is not this one's.
+    const record = (task: number, exitCode: number, arrayJobId = "4300") =>
+      `${JSON.stringify({ index: 10 + task, arrayJobId, taskId: String(task), jobId: "1", exitCode, signal: null, start: "s", end: "e", node: "n1" })}\n`;
+    cluster.handlers.find = () => ok(record(1, 0) + record(4, 2) + record(0, 0, "4299"));
+    const done = await ps({ cluster: "loopback" }, fakeContext(cluster));
+    expect(done.data).toEqual([
+      {
+        jobId: "4300",
+        name: "jupyter",
+        state: "ARRAY 2 pending, 1 running, 1 done, 1 failed",
+        time: "0:00",
+        where: "n1",
+        runDir: `${RUNS}/s`,
+        counts: { pending: 2, running: 1, done: 1, failed: 1 },
+        tasks: [
+          { task: 0, point: 10, state: "RUNNING" },
+          { task: 1, point: 11, state: "COMPLETED", exitCode: 0 },
+          { task: 2, point: 12, state: "PENDING" },
+          { task: 3, point: 13, state: "PENDING" },
+          { task: 4, point: 14, state: "FAILED", exitCode: 2 },
+        ],
+      },
+      { jobId: "4301", name: "jupyter", state: "RUNNING", time: "0:00", where: "n2", runDir: `${RUNS}/x` },
+    ]);
+    expect(cluster.callsOf("squeue")).toHaveLength(1);
+    expect(cluster.callsOf("find")).toHaveLength(1);
   });
 
   it("ps finds the run directory of a sweep's later array too; logs on a sweep says where its tasks log", async () => {

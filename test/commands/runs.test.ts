@@ -185,3 +185,45 @@ describe("rerun", () => {
     expect(cluster.runDirs()).toEqual([first]);
   });
 });
+
+describe("batch --resubmit-failed", () => {
+  const SWEEP = { ...FLAGS, sweep: ["lr=1e-3,1e-4", "seed=0..2"] };
+  /** Records of the tasks' ends: points 0-3 exit 0, point 4 exit 3, point 5 none (killed). */
+  const record = (index: number, exitCode: number) =>
+    `${JSON.stringify({ index, arrayJobId: "4242", taskId: String(index), jobId: "1", exitCode, signal: null, start: "s", end: "e", node: "c1" })}\n`;
+
+  it("submits exactly the points that did not complete with 0 as a new array over the same table, recorded in the same run", async () => {
+    const cluster = gitCluster();
+    const runDir = ((await batch(["train.py"], false, SWEEP, fakeContext(cluster))).data as { runDir: string }).runDir;
+    cluster.handlers.find = () => ok([0, 1, 2, 3].map((i) => record(i, 0)).join("") + record(4, 3));
+    const ctx = fakeContext(cluster);
+    const done = await batch([], false, { cluster: "loopback", resubmitFailed: runDir }, ctx);
+    const arrays = [{ jobId: "4243", offset: 0, count: 2, picks: `${runDir}/resubmit-1.points`, script: `${runDir}/job-r1-0.sbatch` }];
+    expect(done.data).toMatchObject({ jobId: "4243", runDir, points: 2, arrays });
+    expect(runFileOf(cluster, runDir, "resubmit-1.points")).toBe("4\n5\n");
+    const script = runFileOf(cluster, runDir, "job-r1-0.sbatch") ?? "";
+    expect(script).toContain("#SBATCH --array=0-1\n");
+    expect(script).toContain(`mapfile -t -s $(( 0 + \${SLURM_ARRAY_TASK_ID:-0} )) -n 1 hpcjob_pick < ${runDir}/resubmit-1.points\n`);
+    const recorded = JSON.parse(runFileOf(cluster, runDir, "arrays.json") ?? "");
+    expect(recorded.points).toBe(6);
+    expect(recorded.arrays.map((a: { jobId: string }) => a.jobId)).toEqual(["4242", "4243"]);
+    expect(ctx.events.map((e) => ("text" in e ? e.text : ""))).toContain("resubmitted 2 of 6 points: 4, 5");
+  });
+
+  it("says so when every point completed, and refuses a run that is not a sweep with the fix", async () => {
+    const cluster = gitCluster();
+    const runDir = ((await batch(["train.py"], false, SWEEP, fakeContext(cluster))).data as { runDir: string }).runDir;
+    cluster.handlers.find = () => ok([0, 1, 2, 3, 4, 5].map((i) => record(i, 0)).join(""));
+    const ctx = fakeContext(cluster);
+    const done = await batch([], false, { cluster: "loopback", resubmitFailed: runDir }, ctx);
+    expect(done.exitCode).toBeUndefined();
+    expect(ctx.events.map((e) => ("text" in e ? e.text : ""))).toContain(
+      `all 6 points of ${runDir} completed with exit code 0; nothing to resubmit`,
+    );
+    expect(cluster.callsOf("sbatch")).toHaveLength(1);
+    const single = await submitted(cluster);
+    const err = await batch([], false, { cluster: "loopback", resubmitFailed: single }, fakeContext(cluster)).catch((e) => e);
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe(`${single} is not a sweep; submit it again whole with hpcjob rerun ${single}`);
+  });
+});

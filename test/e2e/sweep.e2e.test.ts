@@ -4,7 +4,8 @@
  * its own parameters, byte for byte in every style; a sweep larger than the
  * cluster's MaxArraySize (1001, Slurm's default) is split into held arrays
  * that cover every point once, and a task of a later array finds its point
- * at its array's offset.
+ * at its array's offset. Each task records its end in tasks/POINT.json;
+ * --follow waits for every task and exits 1 naming the point that failed.
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -33,6 +34,15 @@ function prepareAlice(): void {
     "import json, os, sys",
     "env = {k: v for k, v in os.environ.items() if k.startswith('HPCJOB_PARAM_') or k == 'HPCJOB_POINT'}",
     "print('sweep:' + json.dumps({'argv': sys.argv[1:], 'env': env}), flush=True)",
+    "PY",
+    // Fails point lr=1e-4 seed=1 (point 4) with exit code 3 until the file "fixed" exists beside it.
+    "rm -f ~/work/fixed",
+    "cat > ~/work/flaky.py <<'PY'",
+    "import os, sys",
+    "if sys.argv[-4:] == ['--lr', '1e-4', '--seed', '1'] and not os.path.exists('fixed'):",
+    "    print('flaky: failing on purpose', flush=True)",
+    "    sys.exit(3)",
+    "print('flaky: ok', flush=True)",
     "PY",
     "cat > ~/work/hostile.yaml <<'YAML'",
     points,
@@ -135,6 +145,18 @@ describe("a sweep", () => {
     expect(new Set(covered).size).toBe(2500);
     expect(covered.every((p) => p >= 0 && p < 2500)).toBe(true);
 
+    // ps: each array one row with its counts; --json lists its tasks and the points they run.
+    const ps = hpcjob("alice", ["ps", "--json"]);
+    expect(ps.status, ps.stderr).toBe(0);
+    // squeue's order, not submission order: each array's row by its job id.
+    const rows = new Map((JSON.parse(ps.stdout) as { jobId: string; counts?: unknown; tasks?: unknown[] }[]).map((r) => [r.jobId, r]));
+    for (const a of out.arrays) {
+      const row = rows.get(a.jobId);
+      expect([row?.counts, row?.tasks?.length]).toEqual([{ pending: a.count, running: 0, done: 0, failed: 0 }, a.count]);
+    }
+    expect(rows.get(out.arrays[1]?.jobId ?? "")?.tasks?.[5]).toEqual({ task: 5, point: 1006, state: "PENDING" });
+    expect(hpcjob("alice", ["ps"]).stdout).toContain(`ARRAY 1001 pending, 0 running, 0 done, 0 failed`);
+
     const second = out.arrays[1]?.jobId as string;
     expect(spawnSync("scontrol", ["release", `${second}_5`]).status).toBe(0);
     await until(
@@ -163,5 +185,55 @@ describe("a sweep", () => {
       ).status,
     ).toBe(0);
     await until("the arrays to be cancelled", () => out.arrays.every((a) => jobState(a.jobId) === ""), 30_000);
+  });
+
+  it("--follow waits for every task and exits 1 naming the point whose program failed; every task recorded its end; --resubmit-failed runs exactly that point again", async () => {
+    const r = hpcjob("alice", [...BATCH, "--follow", "--sweep", "lr=1e-3,1e-4", "--sweep", "seed=0..2", "flaky.py"], {
+      timeoutMs: 180_000,
+    });
+    expect(r.status, r.stderr).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(r.stderr).toContain(`point 4 (lr=1e-4 seed=1) failed: exit code 3; log: ${out.runDir}/logs/${out.jobId}_4.log`);
+    expect(r.stderr).toContain("sweep: 0 pending, 0 running, 5 done, 1 failed (of 6)");
+    expect(out.counts).toEqual({ pending: 0, running: 0, done: 5, failed: 1 });
+    expect(out.failed).toEqual([
+      { index: 4, params: { lr: "1e-4", seed: "1" }, state: "FAILED", exitCode: 3, log: `${out.runDir}/logs/${out.jobId}_4.log` },
+    ]);
+    const tasks = join(out.runDir, "tasks");
+    expect(readdirSync(tasks).sort()).toEqual(["0.json", "1.json", "2.json", "3.json", "4.json", "5.json"]);
+    for (let i = 0; i < 6; i++) {
+      const record = JSON.parse(readFileSync(join(tasks, `${i}.json`), "utf8"));
+      expect(record).toMatchObject({ index: i, arrayJobId: out.jobId, taskId: String(i), exitCode: i === 4 ? 3 : 0, signal: null });
+      expect(record.node).not.toBe("");
+      expect(Date.parse(record.end)).toBeGreaterThanOrEqual(Date.parse(record.start));
+    }
+
+    // The program is fixed; only point 4 runs again, as a new array of one task in the same run.
+    const fixed = spawnSync("runuser", ["-u", "alice", "--", "touch", "/home/alice/work/fixed"]);
+    expect(fixed.status).toBe(0);
+    const again = hpcjob("alice", ["batch", "--cluster", "loopback", "--json", "--resubmit-failed", out.runDir]);
+    expect(again.status, again.stderr).toBe(0);
+    const resub = JSON.parse(again.stdout);
+    expect(resub.runDir).toBe(out.runDir);
+    expect(resub.arrays).toHaveLength(1);
+    expect(resub.arrays[0]).toMatchObject({ offset: 0, count: 1 });
+    expect(readFileSync(join(out.runDir, "resubmit-1.points"), "utf8")).toBe("4\n");
+    const id = resub.arrays[0].jobId as string;
+    await until(`array ${id} to end`, () => jobState(id) === "", 120_000, 500);
+    expect(readdirSync(join(out.runDir, "logs")).filter((l) => l.startsWith(`${id}_`))).toEqual([`${id}_0.log`]);
+    const log = readFileSync(join(out.runDir, "logs", `${id}_0.log`), "utf8");
+    expect(log).toContain("point 4 of the sweep");
+    expect(log).toContain("flaky: ok");
+    for (let i = 0; i < 6; i++) {
+      const record = JSON.parse(readFileSync(join(tasks, `${i}.json`), "utf8"));
+      expect(record.exitCode).toBe(0);
+      if (i === 4) expect(record).toMatchObject({ arrayJobId: id, taskId: "0", index: 4 });
+    }
+    const arrays = JSON.parse(readFileSync(join(out.runDir, "arrays.json"), "utf8"));
+    expect(arrays.arrays.map((a: { jobId: string }) => a.jobId)).toEqual([out.jobId, id]);
+    // Nothing left to resubmit.
+    const none = hpcjob("alice", ["batch", "--cluster", "loopback", "--resubmit-failed", out.runDir]);
+    expect(none.status, none.stderr).toBe(0);
+    expect(none.stderr).toContain("all 6 points of");
   });
 });

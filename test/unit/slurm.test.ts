@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isHpcjobError, SlurmError, UsageError } from "../../src/core/errors.js";
 import {
+  arrayTasks,
   baseState,
   describeReason,
   isControllerDown,
@@ -14,6 +15,7 @@ import {
   isPending,
   isRunning,
   isTerminal,
+  parseSacct,
   parseSbatch,
   parseScontrolShowJob,
   parseSqueue,
@@ -396,5 +398,24 @@ describe("pending reasons in words", () => {
   it("gives an unknown reason back unchanged", () => {
     expect(describeReason("SomeNewReason")).toBe("SomeNewReason");
     expect(describeReason("constructor")).toBe("constructor");
+  });
+});
+
+describe("array task ids", () => {
+  it("reads squeue's job ids: a task, a pending range with its limit, lists and steps; a plain job has no tasks", () => {
+    expect(arrayTasks("123_4")).toEqual({ arrayId: "123", tasks: [4] });
+    expect(arrayTasks("123_[0-3%2]")).toEqual({ arrayId: "123", tasks: [0, 1, 2, 3] });
+    expect(arrayTasks("123_[1,5-6,10-14:2]")).toEqual({ arrayId: "123", tasks: [1, 5, 6, 10, 12, 14] });
+    expect(arrayTasks("123")).toEqual({ arrayId: "123", tasks: [] });
+  });
+
+  it("reads sacct's lines of array tasks, CANCELLED by UID shortened, other lines left out", () => {
+    expect(
+      parseSacct("7_0|COMPLETED|0:0\n7_1|CANCELLED by 0|0:15\n7_[2-3]|PENDING|0:0\nJobID|State|ExitCode\n7_4|OUT_OF_MEMORY|0:125\n"),
+    ).toEqual([
+      { jobId: "7_0", state: "COMPLETED", exitCode: 0 },
+      { jobId: "7_1", state: "CANCELLED", exitCode: 0 },
+      { jobId: "7_4", state: "OUT_OF_MEMORY", exitCode: 0 },
+    ]);
   });
 });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadProjectFile, loadSweepFile } from "../../src/request/sources.js";
 import { crossProduct, parseSweepFlag, sweepOf } from "../../src/request/sweep.js";
-import { arrayScript, pointsJsonl, pointValues, runDirOfScript } from "../../src/runs/sweep.js";
+import { arrayScript, pointsJsonl, pointValues, runDirOfScript, scriptArray } from "../../src/runs/sweep.js";
 import { arrayLimit, arraySpec, parseShowConfig, splitArrays } from "../../src/slurm/index.js";
 import { ROOT, tempDir } from "../helpers.js";
 
@@ -183,7 +183,9 @@ describe("the run of a job's script (ps)", () => {
   it("is the folder of a run's job.sbatch or a sweep's job-OFFSET.sbatch, and nothing else", () => {
     expect(runDirOfScript("/home/a/.hpcjob/runs/r/job.sbatch")).toBe("/home/a/.hpcjob/runs/r");
     expect(runDirOfScript(arrayScript("/home/a/.hpcjob/runs/r", 1001))).toBe("/home/a/.hpcjob/runs/r");
-    for (const other of ["/home/a/train.sbatch", "/home/a/job-x.sbatch", "/home/a/job-007.sbatch", undefined])
+    expect(scriptArray(arrayScript("/r", 7, 2))).toEqual({ runDir: "/r", offset: 7, round: 2 });
+    expect(scriptArray("/r/job.sbatch")).toEqual({ runDir: "/r", offset: 0 });
+    for (const other of ["/home/a/train.sbatch", "/home/a/job-x.sbatch", "/home/a/job-007.sbatch", "/home/a/job-r1.sbatch", undefined])
       expect(runDirOfScript(other)).toBeUndefined();
   });
 });

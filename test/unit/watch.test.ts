@@ -8,6 +8,7 @@ import { JobFailedError } from "../../src/core/errors.js";
 import type { WaitEvent } from "../../src/core/events.js";
 import { loggedExitCode } from "../../src/session/ended.js";
 import { followLog } from "../../src/session/follow.js";
+import { followSweep, NO_RECORD } from "../../src/session/sweepFollow.js";
 import { waitForJupyter } from "../../src/session/wait.js";
 import { MAX_POLL_MS, MIN_POLL_MS, WaitStopped, watchJobs } from "../../src/session/watch.js";
 import { FakeClock, FakeExecutor, fail, ok, squeueRow } from "../fakes.js";
@@ -387,5 +388,77 @@ describe("watching several jobs", () => {
     const lists = exec.callsOf("squeue").map((c) => c.argv.find((a) => a.startsWith("--jobs=")));
     expect(lists[0]).toBe("--jobs=7,8");
     expect(lists.at(-1)).toBe("--jobs=8");
+  });
+});
+
+describe("following a sweep's arrays", () => {
+  /** Two arrays (100: points 0-1, 101: point 2): pending, running, ended; point 1 exits 2, point 2 is killed before it records its end. */
+  function sweepScenario(sacct = () => fail("sacct: error: Slurm accounting storage is disabled\n")) {
+    const clock = new FakeClock();
+    const record = (index: number, exitCode: number) =>
+      `${JSON.stringify({ index, arrayJobId: "100", taskId: String(index), jobId: String(200 + index), exitCode, signal: null, start: "s", end: "e", node: "n1" })}\n`;
+    const exec = new FakeExecutor(clock, {
+      squeue: () => {
+        const t = clock.now();
+        if (t < 10_000) return ok(squeueRow({ jobId: "100_[0-1%2]", state: "PENDING" }) + squeueRow({ jobId: "101_0", state: "PENDING" }));
+        if (t < 30_000)
+          return ok(
+            squeueRow({ jobId: "100_0", state: "RUNNING", node: "n1" }) +
+              squeueRow({ jobId: "100_1", state: "RUNNING", node: "n1" }) +
+              squeueRow({ jobId: "101_0", state: "PENDING" }),
+          );
+        if (t < 50_000) return ok(squeueRow({ jobId: "101_0", state: "RUNNING", node: "n2" }));
+        return ok("");
+      },
+      find: () => ok(clock.now() >= 30_000 ? record(0, 0) + record(1, 2) : ""),
+      sacct,
+    });
+    const events: WaitEvent[] = [];
+    return { clock, exec, events, report: (e: WaitEvent) => events.push(e) };
+  }
+
+  it("asks squeue once per poll for all arrays, reports the counts as they change and names the points that failed", async () => {
+    const s = sweepScenario();
+    const sweep = { names: ["lr"], points: [["a"], ["b"], ["c"]], style: "args" as const };
+    const arrays = [
+      { jobId: "100", offset: 0, count: 2, script: "/r/job.sbatch" },
+      { jobId: "101", offset: 2, count: 1, script: "/r/job-2.sbatch" },
+    ];
+    const end = await followSweep(s.exec, "/r", sweep, arrays, { report: s.report, clock: s.clock });
+    // One call per poll for every array still in the queue.
+    const asked = s.exec.callsOf("squeue").map((c) => c.argv.find((a) => a.startsWith("--jobs=")));
+    expect(new Set(asked)).toEqual(new Set(["--jobs=100,101", "--jobs=101"]));
+    expect(s.exec.callsOf("squeue").length).toBeLessThan(20);
+    expect(gaps(s.exec).every((g) => g >= MIN_POLL_MS)).toBe(true);
+    const counts = s.events.flatMap((e) => (e.kind === "progress" ? [e.text] : []));
+    expect(counts).toEqual([
+      "sweep: 3 pending, 0 running, 0 done, 0 failed (of 3)",
+      "sweep: 1 pending, 2 running, 0 done, 0 failed (of 3)",
+      "sweep: 1 pending, 0 running, 1 done, 1 failed (of 3)",
+      "sweep: 0 pending, 1 running, 1 done, 1 failed (of 3)",
+      "sweep: 0 pending, 0 running, 1 done, 2 failed (of 3)",
+    ]);
+    expect(end.counts).toEqual({ pending: 0, running: 0, done: 1, failed: 2 });
+    // The arrays' tasks are told as counts, not as one job that runs, then pends ("requeued") again.
+    expect(s.events.filter((e) => e.kind !== "progress")).toEqual([]);
+    expect(end.failed).toEqual([
+      { index: 1, params: { lr: "b" }, state: "FAILED", exitCode: 2, log: "/r/logs/100_1.log" },
+      { index: 2, params: { lr: "c" }, state: NO_RECORD, log: "/r/logs/101_0.log" },
+    ]);
+  });
+
+  it("takes the state of a task that left no record from sacct where it answers (TIMEOUT), and a COMPLETED one as done", async () => {
+    const s = sweepScenario(() => ok("100|RUNNING|0:0\n100_0|COMPLETED|0:0\n100_1|FAILED|2:0\n101_0|TIMEOUT|0:15\n"));
+    const sweep = { names: ["lr"], points: [["a"], ["b"], ["c"]], style: "args" as const };
+    const arrays = [
+      { jobId: "100", offset: 0, count: 2, script: "/r/job.sbatch" },
+      { jobId: "101", offset: 2, count: 1, script: "/r/job-2.sbatch" },
+    ];
+    const end = await followSweep(s.exec, "/r", sweep, arrays, { report: s.report, clock: s.clock });
+    expect(s.exec.callsOf("sacct")[0]?.argv).toEqual(["sacct", "-n", "-P", "-X", "--jobs=100,101", "--format=JobID,State,ExitCode"]);
+    expect(end.failed).toEqual([
+      { index: 1, params: { lr: "b" }, state: "FAILED", exitCode: 2, log: "/r/logs/100_1.log" },
+      { index: 2, params: { lr: "c" }, state: "TIMEOUT", exitCode: 0, log: "/r/logs/101_0.log" },
+    ]);
   });
 });
