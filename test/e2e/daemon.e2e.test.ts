@@ -19,9 +19,11 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  aliceLogins,
   cancelAll,
   hpcjob,
   jupyterFile,
+  LOGIN_ALIAS,
   markerLink,
   type PodmanLaptop,
   podmanLaptop,
@@ -34,16 +36,7 @@ import {
 const MANIFEST = "/var/cache/hpcjob-test-images/images.json";
 const HOME = "/home/alice";
 const IMAGES = `${HOME}/images/daemon-e2e`;
-const SSHD_LOG = "/tmp/hpcjob-cluster/sshd.log";
 const CLUSTER = ["--cluster", "loopback-daemon"];
-const SSH_CONFIG = `# written by test/e2e/daemon.e2e.test.ts (remote.e2e.test.ts writes the same alias)
-Host hpcjob-login
-  HostName 127.0.0.1
-  Port 2222
-  User alice
-  IdentityFile ~/.ssh/id_ed25519
-  IdentitiesOnly yes
-`;
 
 interface Converted {
   file: string;
@@ -60,11 +53,6 @@ let marker: string;
 let markerInHome: string;
 let laptopBox: PodmanLaptop | undefined;
 let env: Record<string, string>;
-
-/** Accepted SSH logins of alice so far, from the login node's log. */
-function logins(): number {
-  return (readFileSync(SSHD_LOG, "utf8").match(/Accepted publickey for alice /g) ?? []).length;
-}
 
 /** hpcjob on the laptop, as alice, with podman as its Docker. */
 function laptop(args: string[]) {
@@ -92,7 +80,7 @@ beforeAll(() => {
   env = laptopBox.env;
   // The alias and a clean image folder.
   const setup = `mkdir -p ~/work && rm -rf "$2" && printf '%s' "$1" > ~/.ssh/config && chmod 600 ~/.ssh/config`;
-  expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup, "x", SSH_CONFIG, IMAGES], { cwd: "/" }).status).toBe(0);
+  expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup, "x", LOGIN_ALIAS, IMAGES], { cwd: "/" }).status).toBe(0);
 }, 120_000);
 
 afterAll(() => {
@@ -111,11 +99,11 @@ describe.each([
   let converted: Converted;
 
   it("streams the image through the one SSH connection and converts it on the login node; the sent file is removed", () => {
-    const before = logins();
+    const before = aliceLogins();
     const left = sentLeft();
     const r = laptop(["image", "convert", ref(), ...CLUSTER, "--json"]);
     expect(r.status, r.stderr).toBe(0);
-    expect(logins() - before).toBe(1);
+    expect(aliceLogins() - before).toBe(1);
     converted = JSON.parse(r.stdout);
     expect(converted.upToDate).toBe(false);
     expect(converted.file.startsWith(`${IMAGES}/`)).toBe(true);
@@ -130,10 +118,10 @@ describe.each([
   }, 300_000);
 
   it("a second run finds the file: nothing sent, one line", () => {
-    const before = logins();
+    const before = aliceLogins();
     const r = laptop(["image", "convert", ref(), ...CLUSTER, "--json"]);
     expect(r.status, r.stderr).toBe(0);
-    expect(logins() - before).toBe(1);
+    expect(aliceLogins() - before).toBe(1);
     expect(JSON.parse(r.stdout)).toEqual({ file: converted.file, ref: converted.ref, digest: converted.digest, upToDate: true });
     expect(r.stderr).not.toMatch(/sen[dt]/);
   }, 60_000);
@@ -156,10 +144,10 @@ describe("the same content, two names", () => {
 
 describe("jupyter --image docker-daemon: from the laptop", () => {
   it("converts the laptop's image over the command's one SSH connection, then Jupyter runs inside it (a file only the image has, through the tunnel)", async () => {
-    const before = logins();
+    const before = aliceLogins();
     const r = laptop(["jupyter", ...CLUSTER, "--image", "docker-daemon:lab/jupyter:1", "--json", "--timeout", "3m"]);
     expect(r.status, r.stderr).toBe(0);
-    expect(logins() - before).toBe(1);
+    expect(aliceLogins() - before).toBe(1);
     expect(r.stderr).toMatch(/sending docker-daemon:lab\/jupyter:1 to \/tmp\/hpcjob-image\.\w+ on the cluster/);
     expect(r.stderr).toMatch(/converting docker-daemon:lab\/jupyter:1 \(sha256:[0-9a-f]{64}\) on the login node/);
     const result = JSON.parse(r.stdout) as { jobId: string; port: number; token: string; tunnel: string; runDir: string };

@@ -9,19 +9,24 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterFacts } from "../../src/slurm/detect.js";
-import { cancelAll, hpcjob, imagePaths, laptopEnv, NODE, requireCluster, STAGE, stage, testImages } from "./harness.js";
+import {
+  aliceLogins,
+  cancelAll,
+  hpcjob,
+  imagePaths,
+  LOGIN_ALIAS,
+  laptopEnv,
+  NODE,
+  requireCluster,
+  STAGE,
+  stage,
+  testImages,
+} from "./harness.js";
 
 const FOLDER = "/home/alice/detected-clusters";
 const FILE = `${FOLDER}/loopback-detected.yaml`;
 /** The folder of detected profiles first on the search path, then the test profiles. */
 const ENV = { HPCJOB_CLUSTERS: `${FOLDER}:${STAGE}/clusters` };
-const SSH_ALIAS =
-  "Host hpcjob-login\n  HostName 127.0.0.1\n  Port 2222\n  User alice\n  IdentityFile ~/.ssh/id_ed25519\n  IdentitiesOnly yes\n";
-
-/** Accepted SSH logins of alice so far, from the login node's log. */
-function logins(): number {
-  return (readFileSync("/tmp/hpcjob-cluster/sshd.log", "utf8").match(/Accepted publickey for alice /g) ?? []).length;
-}
 
 /** A shell line as alice (setup only). */
 function asAlice(script: string, ...args: string[]): void {
@@ -61,7 +66,7 @@ beforeAll(() => {
   // The same alias remote.e2e.test.ts writes, added when that test has not run.
   asAlice(
     `touch ~/.ssh/config && chmod 600 ~/.ssh/config && (grep -q '^Host hpcjob-login$' ~/.ssh/config || printf '%s' "$1" >> ~/.ssh/config)`,
-    SSH_ALIAS,
+    LOGIN_ALIAS,
   );
 });
 afterAll(() => cancelAll());
@@ -79,10 +84,10 @@ describe("clusters detect", () => {
   });
 
   it("from the laptop over one SSH connection finds the same cluster, and the runtime on the login node's PATH", () => {
-    const before = logins();
+    const before = aliceLogins();
     const r = hpcjob("alice", ["clusters", "detect", "--remote", "hpcjob-login", "--json"], { env: { ...laptopEnv(), ...ENV } });
     expect(r.status, r.stderr).toBe(0);
-    expect(logins() - before).toBe(1);
+    expect(aliceLogins() - before).toBe(1);
     const out = JSON.parse(r.stdout) as { facts: ClusterFacts; profile: string };
     expectLoopback(out.facts);
     // Over SSH the stand-ins are not on PATH (loopback-remote.yaml puts them there for jobs): only ch-run is.

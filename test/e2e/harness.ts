@@ -178,6 +178,23 @@ export function laptopEnv(home = "/home/alice", opts: { ssh?: boolean } = {}): R
   return { HOME: home, PATH: bin, SLURM_CONF: "/nonexistent/slurm.conf" };
 }
 
+/** The loopback login node's sshd log (test/cluster/start.sh). */
+export const SSHD_LOG = "/tmp/hpcjob-cluster/sshd.log";
+
+/** Accepted SSH logins of alice so far in an sshd log (the login node's unless named): one per connection hpcjob opens. */
+export function aliceLogins(log = SSHD_LOG): number {
+  return (readFileSync(log, "utf8").match(/Accepted publickey for alice /g) ?? []).length;
+}
+
+/** The ~/.ssh/config entry of alice's laptop for the loopback login node, as a user writes it: the alias the -remote profiles name. */
+export const LOGIN_ALIAS = `Host hpcjob-login
+  HostName 127.0.0.1
+  Port 2222
+  User alice
+  IdentityFile ~/.ssh/id_ed25519
+  IdentitiesOnly yes
+`;
+
 /** alice's "laptop" with podman playing its Docker: the environment hpcjob runs in there, and what ends it. */
 export interface PodmanLaptop {
   env: Record<string, string>;

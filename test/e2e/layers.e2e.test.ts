@@ -23,19 +23,10 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers.js";
-import { cancelAll, hpcjob, type PodmanLaptop, podmanLaptop, requireCluster, stage } from "./harness.js";
+import { aliceLogins, cancelAll, hpcjob, LOGIN_ALIAS, type PodmanLaptop, podmanLaptop, requireCluster, stage } from "./harness.js";
 
 const MANIFEST = "/var/cache/hpcjob-test-images/images.json";
 const HOME = "/home/alice";
-const SSHD_LOG = "/tmp/hpcjob-cluster/sshd.log";
-const SSH_CONFIG = `# written by test/e2e/layers.e2e.test.ts (remote.e2e.test.ts and daemon.e2e.test.ts write the same alias)
-Host hpcjob-login
-  HostName 127.0.0.1
-  Port 2222
-  User alice
-  IdentityFile ~/.ssh/id_ed25519
-  IdentitiesOnly yes
-`;
 
 /** What the job prints from inside the image: the layers' files, what the whiteouts removed (nothing, if they worked), the ENV. */
 const PROBE = [
@@ -56,11 +47,6 @@ let archive = "";
 let marker = "";
 let laptopBox: PodmanLaptop | undefined;
 let env: Record<string, string>;
-
-/** Accepted SSH logins of alice so far, from the login node's log. */
-function logins(): number {
-  return (readFileSync(SSHD_LOG, "utf8").match(/Accepted publickey for alice /g) ?? []).length;
-}
 
 /** hpcjob on the laptop, as alice, with podman as its Docker. */
 function laptop(args: string[]) {
@@ -87,7 +73,7 @@ beforeAll(() => {
   laptopBox = podmanLaptop("layers-e2e", [archive]);
   env = laptopBox.env;
   const setup = `mkdir -p ~/work && rm -rf ~/images/layers-pyxis-e2e ~/images/layers-pyxis-job-e2e ~/images/layers-ch-e2e && printf '%s' "$1" > ~/.ssh/config && chmod 600 ~/.ssh/config`;
-  expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup, "x", SSH_CONFIG], { cwd: "/" }).status).toBe(0);
+  expect(spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", setup, "x", LOGIN_ALIAS], { cwd: "/" }).status).toBe(0);
 }, 300_000);
 
 afterAll(() => {
@@ -106,11 +92,11 @@ describe.each([
     let converted: Converted;
 
     it(`sends the image through the one SSH connection and builds the ${ext} from its layers; nothing is left in the scratch folder`, () => {
-      const before = logins();
+      const before = aliceLogins();
       const left = scratchLeft();
       const r = laptop(["image", "convert", ref(), "--cluster", cluster, "--json"]);
       expect(r.status, r.stderr).toBe(0);
-      expect(logins() - before).toBe(1);
+      expect(aliceLogins() - before).toBe(1);
       converted = JSON.parse(r.stdout);
       expect(converted.upToDate).toBe(false);
       const name = converted.file.slice(images.length + 1);

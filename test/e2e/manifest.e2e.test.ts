@@ -9,7 +9,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cancelAll, hpcjob, imagePaths, laptopEnv, requireCluster, runAs, testImages } from "./harness.js";
+import { cancelAll, hpcjob, imagePaths, LOGIN_ALIAS, laptopEnv, requireCluster, runAs, testImages } from "./harness.js";
 
 const PROJECT = "/home/alice/manifest-e2e";
 const IMAGE = imagePaths("alice").sif;
@@ -154,13 +154,11 @@ describe("rerun", () => {
 
 describe("from a laptop, over SSH", () => {
   /** The login node as a laptop's ~/.ssh/config names it (the alias the loopback-remote profile uses, as the other e2e files write it). */
-  const SSH_CONFIG =
-    "Host hpcjob-login\n  HostName 127.0.0.1\n  Port 2222\n  User alice\n  IdentityFile ~/.ssh/id_ed25519\n  IdentitiesOnly yes\n";
   const REMOTE = ["--cluster", "loopback-remote"];
   const laptop = (args: string[]) => hpcjob("alice", args, { env: laptopEnv() });
 
   it("the manifest has the git state read on the cluster, and show and rerun --dry-run reach the run through the login node", () => {
-    runAs("alice", ["bash", "-c", "printf '%s' \"$1\" > ~/.ssh/config && chmod 600 ~/.ssh/config", "x", SSH_CONFIG]);
+    runAs("alice", ["bash", "-c", "printf '%s' \"$1\" > ~/.ssh/config && chmod 600 ~/.ssh/config", "x", LOGIN_ALIAS]);
     asAlice(`printf '# from the laptop\\n' >> ${PROJECT}/train.py`);
     const head = asAlice(`git -C ${PROJECT} rev-parse HEAD`).trim();
     const r = laptop(["batch", ...REMOTE, "--image", IMAGE, "--workdir", PROJECT, "--json", "train.py"]);

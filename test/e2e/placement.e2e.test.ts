@@ -7,17 +7,11 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cancelAll, hpcjob, requireCluster, STAGE, stage, testImages } from "./harness.js";
+import { aliceLogins, cancelAll, hpcjob, requireCluster, STAGE, stage, testImages } from "./harness.js";
 
-const SSHD_LOG = "/tmp/hpcjob-cluster/sshd.log";
 let IMAGE = "";
 const OTHER = `${STAGE}/other-cluster`;
 const USED = `${OTHER}/used`;
-
-/** Accepted SSH logins of alice so far, from the login node's log. */
-function logins(): number {
-  return (readFileSync(SSHD_LOG, "utf8").match(/Accepted publickey for alice /g) ?? []).length;
-}
 
 /** Slurm commands of a cluster called alvis: scontrol says so, the rest record that they ran and refuse. */
 function otherClusterBin(): void {
@@ -51,7 +45,7 @@ afterAll(() => {
 describe("on a login node of another cluster", () => {
   it("submits to the profile's cluster over SSH and never runs the local sbatch", () => {
     rmSync(USED, { force: true });
-    const before = logins();
+    const before = aliceLogins();
     const r = hpcjob(
       "alice",
       [
@@ -73,17 +67,17 @@ describe("on a login node of another cluster", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("ran on hpcjob-test");
     expect(r.stdout).toContain("in image jupyter\n");
-    expect(logins() - before).toBe(1);
+    expect(aliceLogins() - before).toBe(1);
     expect(existsSync(USED) ? readFileSync(USED, "utf8") : "").toBe("");
   });
 
   it("looks at that cluster's jobs over SSH too", () => {
     rmSync(USED, { force: true });
-    const before = logins();
+    const before = aliceLogins();
     const r = hpcjob("alice", ["ps", "--cluster", "loopback-ssh", "--json"], { env: onOtherLogin() });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toBeInstanceOf(Array);
-    expect(logins() - before).toBe(1);
+    expect(aliceLogins() - before).toBe(1);
     expect(existsSync(USED)).toBe(false);
   });
 
@@ -96,7 +90,7 @@ describe("on a login node of another cluster", () => {
   });
 
   it("on the cluster's own login node stays local (no SSH login)", () => {
-    const before = logins();
+    const before = aliceLogins();
     const r = hpcjob("alice", [
       "batch",
       "--cluster",
@@ -111,6 +105,6 @@ describe("on a login node of another cluster", () => {
     ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("here on hpcjob-test");
-    expect(logins()).toBe(before);
+    expect(aliceLogins()).toBe(before);
   });
 });

@@ -14,6 +14,7 @@ import { chmodSync, copyFileSync, existsSync, readFileSync, statSync, writeFileS
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureExecutable } from "../binary/executable.js";
 import {
+  aliceLogins,
   cancelAll,
   hpcjob,
   imagePaths,
@@ -34,7 +35,6 @@ import {
 } from "./harness.js";
 
 const IMAGE = imagePaths("alice").sif;
-const SSHD_LOG = "/tmp/hpcjob-cluster/sshd.log";
 const REMOTE = ["--cluster", "loopback-remote"];
 const SSH_CONFIG = `# written by test/e2e/remote.e2e.test.ts
 Host hpcjob-login
@@ -68,11 +68,6 @@ Host hpcjob-passphrase
   IdentitiesOnly yes
 `;
 
-/** Accepted SSH logins of alice so far, from the login node's log. */
-function logins(): number {
-  return (readFileSync(SSHD_LOG, "utf8").match(/Accepted publickey for alice /g) ?? []).length;
-}
-
 /** hpcjob on the laptop, as alice. */
 function laptop(args: string[]) {
   return hpcjob("alice", args, { env: laptopEnv() });
@@ -105,10 +100,10 @@ describe("Jupyter from the laptop", () => {
   let result: { jobId: string; node: string; port: number; token: string; tunnel: string; runDir: string };
 
   it("runs through an ~/.ssh/config alias, with one SSH connection, and prints a tunnel that reaches Jupyter", async () => {
-    const before = logins();
+    const before = aliceLogins();
     const r = laptop(["jupyter", ...REMOTE, "--image", IMAGE, "--json", "--timeout", "2m"]);
     expect(r.status, r.stderr).toBe(0);
-    expect(logins() - before).toBe(1);
+    expect(aliceLogins() - before).toBe(1);
     result = JSON.parse(r.stdout);
     expect(result.node).toBe(NODE);
     expect(result.runDir).toMatch(/^\/home\/alice\/\.hpcjob\/runs\//);
@@ -126,17 +121,17 @@ describe("Jupyter from the laptop", () => {
       ["ps", "--json"],
       ["attach", result.jobId, "--json"],
     ]) {
-      const before = logins();
+      const before = aliceLogins();
       const r = laptop([...args, ...REMOTE]);
       expect(r.status, r.stderr).toBe(0);
-      expect(logins() - before).toBe(1);
+      expect(aliceLogins() - before).toBe(1);
       if (args[0] === "ps") expect(JSON.parse(r.stdout)).toContainEqual(expect.objectContaining({ jobId: result.jobId, state: "RUNNING" }));
       else expect(JSON.parse(r.stdout)).toMatchObject({ token: result.token, port: result.port });
     }
-    const before = logins();
+    const before = aliceLogins();
     const c = laptop(["cancel", result.jobId, ...REMOTE]);
     expect(c.status, c.stderr).toBe(0);
-    expect(logins() - before).toBe(1);
+    expect(aliceLogins() - before).toBe(1);
   });
 
   it("an image without Jupyter: exit 1 within a minute, with Apptainer's message from the job's log", () => {
@@ -187,14 +182,14 @@ describe("batch from the laptop", () => {
       "-c",
       'printf \'import sys, os\\nprint("cwd:" + os.getcwd())\\nprint("args:" + repr(sys.argv[1:]))\\nprint("image:" + open("/etc/hpcjob-test-image").read().strip())\\nprint("image env:" + os.environ.get("HPCJOB_TEST_IMAGE", "unset"))\\nsys.exit(4)\\n\' > ~/run.py',
     ]);
-    const before = logins();
+    const before = aliceLogins();
     const r = laptop(["batch", ...REMOTE, "--image", IMAGE, "--follow", "run.py", "a b", "$(x)"]);
     expect(r.stdout).toContain("cwd:/home/alice\n");
     expect(r.stdout).toContain("args:['a b', '$(x)']\n");
     // The image's Python: it reads the image's marker file and has the image's ENV.
     expect(r.stdout).toContain(`image:${images.markerText}\nimage env:jupyter\n`);
     expect(r.status).toBe(4);
-    expect(logins() - before).toBe(1);
+    expect(aliceLogins() - before).toBe(1);
   });
 });
 
@@ -266,11 +261,11 @@ describe("keys with a passphrase", () => {
 
 describe("ProxyJump", () => {
   it("reaches the login node through a jump host", () => {
-    const before = logins();
+    const before = aliceLogins();
     const r = laptop(["ps", "--remote", "hpcjob-jump", "--json"]);
     expect(r.status, r.stderr).toBe(0);
     expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
-    expect(logins() - before).toBe(2);
+    expect(aliceLogins() - before).toBe(2);
   });
 });
 

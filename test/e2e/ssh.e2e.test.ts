@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  aliceLogins,
   cancelAll,
   hpcjob,
   imagePaths,
@@ -104,11 +105,6 @@ function keyLine(pubFile: string): string {
 /** The SHA256 fingerprint ssh-keygen gives a public key file. */
 function fingerprintOf(pubFile: string): string {
   return spawnSync("ssh-keygen", ["-lf", pubFile], { encoding: "utf8" }).stdout.split(" ")[1] as string;
-}
-
-/** Accepted logins of alice so far in an sshd's log. */
-function logins(log: string): number {
-  return (readFileSync(log, "utf8").match(/Accepted publickey for alice /g) ?? []).length;
 }
 
 /** hpcjob on the laptop, as alice (with ssh on PATH unless `ssh: false`). */
@@ -249,12 +245,12 @@ describe("the whole ~/.ssh/config", () => {
       "-c",
       'printf \'import sys, os\\nprint("cwd:" + os.getcwd())\\nprint("image:" + open("/etc/hpcjob-test-image").read().strip())\\nsys.exit(4)\\n\' > ~/run.py',
     ]);
-    const before = [logins(SSHD_LOG), logins(SSHD2_LOG)];
+    const before = [aliceLogins(SSHD_LOG), aliceLogins(SSHD2_LOG)];
     const ps = laptop(["ps", ...REMOTE, "--remote", "hpcjob-proxied", "--json"]);
     expect(ps.status, ps.stderr).toBe(0);
     expect(Array.isArray(JSON.parse(ps.stdout))).toBe(true);
     // One login on login2, and one on the login node the ProxyCommand's ssh -W goes through.
-    expect([logins(SSHD_LOG) - (before[0] as number), logins(SSHD2_LOG) - (before[1] as number)]).toEqual([1, 1]);
+    expect([aliceLogins(SSHD_LOG) - (before[0] as number), aliceLogins(SSHD2_LOG) - (before[1] as number)]).toEqual([1, 1]);
 
     const r = laptop(["batch", ...REMOTE, "--remote", "hpcjob-proxied", "--image", IMAGE, "--follow", "run.py"]);
     expect(r.stdout).toContain("cwd:/home/alice\n");
@@ -275,7 +271,7 @@ describe("the whole ~/.ssh/config", () => {
   });
 
   it("without ssh on the laptop: hpcjob reads the file itself, says once what it ignored, and the alias still works", () => {
-    const before = logins(SSHD_LOG);
+    const before = aliceLogins(SSHD_LOG);
     const r = laptop(["ps", ...REMOTE, "--remote", "hpcjob-nossh", "--json"], { ssh: false });
     expect(r.status, r.stderr).toBe(0);
     expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
@@ -283,7 +279,7 @@ describe("the whole ~/.ssh/config", () => {
       "hpcjob: ssh is not installed here, so hpcjob read ~/.ssh/config itself and ignored: Include ~/.ssh/hpcjob-e2e.d/*.conf; ProxyCommand ssh -W %h:%p hpcjob-login (install OpenSSH's ssh client to have them followed)\n",
     );
     // Straight to the login node: the ProxyCommand was not run.
-    expect(logins(SSHD_LOG) - before).toBe(1);
+    expect(aliceLogins(SSHD_LOG) - before).toBe(1);
   });
 });
 
@@ -302,11 +298,11 @@ describe("the remote user", () => {
 
 describe("a login node without SFTP", () => {
   it("runs a whole Jupyter job from the laptop over one connection, and the printed tunnel reaches Jupyter", async () => {
-    const before = logins(SSHD2_LOG);
+    const before = aliceLogins(SSHD2_LOG);
     const refusedBefore = (readFileSync(SSHD2_LOG, "utf8").match(/subsystem request for sftp by user alice failed/g) ?? []).length;
     const r = laptop(["jupyter", ...LOGIN2, "--image", IMAGE, "--json", "--timeout", "2m"]);
     expect(r.status, r.stderr).toBe(0);
-    expect(logins(SSHD2_LOG) - before).toBe(1);
+    expect(aliceLogins(SSHD2_LOG) - before).toBe(1);
     // The server did refuse SFTP: the files went over plain commands.
     const refused = (readFileSync(SSHD2_LOG, "utf8").match(/subsystem request for sftp by user alice failed/g) ?? []).length;
     expect(refused - refusedBefore).toBe(1);
@@ -330,11 +326,11 @@ describe("a login node without SFTP", () => {
       'for i in $(seq 1 40); do d=~/.hpcjob/runs/20200101-0000$(printf %02d "$i")-many; mkdir -p "$d" && echo "9900$i" > "$d/job.id" && echo "log $i" > "$d/job.log"; done';
     expect(runAs("alice", ["bash", "-c", make]).status).toBe(0);
     try {
-      const before = logins(SSHD2_LOG);
+      const before = aliceLogins(SSHD2_LOG);
       const r = laptop(["logs", "990017", ...LOGIN2]);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toBe("log 17\n");
-      expect(logins(SSHD2_LOG) - before).toBe(1);
+      expect(aliceLogins(SSHD2_LOG) - before).toBe(1);
     } finally {
       runAs("alice", ["bash", "-c", "rm -rf ~/.hpcjob/runs/20200101-*-many"]);
     }
