@@ -57,13 +57,17 @@ export async function writeSweepTable(exec: Executor, runDir: string, sweep: Swe
   await exec.mkdir(posix.join(runDir, TASK_LOGS), 0o700);
 }
 
-/** Record the arrays submitted, whole or not at all: written beside arrays.json and renamed over it. */
-export async function writeArrays(exec: Executor, runDir: string, record: ArraysFile): Promise<void> {
-  const file = posix.join(runDir, ARRAYS_FILE);
+/** Write `text` to a run file whole or not at all: beside it as FILE.partial, then renamed over it (a reader never sees half). */
+async function writeWhole(exec: Executor, file: string, text: string): Promise<void> {
   const partial = `${file}.partial`;
-  await exec.writeFile(partial, `${JSON.stringify(record, null, 2)}\n`, 0o600);
+  await exec.writeFile(partial, text, 0o600);
   const r = await exec.run(["mv", "-f", partial, file]);
   if (r.code !== 0) throw new ExecError(`could not rename ${partial} to ${file}; check the run directory's permissions`, [r.stderr.trim()]);
+}
+
+/** Record the arrays submitted, whole or not at all: written beside arrays.json and renamed over it. */
+export async function writeArrays(exec: Executor, runDir: string, record: ArraysFile): Promise<void> {
+  await writeWhole(exec, posix.join(runDir, ARRAYS_FILE), `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /** The arrays.json of a sweep's run directory; undefined when it has none (not a sweep, or never submitted). */
@@ -85,10 +89,7 @@ export async function readArrays(exec: Executor, runDir: string): Promise<Arrays
 
 /** Write a resubmission's list of point indices, one a line, whole: beside and renamed over. */
 export async function writePicks(exec: Executor, file: string, points: readonly number[]): Promise<void> {
-  const partial = `${file}.partial`;
-  await exec.writeFile(partial, points.map((p) => `${p}\n`).join(""), 0o600);
-  const r = await exec.run(["mv", "-f", partial, file]);
-  if (r.code !== 0) throw new ExecError(`could not rename ${partial} to ${file}; check the run directory's permissions`, [r.stderr.trim()]);
+  await writeWhole(exec, file, points.map((p) => `${p}\n`).join(""));
 }
 
 /**
