@@ -5,12 +5,13 @@
  * treat both as "no answer".
  */
 import { jobIdList } from "./ids.js";
+import { baseState } from "./states.js";
 
 /** One job or array task as sacct lists it. */
 export interface AccountEntry {
   /** 123_4 for an array task. */
   jobId: string;
-  /** Long form, "CANCELLED by 0" shortened to CANCELLED. */
+  /** The bare state (baseState): "CANCELLED by 0" is CANCELLED. */
   state: string;
   /** The exit code of "N:SIG". */
   exitCode: number;
@@ -27,5 +28,5 @@ export function parseSacct(stdout: string): AccountEntry[] {
     .split("\n")
     .map((line) => line.split("|"))
     .filter((f) => f.length === 3 && /^\d+_\d+$|^\d+$/.test(f[0] ?? ""))
-    .map(([jobId = "", state = "", code = ""]) => ({ jobId, state: state.split(" ")[0] ?? "", exitCode: Number(code.split(":")[0]) || 0 }));
+    .map(([jobId = "", state = "", code = ""]) => ({ jobId, state: baseState(state), exitCode: Number(code.split(":")[0]) || 0 }));
 }
