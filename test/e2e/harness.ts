@@ -391,4 +391,6 @@ export function jobState(jobId: string): string {
 export function cancelAll(): void {
   spawnSync("scancel", ["-u", "alice"]);
   spawnSync("scancel", ["-u", "bob"]);
+  // The node blockers some tests submit as root (bob has no Slurm account).
+  spawnSync("scancel", ["-u", "root", "-n", "blocker"]);
 }
