@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
+  blockNode,
   cancelAll,
   countedSqueue,
   hpcjob,
@@ -81,21 +82,6 @@ function ranInImage(out: string): void {
   expect(out).toContain(`image:${images.markerText}\n`);
   expect(out).toContain("image env:jupyter\n");
   expect(out).toMatch(/^python:\/usr\/bin\/python3$/m);
-}
-
-/**
- * Another user (root: bob has no Slurm account, so accounting refuses his
- * jobs) takes both CPUs of the node, so alice's next job pends; returns the
- * blocker's job id.
- */
-function otherUserBlocksNode(): string {
-  const r = spawnSync("sbatch", ["--parsable", "-c", "2", "-J", "blocker", "-o", "/dev/null", "--wrap", "sleep 600"], {
-    encoding: "utf8",
-    cwd: "/",
-  });
-  expect(r.status, r.stderr).toBe(0);
-  const id = r.stdout.trim();
-  return id;
 }
 
 /** Every process's command line, for looking for a leaked token. */
@@ -359,7 +345,7 @@ describe("waiting", () => {
   // Each test here blocks the node with another user's job; none may outlive its test.
   afterEach(() => cancelAll());
   it("shows why a job waits, survives the controller stopping for 10 s, and reaches Jupyter after", async () => {
-    const blocker = otherUserBlocksNode();
+    const blocker = blockNode();
     const run = startHpcjob("alice", [...JUPYTER, "--timeout", "3m"]);
     await until("the pending reason", () => /is pending: .*\(Resources\)/.test(run.stderr()), 30_000);
 
@@ -380,7 +366,7 @@ describe("waiting", () => {
 
   it("batch --follow on a pending job says why it waits, asks squeue at most 8 times a minute, and ends with the exit code", async () => {
     const squeue = countedSqueue();
-    const blocker = otherUserBlocksNode();
+    const blocker = blockNode();
     const run = startHpcjob(
       "alice",
       ["batch", "--cluster", "loopback", "--image", IMAGE, "--env", "TRAIN_EXIT=3", "--follow", "train.py"],
@@ -414,7 +400,7 @@ describe("waiting", () => {
   }, 120_000);
 
   it("Ctrl-C while pending cancels the job and says so", async () => {
-    otherUserBlocksNode();
+    blockNode();
     const run = startHpcjob("alice", JUPYTER);
     await until("the job to pend", () => /submitted job (\d+)/.test(run.stderr()) && run.stderr().includes("is pending"), 30_000);
     const jobId = /submitted job (\d+)/.exec(run.stderr())?.[1] as string;
@@ -425,7 +411,7 @@ describe("waiting", () => {
   }, 60_000);
 
   it("--timeout while pending cancels the job; with --keep it stays and attach is suggested", async () => {
-    otherUserBlocksNode();
+    blockNode();
     const r = hpcjob("alice", [...JUPYTER, "--timeout", "5s"]);
     expect(r.status).toBe(1);
     const jobId = /submitted job (\d+)/.exec(r.stderr)?.[1] as string;
