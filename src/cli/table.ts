@@ -179,9 +179,13 @@ Examples:
   }),
   command({
     path: ["ps"],
-    description: "the jobs hpcjob started that Slurm still lists",
-    options: [...JOBS, { flags: "--json", help: "print the result as JSON" }],
-    help: "\nExample:\n  hpcjob ps",
+    description: "the jobs hpcjob started that Slurm still lists (--all: and those that ended this week)",
+    options: [
+      ...JOBS,
+      { flags: "-a, --all", help: "also the jobs that have ended in the last 7 days, from Slurm's accounting (sacct)" },
+      { flags: "--json", help: "print the result as JSON" },
+    ],
+    help: "\nExamples:\n  hpcjob ps\n  hpcjob ps --all",
     run: (c, { flags }, ctx) => c.ps(flags, ctx),
     text: views.jobsText,
   }),

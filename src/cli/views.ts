@@ -95,7 +95,7 @@ export function batchJson(data: BatchResult): unknown {
 
 /** `ps`: a table of the jobs, or that there are none. */
 export function jobsText(jobs: JobRow[]): string {
-  if (jobs.length === 0) return "no hpcjob jobs in the queue";
+  if (jobs.length === 0) return "no hpcjob jobs";
   const rows = jobs.map((j) => [j.jobId, j.name, j.state, j.time, j.where, j.runDir ?? "-"]);
   return table([["JOBID", "NAME", "STATE", "TIME", "NODE", "RUN DIRECTORY"], ...rows]);
 }

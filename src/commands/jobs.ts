@@ -8,12 +8,24 @@ import type { Executor } from "../exec/executor.js";
 import type { ConnectionFlags } from "../exec/placement.js";
 import { TASK_LOGS } from "../request/sbatch.js";
 import { clusterProfile } from "../request/sources.js";
+import { runsRoot } from "../runs/paths.js";
 import { findRun, runFile } from "../runs/store.js";
 import { POINTS_FILE, runDirOfScript, scriptArray } from "../runs/sweep.js";
 import type { TaskRecord } from "../runs/tasks.js";
 import { followLog } from "../session/follow.js";
 import type { TaskCounts } from "../session/sweepFollow.js";
-import { arrayTasks, isPending, isRunning, isTerminal, parseSqueue, type QueueEntry, scancelArgv, squeueUserArgv } from "../slurm/index.js";
+import {
+  arrayTasks,
+  isPending,
+  isRunning,
+  isTerminal,
+  parseSacctHistory,
+  parseSqueue,
+  type QueueEntry,
+  sacctHistoryArgv,
+  scancelArgv,
+  squeueUserArgv,
+} from "../slurm/index.js";
 import { JOB_COMMENT } from "../slurm/sbatch.js";
 import { awaitJupyter, type JupyterConnection, jupyterConnection } from "./connect.js";
 import type { Context, Done } from "./context.js";
@@ -109,15 +121,46 @@ function arrayRow(arrayId: string, entries: QueueEntry[], records: ReadonlyMap<n
   };
 }
 
-/** The jobs hpcjob started that Slurm still lists, with their run directories. */
-export async function ps(flags: JobsFlags, ctx: Context): Promise<Done<JobRow[]>> {
+/** How far back `ps --all` asks accounting: a week of finished jobs. */
+export const PS_ALL_SINCE = "now-7days";
+
+/** Flags of `ps`. */
+export interface PsFlags extends JobsFlags {
+  /** Also the jobs that have ended and left the queue, from accounting (sacct). */
+  all?: boolean;
+}
+
+/**
+ * The jobs of `user` that accounting knows and squeue no longer lists
+ * (hpcjob's: tagged with its comment where the site stores comments, else
+ * submitted from a run directory); undefined when sacct does not answer.
+ */
+async function endedJobs(exec: Executor, user: string, listed: ReadonlySet<string>): Promise<QueueEntry[] | undefined> {
+  const r = await exec.run(sacctHistoryArgv(user, PS_ALL_SINCE));
+  if (r.code !== 0) return undefined;
+  const runs = `${runsRoot(await exec.home())}/`;
+  return parseSacctHistory(r.stdout).filter(
+    (e) => !listed.has(e.jobId) && (e.comment === JOB_COMMENT || (e.script?.startsWith(runs) && runDirOfScript(e.script) !== undefined)),
+  );
+}
+
+/** The jobs hpcjob started that Slurm still lists, with their run directories; with --all also the ended ones accounting knows. */
+export async function ps(flags: PsFlags, ctx: Context): Promise<Done<JobRow[]>> {
   const exec = await jobsExecutor(flags, ctx);
-  const r = await exec.run(squeueUserArgv((await exec.login()).user ?? ""));
+  const user = (await exec.login()).user ?? "";
+  const r = await exec.run(squeueUserArgv(user));
   if (r.code !== 0) throw new SlurmError(`squeue failed (exit ${r.code})`, r.stderr.trim().split("\n"));
+  const queued = parseSqueue(r.stdout).filter((e) => e.comment === JOB_COMMENT);
+  if (flags.all) {
+    const ended = await endedJobs(exec, user, new Set(queued.map((e) => e.jobId)));
+    if (ended === undefined)
+      ctx.report({ kind: "note", text: "sacct did not answer (no accounting here?): only the jobs Slurm still lists are shown" });
+    else queued.push(...ended.sort((a, b) => jobOrder(a.jobId) - jobOrder(b.jobId)));
+  }
   const jobs: JobRow[] = [];
   // A sweep's arrays: one row each, in the place of its first task.
   const arrays = new Map<string, QueueEntry[]>();
-  for (const j of parseSqueue(r.stdout).filter((e) => e.comment === JOB_COMMENT)) {
+  for (const j of queued) {
     const { arrayId, tasks } = arrayTasks(j.jobId);
     if (tasks.length === 0) {
       jobs.push({
@@ -147,6 +190,11 @@ export async function ps(flags: JobsFlags, ctx: Context): Promise<Done<JobRow[]>
     jobs[at] = arrayRow(arrayId, entries, (dir && records.get(dir)) || new Map());
   }
   return { data: jobs };
+}
+
+/** A job id's number, for listing ended jobs oldest first (an array's tasks under its id). */
+function jobOrder(jobId: string): number {
+  return Number(arrayTasks(jobId).arrayId) || 0;
 }
 
 /** A job's log: streamed as it is, or followed until the job ends (-f) and ended with its exit code. */

@@ -1,11 +1,12 @@
 /**
  * How a job ended, one copy for every waiter: Slurm's word while it still
- * remembers the job (scontrol, MinJobAge after the end), then what the run
- * directory's log says; and the log's last lines as the evidence of a failure.
+ * remembers the job (scontrol, MinJobAge after the end), then accounting's
+ * (sacct, where the site keeps it), then what the run directory's log says;
+ * and the log's last lines as the evidence of a failure.
  */
 import type { Executor } from "../exec/executor.js";
 import { runFile } from "../runs/store.js";
-import { baseState, parseScontrolShowJob, type QueueEntry, scontrolShowJobArgv } from "../slurm/index.js";
+import { baseState, parseSacct, parseScontrolShowJob, type QueueEntry, sacctArgv, scontrolShowJobArgv } from "../slurm/index.js";
 
 /** Lines of job.log shown when a job fails. */
 export const LOG_TAIL_LINES = 25;
@@ -25,7 +26,7 @@ export function loggedExitCode(log: string): number | undefined {
 
 /** A job's end as Slurm tells it. */
 export interface EndState {
-  /** scontrol's JobState, else squeue's last word, else "ENDED" (Slurm has forgotten the job). */
+  /** scontrol's JobState, else sacct's, else squeue's last word, else "ENDED" (Slurm has forgotten the job). */
   state: string;
   /** The script's exit code; 128+S when signal S killed it; undefined once Slurm has forgotten the job. */
   exitCode?: number;
@@ -33,10 +34,19 @@ export interface EndState {
   text: string;
 }
 
-/** How a job ended, from scontrol while Slurm remembers it (else `final`, squeue's last entry for it). */
-export async function endState(exec: Executor, jobId: string, final?: QueueEntry): Promise<EndState> {
+/** What Slurm's controller, else its accounting, says of an ended job; undefined when neither remembers it. */
+async function slurmEnd(exec: Executor, jobId: string): Promise<{ state: string; exitCode?: number; signal?: number } | undefined> {
   const r = await exec.run(scontrolShowJobArgv(jobId));
   const info = r.code === 0 ? parseScontrolShowJob(r.stdout) : undefined;
+  if (info) return info;
+  // Past MinJobAge the controller has forgotten the job; accounting has not (without slurmdbd sacct fails or lists nothing).
+  const a = await exec.run(sacctArgv([jobId]));
+  return a.code === 0 ? parseSacct(a.stdout).find((e) => e.jobId === jobId) : undefined;
+}
+
+/** How a job ended, from scontrol while Slurm remembers it, then from sacct (else `final`, squeue's last entry for it). */
+export async function endState(exec: Executor, jobId: string, final?: QueueEntry): Promise<EndState> {
+  const info = await slurmEnd(exec, jobId);
   const state = info?.state ?? final?.state ?? "ENDED";
   // Slurm reports a script killed by signal S as ExitCode=0:S: say "signal S", not "exit code 0".
   const signal = info?.signal ? info.signal : undefined;

@@ -7,7 +7,7 @@ export { type ArrayPart, arrayLimit, arraySpec, splitArrays } from "./arrays.js"
 export { parseShowConfig, scontrolShowConfigArgv } from "./config.js";
 export { FIELD_SEP, RECORD_END } from "./fields.js";
 export { arrayTasks, jobIdList } from "./ids.js";
-export { type AccountEntry, parseSacct, sacctArgv } from "./sacct.js";
+export { type AccountEntry, parseSacct, parseSacctHistory, sacctArgv, sacctHistoryArgv } from "./sacct.js";
 export { parseSbatch, sbatchArgv } from "./sbatch.js";
 export { scancelArgv } from "./scancel.js";
 export { type JobInfo, parseScontrolShowJob, scontrolShowJobArgv } from "./scontrol.js";

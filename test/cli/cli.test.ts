@@ -311,10 +311,10 @@ describe("what hpcjob needs from the environment", () => {
     expect(runCli(VERA_JUPYTER, { env }).status).toBe(0);
     const ps = runCli(["ps"], { env });
     expect(ps.stderr).toBe("");
-    expect(ps.stdout).toBe("no hpcjob jobs in the queue\n");
+    expect(ps.stdout).toBe("no hpcjob jobs\n");
     expect(readFileSync(log, "utf8")).toContain(`--user=${userInfo().username}\n`);
     // Set but empty is as good as unset.
-    expect(runCli(["ps"], { env: { ...env, USER: "" } }).stdout).toBe("no hpcjob jobs in the queue\n");
+    expect(runCli(["ps"], { env: { ...env, USER: "" } }).stdout).toBe("no hpcjob jobs\n");
     expect(readFileSync(log, "utf8")).toContain(`--user=${userInfo().username}\n`);
   });
 });

@@ -16,6 +16,7 @@ import { remoteInstall } from "../../src/commands/remote.js";
 import { loadProfile } from "../../src/profile/load.js";
 import type { Payload } from "../../src/request/build.js";
 import { recordText, runRecord } from "../../src/runs/record.js";
+import { FIELD_SEP, sacctHistoryArgv } from "../../src/slurm/index.js";
 import { fail, type Handler, ok, squeueRow } from "../fakes.js";
 import { ROOT, requestFor } from "../helpers.js";
 import { FakeCluster, ForwardingCluster, fakeContext, runFileOf } from "./fakeCluster.js";
@@ -403,6 +404,43 @@ describe("finding runs: attach, logs, cancel", () => {
       { jobId: "4304", name: "jupyter", state: "RUNNING", time: "0:00", where: "gpu-node1", runDir: `${RUNS}/x` },
     ]);
     expect(cluster.callsOf("squeue")[0]?.argv).toContain("--user=alice");
+  });
+
+  it("ps --all adds hpcjob's ended jobs from sacct that squeue no longer lists; where sacct fails it says so", async () => {
+    const cluster = new FakeCluster();
+    cluster.jobs.set("4304", { id: "4304", script: `${RUNS}/x/job.sbatch`, state: "RUNNING", node: "gpu-node1" });
+    const line = (id: string, state: string, script: string, comment = "") =>
+      `${[id, state, "None", "gpu-node1", "2026-11-22T10:00:00", "train", "alice", comment, "00:01:00", "01:00:00", "gpu", `sbatch --parsable ${script}`].join(FIELD_SEP)}\n`;
+    cluster.handlers.sacct = () =>
+      ok(
+        line("4290", "COMPLETED", `${RUNS}/a/job.sbatch`) +
+          line("4291", "FAILED", "/home/alice/own/job.sbatch") +
+          line("4292", "TIMEOUT", "/home/alice/own.sbatch", "hpcjob") +
+          line("4295_0", "COMPLETED", `${RUNS}/s/job.sbatch`) +
+          line("4295_1", "OUT_OF_MEMORY", `${RUNS}/s/job.sbatch`) +
+          line("4304", "RUNNING", `${RUNS}/x/job.sbatch`),
+      );
+    cluster.handlers.find = () => ok("");
+    const done = await ps({ cluster: "loopback", all: true }, fakeContext(cluster));
+    const rows = done.data.map((j) => [j.jobId, j.state, j.runDir]);
+    expect(rows).toEqual([
+      ["4304", "RUNNING", `${RUNS}/x`],
+      ["4290", "COMPLETED", `${RUNS}/a`],
+      // Tagged with hpcjob's comment (a site that stores comments), though its script is elsewhere.
+      ["4292", "TIMEOUT", undefined],
+      ["4295", "ARRAY 0 pending, 0 running, 1 done, 1 failed", `${RUNS}/s`],
+    ]);
+    expect(cluster.callsOf("sacct")[0]?.argv).toEqual(sacctHistoryArgv("alice", "now-7days"));
+
+    const without = new FakeCluster();
+    without.jobs.set("4304", { id: "4304", script: `${RUNS}/x/job.sbatch`, state: "RUNNING", node: "gpu-node1" });
+    without.handlers.sacct = () => ({ code: 1, stdout: "", stderr: "sacct: error: Slurm accounting storage is disabled\n" });
+    const ctx = fakeContext(without);
+    expect((await ps({ cluster: "loopback", all: true }, ctx)).data.map((j) => j.jobId)).toEqual(["4304"]);
+    expect(ctx.events).toContainEqual({ kind: "note", text: expect.stringMatching(/^sacct did not answer/) });
+    // Without --all, accounting is not asked.
+    await ps({ cluster: "loopback" }, fakeContext(cluster));
+    expect(cluster.callsOf("sacct")).toHaveLength(1);
   });
 
   it("ps shows a sweep's array as one row with counts, and its tasks with states and exit codes from their records", async () => {

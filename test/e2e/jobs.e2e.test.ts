@@ -8,7 +8,7 @@
  * only in the image, a batch job's Python sees the image's files and ENV.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -23,6 +23,7 @@ import {
   NODE,
   requireCluster,
   runAs,
+  stage,
   startHpcjob,
   type TestImages,
   testImages,
@@ -459,5 +460,41 @@ describe("the working directory", () => {
     const r = hpcjob("alice", ["batch", "--cluster", "loopback", "--image", IMAGE, "--follow", "--", "pwd"]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim().split("\n")).toContain(workDir("alice"));
+  });
+});
+
+describe("accounting (sacct), once squeue has forgotten a job", () => {
+  it("ps --all lists alice's ended hpcjob jobs from sacct with their states and run directories", async () => {
+    const done = hpcjob("alice", ["batch", "--cluster", "loopback", "--image", IMAGE, "--json", "--", "true"]);
+    expect(done.status, done.stderr).toBe(0);
+    const failed = hpcjob("alice", ["batch", "--cluster", "loopback", "--image", IMAGE, "--json", "--", "false"]);
+    expect(failed.status, failed.stderr).toBe(0);
+    const ids = [done, failed].map((r) => JSON.parse(r.stdout) as { jobId: string; runDir: string });
+    // squeue as it is once MinJobAge has passed: it lists none of them (only sacct, the real one, still knows).
+    const dir = mkdtempSync("/tmp/hpcjob-forgetful-");
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, "squeue"), "#!/bin/sh\nexit 0\n");
+    chmodSync(join(dir, "squeue"), 0o755);
+    const env = { PATH: `${dir}:${stage()}/standins:/usr/local/bin:/usr/bin:/bin` };
+    let rows: { jobId: string; state: string; runDir?: string }[] = [];
+    // slurmctld hands a job's end to slurmdbd within a second or two.
+    await until(
+      "sacct to know both jobs ended",
+      () => {
+        const r = hpcjob("alice", ["ps", "--all", "--cluster", "loopback", "--json"], { env });
+        expect(r.status, r.stderr).toBe(0);
+        rows = JSON.parse(r.stdout);
+        return ids.every((j) => rows.some((row) => row.jobId === j.jobId && ["COMPLETED", "FAILED"].includes(row.state)));
+      },
+      30_000,
+    );
+    expect(rows.find((r) => r.jobId === ids[0]?.jobId)).toMatchObject({ state: "COMPLETED", runDir: ids[0]?.runDir });
+    expect(rows.find((r) => r.jobId === ids[1]?.jobId)).toMatchObject({ state: "FAILED", runDir: ids[1]?.runDir });
+    // Without --all only what squeue lists: here nothing.
+    const plain = hpcjob("alice", ["ps", "--cluster", "loopback"], { env });
+    expect(plain.stdout).toBe("no hpcjob jobs\n");
+    // The table names them too.
+    const table = hpcjob("alice", ["ps", "--all", "--cluster", "loopback"], { env });
+    expect(table.stdout).toMatch(new RegExp(`^${ids[1]?.jobId} +\\S+ +FAILED `, "m"));
   });
 });

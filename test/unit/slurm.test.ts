@@ -10,16 +10,19 @@ import {
   arrayTasks,
   baseState,
   describeReason,
+  FIELD_SEP,
   isControllerDown,
   isInvalidJobId,
   isPending,
   isRunning,
   isTerminal,
   parseSacct,
+  parseSacctHistory,
   parseSbatch,
   parseScontrolShowJob,
   parseSqueue,
   type QueueEntry,
+  sacctHistoryArgv,
   sbatchArgv,
   scancelArgv,
   scontrolShowJobArgv,
@@ -409,13 +412,94 @@ describe("array task ids", () => {
     expect(arrayTasks("123")).toEqual({ arrayId: "123", tasks: [] });
   });
 
+  it("reads a user's jobs from sacct as squeue would list them: the script from SubmitLine, no node for a job that never ran", () => {
+    const line = (...f: string[]) => f.join(FIELD_SEP);
+    const out = [
+      line(
+        "41",
+        "COMPLETED",
+        "None",
+        "gpu-node1",
+        "2026-11-23T21:06:19",
+        "train",
+        "alice",
+        "",
+        "00:01:02",
+        "01:00:00",
+        "gpu",
+        "sbatch --parsable /home/alice/.hpcjob/runs/20261123-210414-train/job.sbatch",
+      ),
+      line(
+        "42",
+        "CANCELLED by 1001",
+        "None",
+        "None assigned",
+        "Unknown",
+        "jupyter",
+        "alice",
+        "hpcjob",
+        "00:00:00",
+        "04:00:00",
+        "gpu",
+        "sbatch --parsable /home/alice/.hpcjob/runs/x/job.sbatch",
+      ),
+      line(
+        "43_2",
+        "TIMEOUT",
+        "None",
+        "gpu-node1",
+        "2026-11-23T21:07:00",
+        "sweep",
+        "alice",
+        "",
+        "00:10:00",
+        "00:10:00",
+        "gpu",
+        "sbatch --parsable /home/alice/.hpcjob/runs/y/job-0.sbatch",
+      ),
+      line(
+        "44",
+        "FAILED",
+        "NonZeroExitCode",
+        "gpu-node1",
+        "2026-11-23T21:08:00",
+        "wrap",
+        "alice",
+        "",
+        "00:00:01",
+        "00:10:00",
+        "gpu",
+        "sbatch --wrap=true",
+      ),
+      "",
+    ].join("\n");
+    const jobs = parseSacctHistory(out);
+    expect(jobs.map((j) => [j.jobId, j.state, j.node, j.script, j.comment])).toEqual([
+      ["41", "COMPLETED", "gpu-node1", "/home/alice/.hpcjob/runs/20261123-210414-train/job.sbatch", ""],
+      ["42", "CANCELLED", undefined, "/home/alice/.hpcjob/runs/x/job.sbatch", "hpcjob"],
+      ["43_2", "TIMEOUT", "gpu-node1", "/home/alice/.hpcjob/runs/y/job-0.sbatch", ""],
+      ["44", "FAILED", "gpu-node1", undefined, ""],
+    ]);
+    expect(jobs[0]).toMatchObject({ timeUsed: "00:01:02", timeLimit: "01:00:00", partition: "gpu", name: "train", user: "alice" });
+    expect(sacctHistoryArgv("alice", "now-7days")).toEqual([
+      "sacct",
+      "-n",
+      "-P",
+      "-X",
+      `--delimiter=${FIELD_SEP}`,
+      "--user=alice",
+      "--starttime=now-7days",
+      "--format=JobID,State,Reason,NodeList,Start,JobName,User,Comment,Elapsed,Timelimit,Partition,SubmitLine",
+    ]);
+  });
+
   it("reads sacct's lines of array tasks, CANCELLED by UID shortened, other lines left out", () => {
     expect(
       parseSacct("7_0|COMPLETED|0:0\n7_1|CANCELLED by 0|0:15\n7_[2-3]|PENDING|0:0\nJobID|State|ExitCode\n7_4|OUT_OF_MEMORY|0:125\n"),
     ).toEqual([
       { jobId: "7_0", state: "COMPLETED", exitCode: 0 },
-      { jobId: "7_1", state: "CANCELLED", exitCode: 0 },
-      { jobId: "7_4", state: "OUT_OF_MEMORY", exitCode: 0 },
+      { jobId: "7_1", state: "CANCELLED", exitCode: 0, signal: 15 },
+      { jobId: "7_4", state: "OUT_OF_MEMORY", exitCode: 0, signal: 125 },
     ]);
   });
 });

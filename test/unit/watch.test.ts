@@ -197,10 +197,20 @@ describe("waiting for Jupyter", () => {
     expect(err.evidence).toHaveLength(26);
   });
 
-  it("a job Slurm has forgotten is judged by scontrol and the run directory", async () => {
+  it("a job the controller has forgotten is judged by accounting where the site keeps it (sacct: TIMEOUT)", async () => {
     const s = jupyter({ startAt: 0 });
     s.exec.handlers.squeue = () => fail(FORGOTTEN);
     s.exec.handlers.scontrol = () => fail(FORGOTTEN);
+    s.exec.handlers.sacct = () => ok("7|TIMEOUT|0:15\n");
+    const err = await wait(s).catch((e) => e);
+    expect(err.message).toMatch(/^job 7 ended \(TIMEOUT, killed by signal 15\) before Jupyter was ready/);
+  });
+
+  it("a job Slurm has forgotten, on a site without accounting, is judged by the run directory", async () => {
+    const s = jupyter({ startAt: 0 });
+    s.exec.handlers.squeue = () => fail(FORGOTTEN);
+    s.exec.handlers.scontrol = () => fail(FORGOTTEN);
+    s.exec.handlers.sacct = () => fail("sacct: error: Slurm accounting storage is disabled\n");
     const err = await wait(s).catch((e) => e);
     expect(err.message).toMatch(/^job 7 ended \(ENDED\) before Jupyter was ready/);
     expect(err.evidence).toEqual([`${LOG} is empty`]);
@@ -303,6 +313,7 @@ describe("following a batch job", () => {
     const j = batchJob({ endAt: 0, writes: [[0, "epoch 1\nhpcjob: the program exited with code 4\n"]] });
     j.exec.handlers.squeue = () => fail(FORGOTTEN);
     j.exec.handlers.scontrol = () => fail(FORGOTTEN);
+    j.exec.handlers.sacct = () => fail("sacct: error: Slurm accounting storage is disabled\n");
     expect(await j.follow()).toEqual({ state: "ENDED", exitCode: 4 });
     expect(j.out()).toBe("epoch 1\nhpcjob: the program exited with code 4\n");
   });
