@@ -66,7 +66,8 @@ function partitionFindings(profile: Profile, live: Map<string, DetectedPartition
   };
   one(profile.slurm.partition, "slurm.partition");
   profile.slurm.partitions.forEach((p, i) => {
-    if (live.has(p.name)) return;
+    // The default partition is listed too (a rule of profiles): said once, above.
+    if (live.has(p.name) || p.name === profile.slurm.partition) return;
     out.push(
       fail(
         "partition",
@@ -241,7 +242,8 @@ export function doctorFindings(profile: Profile, facts: ClusterFacts, answers: D
     ...partitionFindings(profile, live),
     ...partitionDetailFindings(profile, live),
     ...timeFindings(profile, live),
-    ...formFindings(profile, facts),
+    // sbatch refuses every request charged to an account the user is not in: the GPU form and --mem are then unknown, not wrong.
+    ...(answers.account?.accepted === false ? [] : formFindings(profile, facts)),
     ...runtimeFindings(profile, facts),
     ...imageDirFindings(profile, answers),
     ...accountFindings(profile, answers, context),
