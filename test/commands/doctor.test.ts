@@ -11,7 +11,7 @@ import { doctor } from "../../src/commands/doctor.js";
 import { UsageError } from "../../src/core/errors.js";
 import { FakeClock, FakeExecutor, ok } from "../fakes.js";
 import { ROOT } from "../helpers.js";
-import { fakeContext } from "./fakeCluster.js";
+import { FakeCluster, type FakeJob, fakeContext } from "./fakeCluster.js";
 
 const FIXTURES = join(ROOT, "test", "fixtures", "slurm");
 
@@ -21,6 +21,24 @@ function loginNode(answers: string): FakeExecutor {
     bash: (argv) =>
       ok(readFileSync(join(FIXTURES, argv[2]?.includes("scontrol show config") ? "detect-probe-login.txt" : answers), "utf8")),
   });
+}
+
+/** A fake cluster that answers the probe and alice's answers, and whose jobs `run` moves on when submitted (given their log's path). */
+function jobCluster(run: (job: FakeJob, log: string) => void): FakeCluster {
+  const cluster = new FakeCluster();
+  cluster.handlers.bash = (argv) =>
+    ok(
+      readFileSync(
+        join(FIXTURES, argv[2]?.includes("scontrol show config") ? "detect-probe-login.txt" : "doctor-answers-alice.txt"),
+        "utf8",
+      ),
+    );
+  cluster.onSubmit = (job) => {
+    const log = /^#SBATCH --output=(\S+)$/m.exec(cluster.files.get(job.script) ?? "")?.[1] ?? "";
+    job.node = "gpu-node1";
+    run(job, log);
+  };
+  return cluster;
 }
 
 describe("clusters doctor", () => {
@@ -66,6 +84,44 @@ describe("clusters doctor", () => {
     const done = await doctor({ local: true, cluster: "loopback-detected" }, ctx);
     expect(done.data.findings.filter((f) => !f.ok)).toEqual([]);
     expect(done.exitCode).toBeUndefined();
+  });
+
+  it("--job runs one job per GPU partition, watched together, reports each version, and removes its folder", async () => {
+    const cluster = jobCluster((job, log) => {
+      cluster.files.set(log, "apptainer version 1.3.4\n");
+      job.state = "COMPLETED";
+    });
+    const done = await doctor({ local: true, cluster: "loopback", job: true }, fakeContext(cluster));
+    const jobs = done.data.findings.filter((f) => f.kind === "job");
+    expect(jobs).toEqual(
+      ["gpu", "short", "cpu"].map((p, i) => ({
+        kind: "job",
+        ok: true,
+        text: `partition ${p}: job ${4242 + i} ran apptainer --version on a compute node: apptainer version 1.3.4`,
+      })),
+    );
+    const script = [...cluster.jobs.values()][0]?.script ?? "";
+    expect(script).toMatch(/^\/home\/alice\/\.hpcjob\/doctor-[^/]+\/gpu\.sbatch$/);
+    // One squeue call for all three jobs; the folder goes afterwards, and no job is left to cancel.
+    expect(cluster.callsOf("squeue")).toHaveLength(1);
+    expect(cluster.callsOf("rm").map((c) => c.argv)).toEqual([["rm", "-rf", "--", script.slice(0, script.lastIndexOf("/"))]]);
+    expect(cluster.callsOf("scancel")).toHaveLength(0);
+  });
+
+  it("--job reports a job that could not run the runtime, with the log's words and the fix", async () => {
+    const cluster = jobCluster((job, log) => {
+      cluster.files.set(log, "/var/spool/slurmd/job4242/slurm_script: line 9: apptainer: command not found\n");
+      job.state = "FAILED";
+      job.exitCode = 127;
+    });
+    const done = await doctor({ local: true, cluster: "loopback", job: true }, fakeContext(cluster));
+    expect(done.exitCode).toBe(1);
+    expect(done.data.findings.find((f) => f.kind === "job")).toEqual({
+      kind: "job",
+      ok: false,
+      text: "partition gpu: job 4242 FAILED, exit code 127: /var/spool/slurmd/job4242/slurm_script: line 9: apptainer: command not found",
+      fix: "make apptainer available on the compute nodes (environment.modules or environment.setup in the profile)",
+    });
   });
 
   it("refuses to guess a cluster before touching any", async () => {
