@@ -99,7 +99,7 @@ const JOBS: OptionSpec[] = [{ flags: "-c, --cluster <name>", help: "the cluster 
 /** The words of a subcommand's parent, and what it is for. */
 export const GROUPS: Record<string, string> = {
   remote: "set up hpcjob on a cluster's login node",
-  clusters: "list, show and check cluster profiles, or detect one from a cluster",
+  clusters: "list, show and check cluster profiles, detect one from a cluster, or check one against it",
   image:
     "Docker images for the cluster: convert them into the file its runtime runs, list and remove those files, or write an Apptainer definition to build them there",
 };
@@ -406,6 +406,30 @@ Examples:
     run: (c, { flags }, ctx) => c.detect(flags, ctx),
     text: views.detectedText,
     json: views.detectedJson,
+  }),
+  command({
+    path: ["clusters", "doctor"],
+    description: "check a profile against the live cluster and say how to fix what no longer matches",
+    options: [
+      { flags: "-c, --cluster <name>", help: "the profile to check (default: cluster: in ~/.config/hpcjob/config.yaml)" },
+      { flags: "--job", help: "also run a tiny job on each GPU partition that prints the container runtime's version" },
+      ...CONNECTION,
+      JSON_OUT,
+    ],
+    help: `
+Checks that the partitions the profile names exist, that their GPU types and
+counts per node and time limits match sinfo, that the GPU form and the account
+are accepted (sbatch --test-only: nothing is submitted), that the runtime is on
+the login node and that the image folder is writable with room. Prints one
+line per failed check with its fix and exits 1; exits 0 with a summary when
+all hold. Your accounts come from sacctmgr where the site keeps accounting.
+
+Examples:
+  hpcjob clusters doctor                                   # the default cluster
+  hpcjob clusters doctor --cluster vera --job              # and prove it with a job`,
+    run: (c, { flags }, ctx) => c.doctor(flags, ctx),
+    text: views.doctorText,
+    json: views.doctorJson,
   }),
   command({
     path: ["clusters", "schema"],

@@ -8,6 +8,7 @@ import type { BatchResult } from "../commands/batch.js";
 import type { ClusterRow, ShownProfile, Validated, ValidProfile } from "../commands/clusters.js";
 import type { JupyterConnection } from "../commands/connect.js";
 import type { Detected } from "../commands/detect.js";
+import type { Doctored } from "../commands/doctor.js";
 import type { Converted } from "../commands/imageConvert.js";
 import type { ImageDef } from "../commands/imageDef.js";
 import type { ImageList, ImagesRemoved } from "../commands/images.js";
@@ -275,6 +276,28 @@ export function detectedText(d: Detected): string {
 /** `clusters detect --json`: what the cluster is, and the profile's YAML. */
 export function detectedJson(d: Detected): unknown {
   return { facts: d.facts, profile: d.yaml, output: d.output };
+}
+
+/**
+ * `clusters doctor`: one line per failed check with its fix, then how many
+ * failed; when all hold, the jobs' versions (--job) and a one-line summary.
+ */
+export function doctorText(d: Doctored): string {
+  const failed = d.findings.filter((f) => !f.ok);
+  const n = d.findings.length;
+  if (failed.length === 0) {
+    const jobs = d.findings.filter((f) => f.kind === "job").map((f) => `job: ${f.text}`);
+    return [...jobs, `${d.cluster}: ${n} check${n === 1 ? "" : "s"} passed`].join("\n");
+  }
+  return [
+    ...failed.map((f) => `${f.kind}: ${f.text}; fix: ${f.fix ?? "see above"}`),
+    `${d.cluster}: ${failed.length} of ${n} checks failed`,
+  ].join("\n");
+}
+
+/** `clusters doctor --json`: every check, passed or not, and whether all passed. */
+export function doctorJson(d: Doctored): unknown {
+  return { cluster: d.cluster, ok: d.findings.every((f) => f.ok), findings: d.findings };
 }
 
 /** A size as people read it: 512 B, 1.5 GiB, 71 MiB (powers of 1024); "-" when unknown. */

@@ -1,6 +1,7 @@
 import { basename, extname, resolve } from "node:path";
 import { ProfileError, SlurmError, UsageError } from "../core/errors.js";
 import { parseName } from "../core/values.js";
+import type { Executor } from "../exec/executor.js";
 import type { ConnectionFlags, Placement } from "../exec/placement.js";
 import { parseDestination } from "../exec/ssh/destination.js";
 import { isProfileFileName } from "../profile/load.js";
@@ -52,6 +53,19 @@ function reached(placement: Placement): { loginHost?: string; loginPort?: number
   return { loginHost: d.host, loginPort: d.port };
 }
 
+/** The first round trip (detect's and doctor's): the probe's facts; a SlurmError with Slurm's words when no partition was listed. */
+export async function probeFacts(exec: Executor): Promise<ClusterFacts> {
+  const probe = await exec.run(["bash", "-c", probeScript()]);
+  const facts = parseProbe(probe.stdout);
+  if (facts.partitions.length === 0) {
+    throw new SlurmError(
+      "sinfo listed no partitions you can submit to; check that Slurm's commands work on the login node (sinfo) and that your account may use a partition",
+      [...probeFailures(probe.stdout), ...probe.stderr.trim().split("\n").filter(Boolean)].slice(-12),
+    );
+  }
+  return facts;
+}
+
 /** Read the cluster: the probe, then the test-only requests it makes possible. */
 async function readCluster(flags: DetectFlags, ctx: Context): Promise<{ facts: ClusterFacts; placement: Placement }> {
   // Only --cluster picks a profile: the default cluster of config.yaml is not the one being detected.
@@ -59,14 +73,7 @@ async function readCluster(flags: DetectFlags, ctx: Context): Promise<{ facts: C
     flags.cluster === undefined ? { profile: undefined, user: await loadUserConfig(ctx) } : await clusterProfile(ctx, flags.cluster);
   const placement = await placementFor(flags, profile, user, ctx);
   const exec = await ctx.connect(placement);
-  const probe = await exec.run(["bash", "-c", probeScript()]);
-  let facts = parseProbe(probe.stdout);
-  if (facts.partitions.length === 0) {
-    throw new SlurmError(
-      "sinfo listed no partitions you can submit to; check that Slurm's commands work on the login node (sinfo) and that your account may use a partition",
-      [...probeFailures(probe.stdout), ...probe.stderr.trim().split("\n").filter(Boolean)].slice(-12),
-    );
-  }
+  let facts = await probeFacts(exec);
   const script = testOnlyScript(facts);
   if (script !== undefined) {
     const tried = await exec.run(["bash", "-c", script]);

@@ -7,6 +7,7 @@ export { localClusterName, makeExecutor } from "../exec/placement.js";
 export { batch } from "./batch.js";
 export { list, schema, show, validate } from "./clusters.js";
 export { detect } from "./detect.js";
+export { doctor } from "./doctor.js";
 export { imageConvert } from "./imageConvert.js";
 export { imageDef } from "./imageDef.js";
 export { imageLs, imageRm } from "./images.js";

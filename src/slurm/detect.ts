@@ -310,18 +310,26 @@ export function testPartition(facts: ClusterFacts): string | undefined {
 /**
  * The second round trip: `sbatch --test-only` (checks a request, submits
  * nothing) of one GPU in each form, and of --mem, in sections named
- * `gpu FORM` and `mem`. The cluster's names reach the shell through quote().
+ * `gpu FORM` and `mem`, charged to `account` when given (a site that
+ * requires one refuses every request without it). The cluster's names reach
+ * the shell through quote().
  */
-export function testOnlyScript(facts: ClusterFacts): string | undefined {
+export function testOnlyScript(facts: ClusterFacts, account?: string): string | undefined {
   const partition = testPartition(facts);
   if (partition === undefined) return undefined;
-  const base = `sbatch --test-only --partition=${quote(partition)} --time=1 --job-name=hpcjob-detect --output=/dev/null`;
+  const base = testOnlyBase(partition, account);
   const lines: string[] = [];
   if (facts.gpuProbe) {
     for (const form of GPU_FORMS) lines.push(section(`gpu ${form}`, `${base} ${quote(gpuOption(form, facts.gpuProbe.type))} --wrap=true`));
   }
   lines.push(section("mem", `${base} --mem=100M --wrap=true`));
   return lines.join("\n");
+}
+
+/** `sbatch --test-only` of a one-minute job in `partition` (charged to `account` when given), before its own options. */
+function testOnlyBase(partition: string, account: string | undefined): string {
+  const charged = account === undefined ? "" : ` --account=${quote(account)}`;
+  return `sbatch --test-only --partition=${quote(partition)}${charged} --time=1 --job-name=hpcjob-detect --output=/dev/null`;
 }
 
 /** One test-only section: accepted when sbatch exited 0 and said when the job would start. */
@@ -344,4 +352,89 @@ export function withTestOnly(facts: ClusterFacts, stdout: string): ClusterFacts 
 /** True when a GPU type can be a profile's GPU type name. */
 export function isGpuTypeName(type: string): boolean {
   return isName(type);
+}
+
+/** What doctor asks the login node besides detect's questions (all in the second round trip). */
+export interface DoctorAsks {
+  /** The account to try with test-only (in `partition`), and whose associations to list. */
+  account?: string;
+  /** The partition the account is tried in: the profile's default when the cluster has it. */
+  partition: string;
+  /** The image folder, absolute: its nearest existing folder gets a write test and df. */
+  imageDir: string;
+}
+
+/** What the login node said to doctor's questions. */
+export interface DoctorAnswers {
+  /** sbatch --test-only --account; undefined when no account was tried. */
+  account?: TestOnly;
+  /** The user's accounts on this cluster (sacctmgr), or why they could not be read. */
+  associations: { accounts: string[] } | { unreadable: string };
+  /** The image folder: the folder tested (itself, or its nearest existing parent), whether a file could be made there, and the space left. */
+  imageDir?: { tested: string; writable: boolean; said: string; availableKb?: number };
+}
+
+/** The sacctmgr format doctor reads: one association a line, `|` between fields. */
+export const ASSOC_FORMAT = "cluster,account,user,partition";
+
+/**
+ * Doctor's sections, run after testOnlyScript's in the same round trip:
+ * the account tried with test-only, the user's associations (sacctmgr, which
+ * waits up to a minute for a missing database: bounded), and the image
+ * folder's write test (a file made with mktemp and removed at once) and df.
+ */
+export function doctorScript(asks: DoctorAsks): string {
+  const lines: string[] = [];
+  if (asks.account !== undefined) lines.push(section("account", `${testOnlyBase(asks.partition, asks.account)} --wrap=true`));
+  lines.push(section("assoc", `timeout 20 sacctmgr -nP show assoc user="$(id -un)" format=${ASSOC_FORMAT}`));
+  // The folder may not exist yet (conversions make it): test the nearest folder that does.
+  const dir = quote(asks.imageDir);
+  lines.push(
+    section(
+      "imagedir",
+      `d=${dir}; while [ ! -d "$d" ]; do d=$(dirname -- "$d"); done; echo "$d"; f=$(mktemp "$d/.hpcjob-doctor.XXXXXX") && rm -f -- "$f" && echo writable; df -Pk -- "$d" | tail -n 1`,
+    ),
+  );
+  return lines.join("\n");
+}
+
+/** The answers in doctorScript's output; `clusterName` keeps only that cluster's associations (sacctmgr lists every cluster's). */
+export function parseDoctor(stdout: string, clusterName?: string): DoctorAnswers {
+  const sections = parseSections(stdout);
+  const assoc = sections.get("assoc");
+  const rows = (assoc?.text ?? "").split("\n").map((l) => l.trim().split("|"));
+  const readable = assoc !== undefined && assoc.code === 0 && rows.every((r) => r.length === 4 || r.join("") === "");
+  const accounts = rows
+    .filter((r) => r.length === 4 && (clusterName === undefined || r[0] === clusterName))
+    .map((r) => r[1] ?? "")
+    .filter((a, i, all) => a !== "" && all.indexOf(a) === i)
+    .sort();
+  const dir = sections.get("imagedir");
+  const [tested = "", ...rest] = (dir?.text ?? "").split("\n");
+  const dfLine = rest.find((l) => /^\S+\s+\d+\s+\d+\s+\d+\s+\d+%/.test(l));
+  const available = dfLine?.split(/\s+/)[3];
+  return {
+    account: testOnly(sections.get("account")),
+    associations: readable
+      ? { accounts }
+      : { unreadable: (assoc?.text.trim().split("\n").filter(Boolean).at(-1) ?? "") || `sacctmgr exited ${assoc?.code ?? "?"}` },
+    imageDir: dir
+      ? {
+          tested,
+          writable: rest.includes("writable"),
+          said: rest
+            .filter((l) => l !== "writable" && l !== dfLine)
+            .join(" ")
+            .trim(),
+          availableKb: available === undefined ? undefined : Number(available),
+        }
+      : undefined,
+  };
+}
+
+/** How a runtime's program says its version (what `--job` runs on a compute node); pyxis runs images with enroot. */
+export function versionCommand(runtime: string): string | undefined {
+  if (runtime === "pyxis") return "enroot version";
+  const tool = TOOLS.find(([, name]) => name === runtime);
+  return tool ? `${tool[0]} ${tool[2]}` : undefined;
 }
