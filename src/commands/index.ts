@@ -10,6 +10,7 @@ export { detect } from "./detect.js";
 export { imageConvert } from "./imageConvert.js";
 export { imageDef } from "./imageDef.js";
 export { imageLs, imageRm } from "./images.js";
+export { init } from "./init.js";
 export { attach, cancel, logs, ps } from "./jobs.js";
 export { jupyter } from "./jupyter.js";
 export { remoteInstall } from "./remote.js";
