@@ -6,7 +6,7 @@
  * questions are asked through `Questions`, which cli/ implements on the
  * terminal: this file decides what to ask and writes nothing half-done.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ProfileError, UsageError } from "../core/errors.js";
 import { isName, parseAccount, parseClusterFolder, parseName } from "../core/values.js";
@@ -103,6 +103,11 @@ async function interview(
       { value: none, name: "none: let Slurm choose" },
     ];
     account = (await q.select("Account to charge", choices, def.account ?? none)) || undefined;
+  } else {
+    ctx.report({
+      kind: "note",
+      text: "sacctmgr lists no Slurm account for you; where the site enforces accounts, ask it to add you to one",
+    });
   }
   const partition = await q.select(
     "Default partition",
@@ -145,12 +150,14 @@ async function setDefault(ctx: Context, name: string): Promise<string> {
   // A broken config.yaml is reported with its file and line before anything is changed.
   await loadUserConfig(ctx);
   const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  // A config.yaml kept private (0600) stays so.
+  const mode = existsSync(file) ? statSync(file).mode & 0o777 : 0o644;
   const { yamlLibrary } = await import("../profile/files.js");
   // An empty file parses to no contents: start a map.
   const doc = text.trim() ? yamlLibrary.parseDocument(text) : new yamlLibrary.Document({});
   doc.set("cluster", name);
   mkdirSync(dirname(file), { recursive: true });
-  writeOutputFile(file, doc.toString({ lineWidth: 0 }), file, true);
+  writeOutputFile(file, doc.toString({ lineWidth: 0 }), file, true, mode);
   return file;
 }
 

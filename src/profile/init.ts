@@ -82,7 +82,8 @@ export function profileFromAnswers(facts: ClusterFacts, answers: InitAnswers): P
   return {
     name: base.name,
     title: base.title,
-    ...(base.login ? { login: base.login } : {}),
+    // No login host answered: none, rather than the hostname detect would fall back to.
+    ...(base.login && answers.loginHost !== undefined ? { login: base.login } : {}),
     slurm: {
       ...(clusterName !== undefined ? { clusterName } : {}),
       partition: answers.partition,

@@ -5,7 +5,7 @@
  * to the config folder (XDG_CONFIG_HOME respected), config.yaml's cluster:
  * set with the rest kept, an existing profile kept unless asked, no terminal.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -132,12 +132,35 @@ describe("init", () => {
     expect(readFileSync(join(dir, "clusters", "hpcjob-test.yaml"), "utf8")).not.toContain("account:");
   });
 
+  it("an empty login host leaves the profile without one", async () => {
+    const { ctx, dir } = setting();
+    await init({ local: true }, ctx, scripted({ "Login host": "" }).q);
+    expect(readFileSync(join(dir, "clusters", "hpcjob-test.yaml"), "utf8")).not.toMatch(/^login:/m);
+  });
+
+  it("a user in no account is told so, and no account question is asked", async () => {
+    const none = "\n@@hpcjob-detect assoc\n\n@@hpcjob-detect-exit 0\n";
+    const exec = new FakeExecutor(new FakeClock(), {
+      bash: (argv) => {
+        const script = argv[2] ?? "";
+        if (script.includes("scontrol show config")) return ok(fixture("detect-probe-login.txt"));
+        return ok(script.includes("sacctmgr") ? none : fixture("detect-testonly.txt"));
+      },
+    });
+    const { ctx } = setting(exec);
+    const { q, asked } = scripted();
+    await init({ local: true }, ctx, q);
+    expect(asked.map((a) => a.message)).not.toContainEqual(expect.stringMatching(/^Account/));
+    expect(ctx.events).toContainEqual({ kind: "note", text: expect.stringMatching(/^sacctmgr lists no Slurm account for you/) });
+  });
+
   it("keeps the rest of config.yaml, comments included", async () => {
     const { ctx, dir } = setting();
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "config.yaml"), "# my settings\ncluster: vera # the old one\naccount: C3SE2024-1-2\n");
+    writeFileSync(join(dir, "config.yaml"), "# my settings\ncluster: vera # the old one\naccount: C3SE2024-1-2\n", { mode: 0o600 });
     await init({ local: true, yes: true, name: "site" }, ctx, scripted().q);
     expect(readFileSync(join(dir, "config.yaml"), "utf8")).toBe("# my settings\ncluster: site # the old one\naccount: C3SE2024-1-2\n");
+    expect(statSync(join(dir, "config.yaml")).mode & 0o777).toBe(0o600);
   });
 
   it("never replaces a profile without asking; --yes without --force refuses, --force replaces", async () => {
