@@ -16,7 +16,7 @@ import type { Profile } from "../profile/schema.js";
 import { loadUserConfig, userConfigPath } from "../request/sources.js";
 import { RUNTIME_NAMES, type RuntimeName } from "../runtime/index.js";
 import { accountsScript, parseAccounts, type UserAccounts } from "../slurm/accounts.js";
-import type { ClusterFacts } from "../slurm/detect.js";
+import type { ClusterFacts, DetectedPartition } from "../slurm/detect.js";
 import type { Context, Done } from "./context.js";
 import { type DetectFlags, profileName, reached, readCluster } from "./detect.js";
 import { writeOutputFile } from "./outputFile.js";
@@ -75,6 +75,15 @@ function problem(parse: () => unknown): string | undefined {
   }
 }
 
+/** How a runtime was found, in words. */
+const FOUND_VIA = { path: "on PATH", module: "as a module", srun: "in srun --help" } as const;
+
+/** A partition as a choice shows it: its name, time limit and GPU types. */
+function partitionLabel(p: DetectedPartition): string {
+  const types = [...new Set(p.nodes.flatMap((n) => n.gpus.map((g) => g.type ?? "gpu")))];
+  return `${p.name} (max ${p.maxTime}${types.length ? `, GPUs ${types.join(" ")}` : ""})`;
+}
+
 /** Ask every question, each with its default; say what matters (no accounts, an image folder in home) as it comes. */
 async function interview(
   q: Questions,
@@ -111,10 +120,7 @@ async function interview(
   }
   const partition = await q.select(
     "Default partition",
-    facts.partitions.map((p) => ({
-      value: p.name,
-      name: `${p.name} (max ${p.maxTime}${p.nodes.some((n) => n.gpus.length) ? `, GPUs ${[...new Set(p.nodes.flatMap((n) => n.gpus.map((g) => g.type ?? "gpu")))].join(" ")}` : ""})`,
-    })),
+    facts.partitions.map((p) => ({ value: p.name, name: partitionLabel(p) })),
     def.partition,
   );
   const types = [...new Set(facts.partitions.find((p) => p.name === partition)?.nodes.flatMap((n) => n.gpus.map((g) => g.type)) ?? [])];
@@ -132,7 +138,7 @@ async function interview(
     "Container runtime",
     [...RUNTIME_NAMES]
       .sort((a, b) => Number(found(b).length > 0) - Number(found(a).length > 0))
-      .map((r) => ({ value: r, name: found(r).length ? `${r} (found: ${found(r)[0]?.via})` : r })),
+      .map((r) => ({ value: r, name: found(r).length ? `${r} (found ${FOUND_VIA[found(r)[0]?.via ?? "path"]})` : r })),
     def.runtime,
   );
   const imageDir = await q.input("Image folder on the cluster", def.imageDir, (a) => problem(() => parseClusterFolder(a, undefined)));
