@@ -2,7 +2,7 @@
  * Session benchmark on the loopback cluster (test/cluster/start.sh), as alice:
  *  - time from the job writing connection.json to hpcjob printing the tunnel
  *    (target <= 1 s), over a few Jupyter jobs;
- *  - squeue calls per minute while a job pends for a minute behind bob's,
+ *  - squeue calls per minute while a job pends for a minute behind another user's,
  *    for Jupyter's wait and for batch --follow, side by side (at most 8 a
  *    minute, never within 2 s of the last).
  * Run by `npm run bench` (bench/session.sh bundles this file and runs it).
@@ -10,7 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { cancelAll, countedSqueue, requireCluster, runAs, startHpcjob, testImages, until } from "../test/e2e/harness.js";
+import { blockNode, cancelAll, countedSqueue, requireCluster, runAs, startHpcjob, testImages, until } from "../test/e2e/harness.js";
 
 /** The image the jobs run: the real test image (set in main). */
 let IMAGE = "";
@@ -49,13 +49,13 @@ function rateOf(at: number[]): Rate {
 
 /**
  * squeue calls per minute while hpcjob waits for a job that pends behind
- * bob's: `jupyter` and `batch --follow` side by side in the same minute, each
+ * another user's: `jupyter` and `batch --follow` side by side in the same minute, each
  * with its own counted squeue first on PATH.
  */
 async function squeueRates(): Promise<{ jupyter: Rate; follow: Rate }> {
   const jupyterSqueue = countedSqueue();
   const followSqueue = countedSqueue();
-  const blocker = runAs("bob", ["sbatch", "--parsable", "-c", "2", "-o", "/dev/null", "--wrap", "sleep 600"]).stdout.trim();
+  const blocker = blockNode();
   try {
     const jupyter = startHpcjob("alice", ["jupyter", "--cluster", "loopback", "--image", IMAGE, "--timeout", `${Math.round(PENDING_MS / 1000)}s`], {
       env: { PATH: jupyterSqueue.path },

@@ -19,4 +19,4 @@ export {
   squeueUserArgv,
 } from "./squeue.js";
 export { baseState, describeReason, isHopeless, isPending, isRunning, isTerminal } from "./states.js";
-export { isControllerDown, isInvalidJobId } from "./stderr.js";
+export { isControllerDown, isInvalidAccount, isInvalidJobId } from "./stderr.js";

@@ -33,3 +33,12 @@ export function isControllerDown(stderr: string): boolean {
 export function isInvalidJobId(stderr: string): boolean {
   return /Invalid job id specified/i.test(stderr);
 }
+
+/**
+ * True when Slurm refused a job for its account: on a site that enforces
+ * associations, the user has no account, names one they are not in, or one
+ * not allowed on the partition (slurm_errno.c ESLURM_INVALID_ACCOUNT).
+ */
+export function isInvalidAccount(stderr: string): boolean {
+  return /Invalid account or account\/partition combination/i.test(stderr);
+}

@@ -8,6 +8,8 @@ set -euo pipefail
 
 PACKAGES=(
   slurm-wlm        # slurmctld + slurmd + slurm-client (sbatch, squeue, ...)
+  slurmdbd         # accounting: sacct, sacctmgr associations, AccountingStorageEnforce
+  mariadb-server   # slurmdbd's database (start.sh runs one of its own on 127.0.0.1:3307)
   munge            # authentication for Slurm (munged, munge, unmunge, mungekey)
   openssh-server   # the "login node" (test sshd on 127.0.0.1:2222)
   openssh-client   # ssh, ssh-keygen, ssh-keyscan

@@ -67,6 +67,8 @@ done
 
 # shellcheck source=test/cluster/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=test/cluster/accounting.sh
+source "$(dirname "$0")/accounting.sh"
 
 
 # stop_daemon PIDFILE NAME: SIGTERM, wait up to 10 s, SIGKILL.
@@ -278,7 +280,7 @@ MpiDefault=none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
+$(accounting_slurm_conf)
 JobCompType=jobcomp/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
@@ -327,6 +329,8 @@ if [[ -n $OLD_STATE && $OLD_STATE != "$STATE" ]]; then
   stop_daemon "$OLD_STATE/slurmctld.pid" slurmctld
   stop_daemon "$OLD_STATE/sshd.pid" sshd
   stop_daemon "$OLD_STATE/sshd2.pid" sshd
+  stop_daemon "$OLD_STATE/slurmdbd.pid" slurmdbd
+  stop_daemon "$OLD_STATE/mysqld/mariadbd.pid" mariadbd
 fi
 
 CONF_CHANGED=0
@@ -345,6 +349,12 @@ if ((CONF_CHANGED)); then
     stop_daemon "$CTLD_PID" slurmctld
   fi
 fi
+
+# Accounting first: slurmctld registers with slurmdbd when it starts, and
+# with AccountingStorageEnforce it refuses jobs of users not yet associated.
+ensure_mariadb
+ensure_slurmdbd
+ensure_associations
 
 if ! pid_alive "$CTLD_PID" slurmctld; then
   log "starting slurmctld"

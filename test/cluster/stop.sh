@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stop the single-machine test cluster started by start.sh: slurmd,
-# slurmctld, munged and the two test sshds (login, login2), each by its pid
+# slurmctld, slurmdbd and its MariaDB, munged and the two test sshds (login, login2), each by its pid
 # file. Users, keys, config files and the state dir (saved Slurm jobs) are
 # left in place, so a later start.sh picks up where this left off. Idempotent.
 #
@@ -70,6 +70,8 @@ for d in "${dirs[@]}"; do
   stop "$d/slurmctld.pid" slurmctld
   stop "$d/sshd.pid" sshd
   stop "$d/sshd2.pid" sshd
+  stop "$d/slurmdbd.pid" slurmdbd
+  stop "$d/mysqld/mariadbd.pid" mariadbd
 done
 stop "$MUNGE_PID" munged
 

@@ -98,7 +98,7 @@ describe("batch", () => {
     const err = await batch(["train.py"], false, LOOPBACK, fakeContext(cluster)).catch((e) => e);
     expect(err.exitCode).toBe(1);
     expect(err.message).toMatch(
-      /^sbatch refused the job: sbatch: error: Invalid account .*; the script is \/home\/alice\/\.hpcjob\/runs\/.*\/job\.sbatch$/,
+      /^sbatch refused the job: sbatch: error: Invalid account .*; the cluster accepts jobs only under a Slurm account you are in, .*sacctmgr -nP show assoc user=\$USER format=account,partition and pass --account .*; the script is \/home\/alice\/\.hpcjob\/runs\/.*\/job\.sbatch$/,
     );
     expect(runFileOf(cluster, cluster.runDirs()[0] ?? "", "job.sbatch")).toContain("#!/bin/bash");
   });

@@ -387,8 +387,24 @@ export function jobState(jobId: string): string {
   return r.status === 0 ? r.stdout.trim() : "";
 }
 
+/**
+ * Another user's job takes both CPUs of the node, so alice's next job pends;
+ * returns its id. The other user is root: bob has no Slurm account, so
+ * accounting refuses his jobs.
+ */
+export function blockNode(): string {
+  const r = spawnSync("sbatch", ["--parsable", "-c", "2", "-J", "blocker", "-o", "/dev/null", "--wrap", "sleep 600"], {
+    encoding: "utf8",
+    cwd: "/",
+  });
+  if (r.status !== 0) throw new Error(`could not block the node: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
 /** Cancel every job of the test users (between tests). */
 export function cancelAll(): void {
   spawnSync("scancel", ["-u", "alice"]);
   spawnSync("scancel", ["-u", "bob"]);
+  // The node blockers some tests submit as root (bob has no Slurm account).
+  spawnSync("scancel", ["-u", "root", "-n", "blocker"]);
 }

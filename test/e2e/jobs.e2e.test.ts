@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
+  blockNode,
   cancelAll,
   countedSqueue,
   hpcjob,
@@ -67,6 +68,7 @@ function prepareAlice(): void {
   ].join("\n");
   spawnSync("runuser", ["-u", "alice", "--", "bash", "-c", script], { cwd: "/", stdio: "inherit" });
   spawnSync("runuser", ["-u", "bob", "--", "mkdir", "-p", "/home/bob/work"], { cwd: "/", stdio: "inherit" });
+  testImages("bob");
   images = testImages("alice");
   marker = markerLink("alice", images);
 }
@@ -80,14 +82,6 @@ function ranInImage(out: string): void {
   expect(out).toContain(`image:${images.markerText}\n`);
   expect(out).toContain("image env:jupyter\n");
   expect(out).toMatch(/^python:\/usr\/bin\/python3$/m);
-}
-
-/** bob takes both CPUs of the node, so alice's next job pends; returns bob's job id. */
-function bobBlocksNode(): string {
-  const r = runAs("bob", ["sbatch", "--parsable", "-c", "2", "-J", "blocker", "-o", "/dev/null", "--wrap", "sleep 600"]);
-  expect(r.status, r.stderr).toBe(0);
-  const id = r.stdout.trim();
-  return id;
 }
 
 /** Every process's command line, for looking for a leaked token. */
@@ -331,13 +325,27 @@ describe("batch", () => {
       /^hpcjob: sbatch refused the job: .*Invalid feature specification.*; the script is \/home\/alice\/\.hpcjob\/runs\/[^ ]+\/job\.sbatch\n/,
     );
   });
+
+  it("with accounting enforced: an account alice is not in, and bob who has none, are told how to find theirs", () => {
+    const fix = /the cluster accepts jobs only under a Slurm account you are in, .*sacctmgr -nP show assoc user=\$USER/;
+    const other = hpcjob("alice", ["batch", "--cluster", "loopback", "--image", IMAGE, "--account", "lab-c", "train.py"]);
+    expect(other.status).toBe(1);
+    expect(other.stderr).toMatch(/^hpcjob: sbatch refused the job: .*Invalid account or account\/partition combination specified; /);
+    expect(other.stderr).toMatch(fix);
+    // alice's second account works.
+    const second = hpcjob("alice", ["batch", "--cluster", "loopback", "--image", IMAGE, "--account", "lab-b", "--follow", "--", "true"]);
+    expect(second.status, second.stderr).toBe(0);
+    const bob = hpcjob("bob", ["batch", "--cluster", "loopback", "--image", imagePaths("bob").sif, "--", "true"]);
+    expect(bob.status).toBe(1);
+    expect(bob.stderr).toMatch(fix);
+  });
 });
 
 describe("waiting", () => {
-  // Each test here blocks the node with a job of bob's; none may outlive its test.
+  // Each test here blocks the node with another user's job; none may outlive its test.
   afterEach(() => cancelAll());
   it("shows why a job waits, survives the controller stopping for 10 s, and reaches Jupyter after", async () => {
-    const blocker = bobBlocksNode();
+    const blocker = blockNode();
     const run = startHpcjob("alice", [...JUPYTER, "--timeout", "3m"]);
     await until("the pending reason", () => /is pending: .*\(Resources\)/.test(run.stderr()), 30_000);
 
@@ -358,7 +366,7 @@ describe("waiting", () => {
 
   it("batch --follow on a pending job says why it waits, asks squeue at most 8 times a minute, and ends with the exit code", async () => {
     const squeue = countedSqueue();
-    const blocker = bobBlocksNode();
+    const blocker = blockNode();
     const run = startHpcjob(
       "alice",
       ["batch", "--cluster", "loopback", "--image", IMAGE, "--env", "TRAIN_EXIT=3", "--follow", "train.py"],
@@ -392,7 +400,7 @@ describe("waiting", () => {
   }, 120_000);
 
   it("Ctrl-C while pending cancels the job and says so", async () => {
-    bobBlocksNode();
+    blockNode();
     const run = startHpcjob("alice", JUPYTER);
     await until("the job to pend", () => /submitted job (\d+)/.test(run.stderr()) && run.stderr().includes("is pending"), 30_000);
     const jobId = /submitted job (\d+)/.exec(run.stderr())?.[1] as string;
@@ -403,7 +411,7 @@ describe("waiting", () => {
   }, 60_000);
 
   it("--timeout while pending cancels the job; with --keep it stays and attach is suggested", async () => {
-    bobBlocksNode();
+    blockNode();
     const r = hpcjob("alice", [...JUPYTER, "--timeout", "5s"]);
     expect(r.status).toBe(1);
     const jobId = /submitted job (\d+)/.exec(r.stderr)?.[1] as string;
