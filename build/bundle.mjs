@@ -162,6 +162,7 @@ const lazyBuiltinsPlugin = {
  *   commands.cjs  the commands, profiles, requests, templates (a dry run)
  *   files.cjs     yaml and zod, to read a profile or config file
  *   ssh.cjs       node-ssh and ssh2, to reach a login node from a laptop
+ *   prompts.cjs   @inquirer/prompts, the questions `hpcjob init` asks
  * An import of a chunk's entry from another chunk becomes a call to the
  * launcher's chunk loader (bin/hpcjob.cjs, or the single executable's).
  */
@@ -170,6 +171,7 @@ const CHUNKS = {
   commands: { entry: "src/commands/index.ts" },
   files: { entry: "src/profile/files.ts" },
   ssh: { entry: "src/exec/ssh/executor.ts" },
+  prompts: { entry: "src/cli/prompts.ts" },
 };
 
 /** The chunk whose entry a relative import resolves to (by the file it names, not how it is spelled). */

@@ -4,6 +4,7 @@
  * result reads as text and as --json. program.ts turns this into commander.
  */
 import type { Context, Done } from "../commands/context.js";
+import { terminalQuestions } from "./questions.js";
 import * as views from "./views.js";
 
 /** One option: commander's spelling of its flags, its help, and how it takes values. */
@@ -430,6 +431,33 @@ Examples:
     run: (c, { flags }, ctx) => c.doctor(flags, ctx),
     text: views.doctorText,
     json: views.doctorJson,
+  }),
+  command({
+    path: ["init"],
+    description: "set up hpcjob for a cluster: a few questions with answers read from the cluster, then a profile that is your default",
+    options: [
+      { flags: "-y, --yes", help: "take every detected default without asking (no terminal needed)" },
+      { flags: "--name <name>", help: "the profile's name (default: the built-in profile of this cluster, else Slurm's ClusterName)" },
+      { flags: "--force", help: "replace a profile of that name in your clusters folder without asking" },
+      { flags: "-c, --cluster <name>", help: "a profile whose login node to ask (from a laptop)" },
+      ...CONNECTION,
+      JSON_OUT,
+    ],
+    help: `
+Reads the cluster as hpcjob clusters detect does, and your Slurm accounts
+(sacctmgr show assoc), then asks: the profile's name, the login host, the
+account, the default partition, the container runtime and the image folder.
+Writes ~/.config/hpcjob/clusters/NAME.yaml (a profile that extends the
+built-in one on a cluster hpcjob knows) and sets cluster: NAME in
+~/.config/hpcjob/config.yaml, keeping the rest of that file.
+
+Examples:
+  hpcjob init                                   # on the login node
+  hpcjob init --remote me@login.example.org     # from your laptop
+  hpcjob init --yes                             # no questions: the detected defaults`,
+    run: (c, { flags }, ctx) => c.init(flags, ctx, terminalQuestions()),
+    text: views.initText,
+    json: views.initJson,
   }),
   command({
     path: ["clusters", "schema"],

@@ -12,6 +12,7 @@ import type { Doctored } from "../commands/doctor.js";
 import type { Converted } from "../commands/imageConvert.js";
 import type { ImageDef } from "../commands/imageDef.js";
 import type { ImageList, ImagesRemoved } from "../commands/images.js";
+import type { Initialized } from "../commands/init.js";
 import type { Cancelled, JobRow } from "../commands/jobs.js";
 import type { HeldTunnel, JupyterResult } from "../commands/jupyter.js";
 import type { Installed } from "../commands/remote.js";
@@ -271,6 +272,21 @@ export function imageDefText(d: ImageDef): string {
 export function detectedText(d: Detected): string {
   if (d.output === undefined) return d.yaml;
   return `wrote ${d.output}; review it, then check it with: hpcjob clusters validate ${quote(d.output)}`;
+}
+
+/** `init`: what was written, and what to run next. */
+export function initText(d: Initialized): string {
+  return [
+    `wrote ${d.file}${d.extends ? ` (extends the built-in profile ${d.extends})` : ""}`,
+    `set cluster: ${d.name} in ${d.config}`,
+    `check it with: hpcjob clusters validate ${quote(d.file)}`,
+    "then try: hpcjob jupyter --gpus 1 --dry-run",
+  ].join("\n");
+}
+
+/** `init --json`: the files written, the profile's YAML, the accounts found. */
+export function initJson(d: Initialized): unknown {
+  return d;
 }
 
 /** `clusters detect --json`: what the cluster is, and the profile's YAML. */

@@ -27,7 +27,7 @@ export interface Detected {
 }
 
 /** The profile's name: --name, else the -o file's name, else the cluster's ClusterName. */
-function profileName(flags: DetectFlags, facts?: ClusterFacts): string | undefined {
+export function profileName(flags: DetectFlags, facts?: ClusterFacts): string | undefined {
   const fromFile = flags.output ? basename(flags.output, extname(flags.output)) : undefined;
   if (flags.name !== undefined) {
     parseName(flags.name, "--name");
@@ -47,7 +47,7 @@ function profileName(flags: DetectFlags, facts?: ClusterFacts): string | undefin
 }
 
 /** How the user reached the login node, as a profile's login host and port: the SSH destination without its user (a person's own, for config.yaml). */
-function reached(placement: Placement): { loginHost?: string; loginPort?: number } {
+export function reached(placement: Placement): { loginHost?: string; loginPort?: number } {
   if (placement.where !== "ssh") return {};
   const d = parseDestination(placement.destination, "--remote");
   return { loginHost: d.host, loginPort: d.port };
@@ -67,7 +67,7 @@ export async function probeFacts(exec: Executor): Promise<ClusterFacts> {
 }
 
 /** Read the cluster: the probe, then the test-only requests it makes possible. */
-async function readCluster(flags: DetectFlags, ctx: Context): Promise<{ facts: ClusterFacts; placement: Placement }> {
+export async function readCluster(flags: DetectFlags, ctx: Context): Promise<{ facts: ClusterFacts; placement: Placement }> {
   // Only --cluster picks a profile: the default cluster of config.yaml is not the one being detected.
   const { profile, user } =
     flags.cluster === undefined ? { profile: undefined, user: await loadUserConfig(ctx) } : await clusterProfile(ctx, flags.cluster);

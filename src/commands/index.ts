@@ -11,6 +11,7 @@ export { doctor } from "./doctor.js";
 export { imageConvert } from "./imageConvert.js";
 export { imageDef } from "./imageDef.js";
 export { imageLs, imageRm } from "./images.js";
+export { init } from "./init.js";
 export { attach, cancel, logs, ps } from "./jobs.js";
 export { jupyter } from "./jupyter.js";
 export { remoteInstall } from "./remote.js";

@@ -11,12 +11,12 @@ import { UsageError } from "../core/errors.js";
  * Write `text` to `path` (`shown` as the user wrote it) whole. With `replace`
  * an existing file is replaced; without it an existing file is kept and the
  * error says to pass --force: the link makes that check and the write one
- * step, so two runs cannot both write.
+ * step, so two runs cannot both write. `mode` is the new file's (less the umask).
  */
-export function writeOutputFile(path: string, text: string, shown: string, replace: boolean): void {
+export function writeOutputFile(path: string, text: string, shown: string, replace: boolean, mode = 0o644): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
   try {
-    writeFileSync(tmp, text, { flag: "wx", mode: 0o644 });
+    writeFileSync(tmp, text, { flag: "wx", mode });
     if (replace) renameSync(tmp, path);
     else linkSync(tmp, path);
   } catch (e) {

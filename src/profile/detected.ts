@@ -70,7 +70,7 @@ export function chosenGpuForm(facts: ClusterFacts): GpuForm {
 }
 
 /** The module to load for a runtime found only as a module (its name without the version: the site's default). */
-function runtimeModule(facts: ClusterFacts, runtime: string): string | undefined {
+export function runtimeModule(facts: ClusterFacts, runtime: string): string | undefined {
   const found = facts.runtimes.filter((r) => r.name === runtime);
   const module = found.every((r) => r.via === "module") ? found[0]?.detail : undefined;
   return module?.split("/")[0]?.replace(/\(.*$/, "");
@@ -140,8 +140,16 @@ function oneLine(text: string): string {
   return t.length > 160 ? `${t.slice(0, 157)}...` : t;
 }
 
+/** Who wrote a detected profile, and comments on keys that came from someone's answers rather than the cluster (init). */
+export interface YamlNotes {
+  /** The command named in the header. */
+  by?: string;
+  /** Comments by key path, put after (and over) the detected ones. */
+  notes?: [(string | number)[], string][];
+}
+
 /** The YAML of a detected profile, each fact with a comment saying where it came from. */
-export function detectedYaml(facts: ClusterFacts, profile: ProfileInput): string {
+export function detectedYaml(facts: ClusterFacts, profile: ProfileInput, extra: YamlNotes = {}): string {
   const doc = new Document(profile);
   const note = (path: (string | number)[], comment: string) => {
     const node = doc.getIn(path, true);
@@ -150,7 +158,7 @@ export function detectedYaml(facts: ClusterFacts, profile: ProfileInput): string
   };
   const found = facts.runtimes.map((r) => `${r.name} (${r.via}: ${oneLine(r.detail)})`).join("; ") || "none";
   const header = [
-    ` Written by hpcjob clusters detect from the cluster's own commands.`,
+    ` Written by ${extra.by ?? "hpcjob clusters detect"} from the cluster's own commands.`,
     ` Review it, then check it with: hpcjob clusters validate FILE`,
     ` Slurm ${facts.slurmVersion ?? "(version unknown)"}  # scontrol show config: SLURM_VERSION`,
     ` Not used by hpcjob yet (scontrol show config): MaxArraySize = ${facts.maxArraySize ?? "?"}, PreemptType = ${facts.preemptType ?? "?"}, PreemptMode = ${facts.preemptMode ?? "?"}, JobRequeue = ${facts.jobRequeue === undefined ? "?" : facts.jobRequeue ? 1 : 0}`,
@@ -192,5 +200,6 @@ export function detectedYaml(facts: ClusterFacts, profile: ProfileInput): string
   note(["jupyter", "time"], "at most the default partition's MaxTime");
   note(["defaults", "time"], "the default partition's DefaultTime, else 1 hour, at most its MaxTime");
   note(["defaults", "cpusPerGpu"], "CPUs per GPU of the GPU nodes (sinfo %c, %G), at most 8");
+  for (const [path, comment] of extra.notes ?? []) note(path, comment);
   return doc.toString({ lineWidth: 0 });
 }

@@ -44,6 +44,14 @@ export function checkProfile(p: Profile, fileName: string): PathIssue[] {
         issues.push({ path: [...path], message: `"${t}" is longer than partition ${def.name}'s limit ${def.maxTime}; shorten it` });
     }
   }
+  const gpuType = p.defaults.gpuType;
+  if (gpuType !== undefined && !p.slurm.partitions.some((q) => q.gpus.some((g) => g.type.toLowerCase() === gpuType.toLowerCase()))) {
+    const types = [...new Set(p.slurm.partitions.flatMap((q) => q.gpus.map((g) => g.type)))];
+    issues.push({
+      path: ["defaults", "gpuType"],
+      message: `"${gpuType}" is offered by no partition (${types.length ? types.join(", ") : "none lists GPUs"}); pick one of those or remove it`,
+    });
+  }
   const convertIn = p.container.convertPartition;
   if (convertIn !== undefined && !names.includes(convertIn)) {
     issues.push({

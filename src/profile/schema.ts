@@ -220,6 +220,9 @@ export const ProfileSchema = z
         time: slurmTime.default("01:00:00"),
         cpusPerGpu: count(MAX_CPUS).default(8),
         memPerGpu: memory.optional(),
+        gpuType: name("GPU type")
+          .optional()
+          .describe("The GPU type a count alone (--gpus 1) asks for where the partition offers it, e.g. A40; any type when unset"),
         cpus: count(MAX_CPUS).default(1).describe("CPUs for a job without GPUs"),
         mem: memory.optional().describe("Memory for a job without GPUs"),
       })

@@ -212,6 +212,11 @@ export function buildRequest(input: RequestInput): JobRequest {
   const gpusPicked = pick(flags.gpus, "--gpus", "gpus", res.gpus);
   const gpusFrom = gpusPicked?.from ?? "--gpus";
   const gpus = parseGpus(String(gpusPicked?.value ?? "0"), gpusFrom);
+  const preferred = profile.defaults.gpuType;
+  // A count alone asks for the profile's GPU type where this partition offers it (elsewhere: any type).
+  if (gpus.type === undefined && gpus.count > 0 && preferred !== undefined) {
+    if (part.gpus.some((g) => g.type.toLowerCase() === preferred.toLowerCase())) gpus.type = preferred;
+  }
   checkGpus(profile, part, gpus, gpusFrom);
   if (gpus.type !== undefined) {
     // Use the profile's spelling of the type (a40 -> A40): Slurm's GRES types are case-sensitive.

@@ -105,7 +105,7 @@ const TOOLS: [string, DetectedRuntimeName, string][] = [
 ];
 
 /** A shell line that prints `name`'s section: its marker, the command's output (stderr too) and its exit status. */
-function section(name: string, command: string): string {
+export function section(name: string, command: string): string {
   return `printf '\\n%s %s\\n' ${SECTION} ${quote(name)}; { ${command}; } 2>&1; printf '\\n%s %s\\n' ${SECTION_END} "$?"`;
 }
 

@@ -130,7 +130,7 @@ describe("version and help", () => {
     expect(r.stdout).toMatch(/^hpcjob \d+\.\d+\.\d+ \(commit [0-9a-f]{7,}(-dirty)?|unknown\)\n$/);
   });
 
-  it.each(["jupyter", "batch", "clusters list", "clusters show", "clusters validate", "clusters schema"])(
+  it.each(["jupyter", "batch", "init", "clusters list", "clusters show", "clusters validate", "clusters schema"])(
     "%s --help shows examples",
     (cmd) => {
       const r = runCli([...cmd.split(" "), "--help"]);
@@ -138,6 +138,20 @@ describe("version and help", () => {
       expect(r.stdout).toMatch(/Example/);
     },
   );
+
+  it("the questions of init (@inquirer/prompts) are a chunk of their own, in no chunk every command loads", () => {
+    const chunk = (name: string) => readFileSync(join(ROOT, "dist", `${name}.cjs`), "utf8");
+    expect(chunk("prompts")).toContain("@inquirer");
+    for (const name of ["hpcjob", "commands", "files"]) expect(chunk(name), name).not.toMatch(/@inquirer|createPrompt/);
+  });
+
+  it("init with no terminal says to use --yes or detect, exit 2, before reaching any cluster", () => {
+    const r = runCli(["init"], { env: { HOME: "/nonexistent" } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      "hpcjob: init asks questions on a terminal; use --yes to take the detected defaults, or hpcjob clusters detect -o FILE\n",
+    );
+  });
 
   it("--help works with no config at all", () => {
     const r = runCli(["--help"], { env: { HOME: "/nonexistent" } });

@@ -26,6 +26,7 @@ PACKAGES=(
   util-linux       # runuser
   procps           # pgrep / ps used by the scripts
   iproute2         # ss, to check who listens on a port
+  tmux             # a real terminal for init's questions (test/e2e/init.e2e.test.ts)
   # Real images and a real registry (images.sh, registry.sh; see README.md):
   debootstrap      # the images' Debian root filesystems (bookworm, minbase)
   debian-archive-keyring # so debootstrap can check the mirror's signatures

@@ -34,6 +34,15 @@ describe("resources", () => {
     expect(r.cpus).toBe(32);
   });
 
+  it("a count alone asks for the profile's defaults.gpuType where the partition offers it, any type elsewhere", async () => {
+    const loaded = await builtin("vera");
+    const withType = { ...loaded, profile: { ...loaded.profile, defaults: { ...loaded.profile.defaults, gpuType: "H100" } } };
+    expect(requestFor(withType, { ...VERA, gpus: "2" }, JUPYTER).gpus).toEqual({ type: "H100", count: 2 });
+    expect(requestFor(withType, { ...VERA, gpus: "A40:1" }, JUPYTER).gpus).toEqual({ type: "A40", count: 1 });
+    const elsewhere = { ...withType.profile, defaults: { ...withType.profile.defaults, gpuType: "B200" } };
+    expect(requestFor({ ...loaded, profile: elsewhere }, { ...VERA, gpus: "1" }, JUPYTER).gpus).toEqual({ count: 1 });
+  });
+
   it("uses the profile's spelling of a GPU type", async () => {
     expect((await vera({ gpus: "a40:1" })).gpus.type).toBe("A40");
   });
