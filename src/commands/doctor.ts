@@ -18,6 +18,7 @@ import { clusterProfile } from "../request/sources.js";
 import { endState } from "../session/ended.js";
 import { sbatchScript } from "../session/sbatch.js";
 import { WaitStopped, watchJobs } from "../session/watch.js";
+import { accountsScript, parseAccounts } from "../slurm/accounts.js";
 import { doctorScript, parseDoctor, testOnlyScript, versionCommand, withTestOnly } from "../slurm/detect.js";
 import { baseState, scancelArgv } from "../slurm/index.js";
 import type { Context, Done } from "./context.js";
@@ -145,12 +146,17 @@ export async function doctor(flags: DoctorFlags, ctx: Context): Promise<Done<Doc
   const account = accountFor(user, profile);
   const live = new Set(probed.partitions.map((p) => p.name));
   const partition = live.has(profile.slurm.partition) ? profile.slurm.partition : (probed.partitions[0]?.name ?? profile.slurm.partition);
-  const script = [testOnlyScript(probed, account), doctorScript({ account, partition, imageDir: folderOn(imageDir, await exec.home()) })]
+  const script = [
+    testOnlyScript(probed, account),
+    doctorScript({ account, partition, imageDir: folderOn(imageDir, await exec.home()) }),
+    accountsScript(probed.clusterName),
+  ]
     .filter(Boolean)
     .join("\n");
   const answered = await exec.run(["bash", "-c", script]);
   const facts = withTestOnly(probed, answered.stdout);
-  const findings = doctorFindings(profile, facts, parseDoctor(answered.stdout, facts.clusterName), { account });
+  const answers = { ...parseDoctor(answered.stdout), associations: parseAccounts(answered.stdout) };
+  const findings = doctorFindings(profile, facts, answers, { account });
   if (flags.job) findings.push(...(await runtimeJobs(exec, profile, account, live, ctx)));
   return { data: { cluster: profile.name, findings }, exitCode: findings.some((f) => !f.ok) ? 1 : undefined };
 }

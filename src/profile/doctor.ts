@@ -5,8 +5,12 @@
  * the fix. The command only gathers; every judgement is made here.
  */
 import { parseSlurmTime } from "../core/values.js";
-import { type ClusterFacts, type DetectedPartition, type DoctorAnswers, GPU_FORMS, gpuOption } from "../slurm/detect.js";
+import type { UserAccounts } from "../slurm/accounts.js";
+import { type ClusterFacts, type DetectedPartition, GPU_FORMS, gpuOption, type DoctorAnswers as LoginAnswers } from "../slurm/detect.js";
 import type { Profile } from "./schema.js";
+
+/** What the login node said: doctor's own sections, and the user's accounts (sacctmgr) or why they could not be read. */
+export type DoctorAnswers = LoginAnswers & { associations: UserAccounts };
 
 /** What a check is about (the first word of its line). */
 export type CheckKind = "partition" | "gpu" | "time" | "gpu-form" | "mem" | "runtime" | "image-dir" | "account" | "job";
@@ -211,7 +215,7 @@ function imageDirFindings(profile: Profile, answers: DoctorAnswers): Finding[] {
 function accountFindings(profile: Profile, answers: DoctorAnswers, context: DoctorContext): Finding[] {
   const assoc = answers.associations;
   const yours =
-    "accounts" in assoc ? `yours: ${assoc.accounts.join(", ") || "none"}` : `your accounts could not be read (${assoc.unreadable})`;
+    "accounts" in assoc ? `yours: ${assoc.accounts.join(", ") || "none"}` : `your accounts could not be read (${assoc.problem})`;
   if (context.account === undefined) {
     if (!profile.slurm.account.required) return [];
     const hint = profile.slurm.account.hint ? ` (${profile.slurm.account.hint})` : "";

@@ -20,8 +20,9 @@ export type UserAccounts = { accounts: string[]; defaultAccount?: string } | { p
 export function accountsScript(clusterName?: string): string {
   const cluster = clusterName === undefined ? "" : ` ${quote(`cluster=${clusterName}`)}`;
   return [
-    section("assoc", `sacctmgr -nP show assoc "user=$(id -un)"${cluster} format=account`),
-    section("default", `sacctmgr -nP show user "$(id -un)" format=defaultaccount`),
+    // sacctmgr retries a missing database for a minute: bounded.
+    section("assoc", `timeout 20 sacctmgr -nP show assoc "user=$(id -un)"${cluster} format=account`),
+    section("default", `timeout 20 sacctmgr -nP show user "$(id -un)" format=defaultaccount`),
   ].join("\n");
 }
 

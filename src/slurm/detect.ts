@@ -368,25 +368,19 @@ export interface DoctorAsks {
 export interface DoctorAnswers {
   /** sbatch --test-only --account; undefined when no account was tried. */
   account?: TestOnly;
-  /** The user's accounts on this cluster (sacctmgr), or why they could not be read. */
-  associations: { accounts: string[] } | { unreadable: string };
   /** The image folder: the folder tested (itself, or its nearest existing parent), whether a file could be made there, and the space left. */
   imageDir?: { tested: string; writable: boolean; said: string; availableKb?: number };
 }
 
-/** The sacctmgr format doctor reads: one association a line, `|` between fields. */
-export const ASSOC_FORMAT = "cluster,account,user,partition";
-
 /**
  * Doctor's sections, run after testOnlyScript's in the same round trip:
- * the account tried with test-only, the user's associations (sacctmgr, which
- * waits up to a minute for a missing database: bounded), and the image
- * folder's write test (a file made with mktemp and removed at once) and df.
+ * the account tried with test-only and the image folder's write test (a
+ * file made with mktemp and removed at once) and df. The user's accounts are
+ * accounts.ts's sections, run in the same round trip.
  */
 export function doctorScript(asks: DoctorAsks): string {
   const lines: string[] = [];
   if (asks.account !== undefined) lines.push(section("account", `${testOnlyBase(asks.partition, asks.account)} --wrap=true`));
-  lines.push(section("assoc", `timeout 20 sacctmgr -nP show assoc user="$(id -un)" format=${ASSOC_FORMAT}`));
   // The folder may not exist yet (conversions make it): test the nearest folder that does.
   const dir = quote(asks.imageDir);
   lines.push(
@@ -398,26 +392,15 @@ export function doctorScript(asks: DoctorAsks): string {
   return lines.join("\n");
 }
 
-/** The answers in doctorScript's output; `clusterName` keeps only that cluster's associations (sacctmgr lists every cluster's). */
-export function parseDoctor(stdout: string, clusterName?: string): DoctorAnswers {
+/** The answers in doctorScript's output. */
+export function parseDoctor(stdout: string): DoctorAnswers {
   const sections = parseSections(stdout);
-  const assoc = sections.get("assoc");
-  const rows = (assoc?.text ?? "").split("\n").map((l) => l.trim().split("|"));
-  const readable = assoc !== undefined && assoc.code === 0 && rows.every((r) => r.length === 4 || r.join("") === "");
-  const accounts = rows
-    .filter((r) => r.length === 4 && (clusterName === undefined || r[0] === clusterName))
-    .map((r) => r[1] ?? "")
-    .filter((a, i, all) => a !== "" && all.indexOf(a) === i)
-    .sort();
   const dir = sections.get("imagedir");
   const [tested = "", ...rest] = (dir?.text ?? "").split("\n");
   const dfLine = rest.find((l) => /^\S+\s+\d+\s+\d+\s+\d+\s+\d+%/.test(l));
   const available = dfLine?.split(/\s+/)[3];
   return {
     account: testOnly(sections.get("account")),
-    associations: readable
-      ? { accounts }
-      : { unreadable: (assoc?.text.trim().split("\n").filter(Boolean).at(-1) ?? "") || `sacctmgr exited ${assoc?.code ?? "?"}` },
     imageDir: dir
       ? {
           tested,

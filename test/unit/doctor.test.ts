@@ -14,6 +14,7 @@ import { doctorFindings, type Finding, IMAGE_ROOM_KB } from "../../src/profile/d
 import { checkProfile } from "../../src/profile/rules.js";
 import { type Profile, ProfileSchema } from "../../src/profile/schema.js";
 import { renderDoctorJob } from "../../src/render/doctor.js";
+import { parseAccounts } from "../../src/slurm/accounts.js";
 import { type ClusterFacts, doctorScript, parseDoctor, parseProbe, versionCommand, withTestOnly } from "../../src/slurm/detect.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -35,27 +36,28 @@ function facts(answers: string, probe = "detect-probe-login.txt"): ClusterFacts 
   return withTestOnly(parseProbe(fixture(probe)), fixture(answers));
 }
 
+/** Doctor's answers in a recorded output: its own sections and the user's accounts, as the command reads them. */
+const answersOf = (name: string) => ({ ...parseDoctor(fixture(name)), associations: parseAccounts(fixture(name)) });
+
 const failed = (fs: Finding[]) => fs.filter((f) => !f.ok).map((f) => ({ kind: f.kind, text: f.text, fix: f.fix }));
 
 describe("doctor's answers", () => {
   it("reads the account's test-only, the user's associations on this cluster and the image folder's write test and df", () => {
-    const a = parseDoctor(fixture("doctor-answers-alice.txt"), "hpcjob-test");
+    const a = answersOf("doctor-answers-alice.txt");
     expect(a.account?.accepted).toBe(true);
-    expect(a.associations).toEqual({ accounts: ["lab-a", "lab-b"] });
+    expect(a.associations).toEqual({ accounts: ["lab-a", "lab-b"], defaultAccount: "lab-a" });
     expect(a.imageDir).toEqual({ tested: "/home/alice/.hpcjob/images", writable: true, said: "", availableKb: 64586180 });
-    // Another cluster's associations in the same database are not this one's.
-    expect(parseDoctor(fixture("doctor-answers-alice.txt"), "other").associations).toEqual({ accounts: [] });
-    expect(parseDoctor(fixture("doctor-answers-not-member.txt")).account).toEqual({
+    expect(answersOf("doctor-answers-not-member.txt").account).toEqual({
       accepted: false,
       said: "allocation failure: Invalid account or account/partition combination specified",
     });
   });
 
   it("says why the accounts could not be read, and why the folder is not writable", () => {
-    const a = parseDoctor(fixture("doctor-answers-no-accounting.txt"));
+    const a = answersOf("doctor-answers-no-accounting.txt");
     expect(a.account).toBeUndefined();
     expect(a.associations).toEqual({
-      unreadable:
+      problem:
         "sacctmgr: error: s_p_parse_file: cannot stat file /nonexistent/slurm.conf: No such file or directory, retrying in 1sec up to 60sec",
     });
     expect(a.imageDir?.writable).toBe(false);
@@ -76,14 +78,9 @@ describe("doctor's answers", () => {
 
 describe("doctor's findings", () => {
   it("passes the profile clusters detect wrote, with the account alice is in", () => {
-    const fs = doctorFindings(
-      detected(),
-      facts("doctor-answers-alice.txt"),
-      parseDoctor(fixture("doctor-answers-alice.txt"), "hpcjob-test"),
-      {
-        account: "lab-b",
-      },
-    );
+    const fs = doctorFindings(detected(), facts("doctor-answers-alice.txt"), answersOf("doctor-answers-alice.txt"), {
+      account: "lab-b",
+    });
     expect(failed(fs)).toEqual([]);
     expect(fs.map((f) => f.kind)).toEqual([
       "partition",
@@ -107,14 +104,9 @@ describe("doctor's findings", () => {
       p.slurm.partitions.push({ name: "bigmem", maxTime: "1-00:00:00" });
       p.jupyter.time = "3-00:00:00";
     });
-    const fs = doctorFindings(
-      profile,
-      facts("doctor-answers-not-member.txt"),
-      parseDoctor(fixture("doctor-answers-not-member.txt"), "hpcjob-test"),
-      {
-        account: "lab-c",
-      },
-    );
+    const fs = doctorFindings(profile, facts("doctor-answers-not-member.txt"), answersOf("doctor-answers-not-member.txt"), {
+      account: "lab-c",
+    });
     expect(failed(fs)).toEqual([
       {
         kind: "partition",
@@ -158,7 +150,7 @@ describe("doctor's findings", () => {
       p.slurm.partitions[1].gpus[1].perNode = 4;
       p.container.runtime = "enroot";
     });
-    const answers = parseDoctor(fixture("doctor-answers-alice.txt"), "hpcjob-test");
+    const answers = answersOf("doctor-answers-alice.txt");
     expect(failed(doctorFindings(profile, facts("doctor-answers-alice.txt", "detect-probe-ssh.txt"), answers))).toEqual([
       {
         kind: "partition",
@@ -201,7 +193,7 @@ describe("doctor's findings", () => {
   });
 
   it("says when the accounts cannot be read, when none is set where one is required, and when the image folder is full or not writable", () => {
-    const none = parseDoctor(fixture("doctor-answers-no-accounting.txt"));
+    const none = answersOf("doctor-answers-no-accounting.txt");
     const required = detected((p) => {
       p.slurm.account = { required: true, hint: "run projinfo" };
     });
