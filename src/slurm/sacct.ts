@@ -5,9 +5,9 @@
  * the jobs a user ran in a time window (ps --all). Without slurmdbd sacct
  * fails or lists nothing; callers treat both as "no answer".
  */
-import { FIELD_SEP, orNone } from "./fields.js";
+import { FIELD_SEP } from "./fields.js";
 import { jobIdList } from "./ids.js";
-import type { QueueEntry } from "./squeue.js";
+import { type QueueEntry, queueEntry } from "./squeue.js";
 import { baseState } from "./states.js";
 
 /** One job or array task as sacct lists it. */
@@ -39,9 +39,10 @@ export function parseSacct(stdout: string): AccountEntry[] {
     });
 }
 
-// sacct --format fields of a user's jobs, in QueueEntry's terms. SubmitLine
-// (Slurm 21.08 and later) is the sbatch command line, hence the script's path;
-// Comment is stored only where the site sets AccountingStoreFlags=job_comment.
+// sacct --format fields of a user's jobs, in the order of squeue's QUEUE_CODES
+// so one function reads both. SubmitLine (Slurm 21.08 and later) is the
+// sbatch command line, hence the script's path; Comment is stored only where
+// the site sets AccountingStoreFlags=job_comment.
 const HISTORY_FIELDS = [
   "JobID",
   "State",
@@ -51,10 +52,10 @@ const HISTORY_FIELDS = [
   "JobName",
   "User",
   "Comment",
+  "SubmitLine",
   "Elapsed",
   "Timelimit",
   "Partition",
-  "SubmitLine",
 ];
 
 /** sacct for a user's jobs since `since` (a sacct time such as now-7days), array tasks one each, fields split by FIELD_SEP. */
@@ -85,33 +86,14 @@ export function parseSacctHistory(stdout: string): QueueEntry[] {
     .split("\n")
     .map((line) => line.split(FIELD_SEP))
     .filter((f) => f.length === HISTORY_FIELDS.length && /^\d+(_(\d+|\[[\d,-]+(%\d+)?\]))?$/.test(f[0] ?? ""))
-    .map(
-      ([
-        jobId = "",
-        state = "",
-        reason = "",
-        node = "",
-        start = "",
-        name = "",
-        user = "",
-        comment = "",
-        elapsed = "",
-        limit = "",
-        partition = "",
-        line = "",
-      ]) => ({
-        jobId,
-        state: baseState(state),
-        reason,
-        node: node === "None assigned" ? undefined : orNone(node),
-        startTime: orNone(start),
-        name,
-        user,
-        comment: orNone(comment) ?? "",
-        script: submittedScript(line),
-        timeUsed: elapsed,
-        timeLimit: limit,
-        partition,
-      }),
-    );
+    .map((f) => {
+      const e = queueEntry(f);
+      // sacct's words where squeue's differ: "CANCELLED by 1001", "None assigned", the command line for the script.
+      return {
+        ...e,
+        state: baseState(e.state),
+        node: e.node === "None assigned" ? undefined : e.node,
+        script: submittedScript(f[8] ?? ""),
+      };
+    });
 }

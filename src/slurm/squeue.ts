@@ -65,35 +65,37 @@ export function squeueUserArgv(user: string): string[] {
 
 /** The jobs in the output of squeueArgv or squeueUserArgv. */
 export function parseSqueue(stdout: string): QueueEntry[] {
-  return splitRecords(stdout, QUEUE_CODES.length, "squeue").map((f) => {
-    // splitRecords checked the count; the defaults only satisfy the type checker.
-    const [
-      jobId = "",
-      state = "",
-      reason = "",
-      node = "",
-      start = "",
-      name = "",
-      user = "",
-      comment = "",
-      script = "",
-      timeUsed = "",
-      timeLimit = "",
-      partition = "",
-    ] = f;
-    return {
-      jobId,
-      state,
-      reason,
-      node: orNone(node),
-      startTime: orNone(start),
-      name,
-      user,
-      comment: orNone(comment) ?? "",
-      script: orNone(script),
-      timeUsed,
-      timeLimit,
-      partition,
-    };
-  });
+  return splitRecords(stdout, QUEUE_CODES.length, "squeue").map(queueEntry);
+}
+
+/** One job from its fields in QUEUE_CODES' order (sacct's history asks for the same order: slurm/sacct.ts). */
+export function queueEntry(f: string[]): QueueEntry {
+  const [
+    jobId = "",
+    state = "",
+    reason = "",
+    node = "",
+    start = "",
+    name = "",
+    user = "",
+    comment = "",
+    script = "",
+    timeUsed = "",
+    timeLimit = "",
+    partition = "",
+  ] = f;
+  return {
+    jobId,
+    state,
+    reason,
+    node: orNone(node),
+    startTime: orNone(start),
+    name,
+    user,
+    comment: orNone(comment) ?? "",
+    script: orNone(script),
+    timeUsed,
+    timeLimit,
+    partition,
+  };
 }

@@ -410,7 +410,7 @@ describe("finding runs: attach, logs, cancel", () => {
     const cluster = new FakeCluster();
     cluster.jobs.set("4304", { id: "4304", script: `${RUNS}/x/job.sbatch`, state: "RUNNING", node: "gpu-node1" });
     const line = (id: string, state: string, script: string, comment = "") =>
-      `${[id, state, "None", "gpu-node1", "2026-11-22T10:00:00", "train", "alice", comment, "00:01:00", "01:00:00", "gpu", `sbatch --parsable ${script}`].join(FIELD_SEP)}\n`;
+      `${[id, state, "None", "gpu-node1", "2026-11-22T10:00:00", "train", "alice", comment, `sbatch --parsable ${script}`, "00:01:00", "01:00:00", "gpu"].join(FIELD_SEP)}\n`;
     cluster.handlers.sacct = () =>
       ok(
         line("4290", "COMPLETED", `${RUNS}/a/job.sbatch`) +

@@ -413,7 +413,8 @@ describe("array task ids", () => {
   });
 
   it("reads a user's jobs from sacct as squeue would list them: the script from SubmitLine, no node for a job that never ran", () => {
-    const line = (...f: string[]) => f.join(FIELD_SEP);
+    // The sbatch command line (SubmitLine) last here for reading; sacct prints it 9th, where squeue prints the script.
+    const line = (...f: string[]) => [...f.slice(0, 8), f[11], ...f.slice(8, 11)].join(FIELD_SEP);
     const out = [
       line(
         "41",
@@ -489,7 +490,7 @@ describe("array task ids", () => {
       `--delimiter=${FIELD_SEP}`,
       "--user=alice",
       "--starttime=now-7days",
-      "--format=JobID,State,Reason,NodeList,Start,JobName,User,Comment,Elapsed,Timelimit,Partition,SubmitLine",
+      "--format=JobID,State,Reason,NodeList,Start,JobName,User,Comment,SubmitLine,Elapsed,Timelimit,Partition",
     ]);
   });
 
