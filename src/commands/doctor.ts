@@ -12,8 +12,9 @@ import { folderOn, parseClusterFolder } from "../core/values.js";
 import type { Executor } from "../exec/executor.js";
 import type { ConnectionFlags } from "../exec/placement.js";
 import { doctorFindings, type Finding } from "../profile/doctor.js";
-import type { Profile, UserConfig } from "../profile/schema.js";
+import type { Profile } from "../profile/schema.js";
 import { renderDoctorJob } from "../render/doctor.js";
+import { configuredAccount } from "../request/build.js";
 import { clusterProfile } from "../request/sources.js";
 import { endState } from "../session/ended.js";
 import { sbatchScript } from "../session/sbatch.js";
@@ -39,12 +40,6 @@ export interface Doctored {
 
 /** How long a --job job may take from submission to its end (a busy GPU partition may make it wait). */
 const JOB_TIMEOUT_MS = 10 * 60_000;
-
-/** The account doctor tries: config.yaml's for this cluster, else its global one, else the profile's default (as a job's would be). */
-function accountFor(user: UserConfig, profile: Profile): string | undefined {
-  const own = Object.hasOwn(user.clusters, profile.name) ? user.clusters[profile.name]?.account : undefined;
-  return own ?? user.account ?? profile.slurm.account.default;
-}
 
 /**
  * --job: one tiny job per GPU partition of the profile that the cluster has,
@@ -143,7 +138,7 @@ export async function doctor(flags: DoctorFlags, ctx: Context): Promise<Done<Doc
   const placement = await placementFor(flags, profile, user, ctx);
   const exec = await ctx.connect(placement);
   const probed = await probeFacts(exec);
-  const account = accountFor(user, profile);
+  const account = configuredAccount(user, profile.name, profile);
   const live = new Set(probed.partitions.map((p) => p.name));
   const partition = live.has(profile.slurm.partition) ? profile.slurm.partition : (probed.partitions[0]?.name ?? profile.slurm.partition);
   const script = [

@@ -154,15 +154,17 @@ function batchCommand(profile: Profile, argv: string[], explicit: boolean): stri
   return [...runner, program, ...args];
 }
 
-/** The account to charge: flag, project, per-cluster user setting, user setting, profile default. */
+/** The account the files choose for a cluster: the project's, else config.yaml's for the cluster, else its global one, else the profile's default. */
+export function configuredAccount(user: UserConfig, cluster: string, profile: Profile, projectAccount?: string): string | undefined {
+  return projectAccount ?? own(user.clusters, cluster)?.account ?? user.account ?? profile.slurm.account.default;
+}
+
+/** The account to charge: flag, then what the files choose (configuredAccount). */
 function pickAccount(input: RequestInput, cluster: string, profile: Profile): string | undefined {
   // Only the flag needs checking here: the files' accounts were checked with their schemas.
   const account =
     (input.flags.account === undefined ? undefined : parseAccount(input.flags.account, "--account")) ??
-    input.project?.project.resources.account ??
-    own(input.user.clusters, cluster)?.account ??
-    input.user.account ??
-    profile.slurm.account.default;
+    configuredAccount(input.user, cluster, profile, input.project?.project.resources.account);
   if (account === undefined) {
     if (!profile.slurm.account.required) return undefined;
     const hint = profile.slurm.account.hint ? ` (${profile.slurm.account.hint})` : "";
