@@ -162,6 +162,7 @@ const lazyBuiltinsPlugin = {
  *   commands.cjs  the commands, profiles, requests, templates (a dry run)
  *   files.cjs     yaml and zod, to read a profile or config file
  *   ssh.cjs       node-ssh and ssh2, to reach a login node from a laptop
+ *   site.cjs      clusters detect, clusters doctor and init (read a cluster)
  *   prompts.cjs   @inquirer/prompts, the questions `hpcjob init` asks
  * An import of a chunk's entry from another chunk becomes a call to the
  * launcher's chunk loader (bin/hpcjob.cjs, or the single executable's).
@@ -171,6 +172,7 @@ const CHUNKS = {
   commands: { entry: "src/commands/index.ts" },
   files: { entry: "src/profile/files.ts" },
   ssh: { entry: "src/exec/ssh/executor.ts" },
+  site: { entry: "src/commands/site.ts" },
   prompts: { entry: "src/cli/prompts.ts" },
 };
 

@@ -6,13 +6,29 @@
 export { localClusterName, makeExecutor } from "../exec/placement.js";
 export { batch } from "./batch.js";
 export { list, schema, show, validate } from "./clusters.js";
-export { detect } from "./detect.js";
-export { doctor } from "./doctor.js";
 export { imageConvert } from "./imageConvert.js";
 export { imageDef } from "./imageDef.js";
 export { imageLs, imageRm } from "./images.js";
-export { init } from "./init.js";
 export { attach, cancel, logs, ps } from "./jobs.js";
 export { jupyter } from "./jupyter.js";
 export { remoteInstall } from "./remote.js";
 export { rerun, show as showRun } from "./runs.js";
+
+/** The site commands' module (site.ts), a chunk loaded on first use. */
+type SiteCommands = typeof import("./site.js");
+const siteCommands = (): Promise<SiteCommands> => import("./site.js");
+
+/** `clusters detect`, from the site chunk. */
+export async function detect(...args: Parameters<SiteCommands["detect"]>): ReturnType<SiteCommands["detect"]> {
+  return (await siteCommands()).detect(...args);
+}
+
+/** `clusters doctor`, from the site chunk. */
+export async function doctor(...args: Parameters<SiteCommands["doctor"]>): ReturnType<SiteCommands["doctor"]> {
+  return (await siteCommands()).doctor(...args);
+}
+
+/** `init`, from the site chunk. */
+export async function init(...args: Parameters<SiteCommands["init"]>): ReturnType<SiteCommands["init"]> {
+  return (await siteCommands()).init(...args);
+}
