@@ -4,7 +4,7 @@
 // modules is most of a cold start.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { build } from "esbuild";
 
@@ -163,6 +163,7 @@ const lazyBuiltinsPlugin = {
  *   files.cjs     yaml and zod, to read a profile or config file
  *   ssh.cjs       node-ssh and ssh2, to reach a login node from a laptop
  *   site.cjs      clusters detect, clusters doctor and init (read a cluster)
+ *   imagedef.cjs  image def: Dockerfile to Apptainer definition
  *   prompts.cjs   @inquirer/prompts, the questions `hpcjob init` asks
  * An import of a chunk's entry from another chunk becomes a call to the
  * launcher's chunk loader (bin/hpcjob.cjs, or the single executable's).
@@ -173,6 +174,7 @@ const CHUNKS = {
   files: { entry: "src/profile/files.ts" },
   ssh: { entry: "src/exec/ssh/executor.ts" },
   site: { entry: "src/commands/site.ts" },
+  imagedef: { entry: "src/commands/imageDef.ts" },
   prompts: { entry: "src/cli/prompts.ts" },
 };
 
@@ -252,5 +254,8 @@ for (const [name, chunk] of Object.entries(CHUNKS)) {
     // (finding built-in files on disk), which a dry run does not.
     banner: { js: 'const __hpcjobImportMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
     logLevel: "warning",
+    metafile: Boolean(process.env.HPCJOB_METAFILE),
+  }).then((r) => {
+    if (r.metafile) writeFileSync(new URL(`../dist/${name}.meta.json`, import.meta.url), JSON.stringify(r.metafile));
   });
 }
