@@ -4,18 +4,22 @@
  * the first question.
  */
 import type { Choice, Questions } from "../commands/init.js";
-import { UsageError } from "../core/errors.js";
+import { HpcjobError } from "../core/errors.js";
 
 /** The widgets, loaded on first use (a chunk of their own). */
 const widgets = () => import("./prompts.js");
 
-/** Ask with a widget; Ctrl-C or a closed terminal ends init with nothing written. */
+/**
+ * Ask with a widget; Ctrl-C (the widget's ExitPromptError) or an aborted
+ * question ends init with nothing written and exit 130, as an interrupted
+ * command ends.
+ */
 async function asking<T>(ask: () => Promise<T>): Promise<T> {
   try {
     return await ask();
   } catch (e) {
     if ((e as Error)?.name === "ExitPromptError" || (e as Error)?.name === "AbortPromptError") {
-      throw new UsageError("init stopped before it wrote anything; run hpcjob init again, or hpcjob init --yes to take the defaults");
+      throw new HpcjobError("init stopped before it wrote anything; run hpcjob init again, or hpcjob init --yes to take the defaults", 130);
     }
     throw e;
   }

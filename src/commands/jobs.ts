@@ -76,6 +76,21 @@ function offsetOf(script: string | undefined): number | undefined {
 }
 
 /**
+ * The where column of a row for these entries (a job's, or an array's):
+ * the nodes running them; else why they wait; else, when all have ended
+ * (from sacct), the nodes they ran on; "-" when none of that is known.
+ * Slurm says "None" for no reason, which is not shown.
+ */
+function whereOf(entries: readonly QueueEntry[]): string {
+  const nodes = (of: readonly QueueEntry[]) => [...new Set(of.flatMap((e) => (e.node ? [e.node] : [])))].join(",");
+  const running = nodes(entries.filter((e) => isRunning(e.state)));
+  if (running) return running;
+  const waiting = entries.find((e) => isPending(e.state) && e.reason && e.reason !== "None");
+  if (waiting) return `(${waiting.reason})`;
+  return nodes(entries.filter((e) => isTerminal(e.state))) || "-";
+}
+
+/**
  * One row for an array's entries (123_4, 123_[5-9]): its tasks' states from
  * squeue, the ended ones' exit codes from their records (tasks/POINT.json),
  * where squeue has forgotten them too; the state column holds the counts.
@@ -108,13 +123,12 @@ function arrayRow(arrayId: string, entries: QueueEntry[], records: ReadonlyMap<n
     else if (t.state === "COMPLETED" && (t.exitCode ?? 0) === 0) counts.done++;
     else counts.failed++;
   }
-  const nodes = [...new Set(entries.filter((e) => isRunning(e.state)).flatMap((e) => (e.node ? [e.node] : [])))];
   return {
     jobId: arrayId,
     name: first.name,
     state: `ARRAY ${counts.pending} pending, ${counts.running} running, ${counts.done} done, ${counts.failed} failed`,
     time: entries.find((e) => isRunning(e.state))?.timeUsed ?? first.timeUsed,
-    where: nodes.length > 0 ? nodes.join(",") : `(${first.reason})`,
+    where: whereOf(entries),
     runDir: runDirOfScript(first.script),
     counts,
     tasks: rows,
@@ -168,7 +182,7 @@ export async function ps(flags: PsFlags, ctx: Context): Promise<Done<JobRow[]>> 
         name: j.name,
         state: j.state,
         time: j.timeUsed,
-        where: j.node ?? `(${j.reason})`,
+        where: whereOf([j]),
         runDir: runDirOfScript(j.script),
       });
       continue;

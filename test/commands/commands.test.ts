@@ -422,13 +422,14 @@ describe("finding runs: attach, logs, cancel", () => {
       );
     cluster.handlers.find = () => ok("");
     const done = await ps({ cluster: "loopback", all: true }, fakeContext(cluster));
-    const rows = done.data.map((j) => [j.jobId, j.state, j.runDir]);
+    const rows = done.data.map((j) => [j.jobId, j.state, j.where, j.runDir]);
+    // Ended jobs and arrays show the node they ran on, not sacct's reason "None".
     expect(rows).toEqual([
-      ["4304", "RUNNING", `${RUNS}/x`],
-      ["4290", "COMPLETED", `${RUNS}/a`],
+      ["4304", "RUNNING", "gpu-node1", `${RUNS}/x`],
+      ["4290", "COMPLETED", "gpu-node1", `${RUNS}/a`],
       // Tagged with hpcjob's comment (a site that stores comments), though its script is elsewhere.
-      ["4292", "TIMEOUT", undefined],
-      ["4295", "ARRAY 0 pending, 0 running, 1 done, 1 failed", `${RUNS}/s`],
+      ["4292", "TIMEOUT", "gpu-node1", undefined],
+      ["4295", "ARRAY 0 pending, 0 running, 1 done, 1 failed", "gpu-node1", `${RUNS}/s`],
     ]);
     expect(cluster.callsOf("sacct")[0]?.argv).toEqual(sacctHistoryArgv("alice", "now-7days"));
 

@@ -6,8 +6,8 @@
  * the profile it writes is what `clusters detect` writes plus the answers,
  * config.yaml names it, and `clusters validate` accepts it. Also: --yes with
  * no terminal (on the login node and from the laptop over one SSH
- * connection) and no terminal without --yes. Fails, never skips, without
- * the cluster or tmux.
+ * connection), no terminal without --yes, and Ctrl-C at a question.
+ * Fails, never skips, without the cluster or tmux.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -146,6 +146,25 @@ describe("init", () => {
     });
     expect(dry.status, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/^#SBATCH --account=lab-b$/m);
+  });
+
+  it("Ctrl-C at a question ends init with exit 130, says nothing was written, and writes nothing", async () => {
+    spawnSync(TMUX[0] as string, [...TMUX.slice(1), "kill-session", "-t", SESSION]);
+    execFileSync("rm", ["-f", `${WORK}/status`]);
+    const config = existsSync(CONFIG) ? readFileSync(CONFIG, "utf8") : undefined;
+    startOnTerminal(["init", "--name", "stopped"]);
+    await waitFor("Profile name");
+    press("Enter");
+    await waitFor("Login host");
+    press("C-c");
+    const status = await exitStatus();
+    const shown = screen();
+    expect(status, shown).toBe(130);
+    expect(shown).toContain(
+      "hpcjob: init stopped before it wrote anything; run hpcjob init again, or hpcjob init --yes to take the defaults",
+    );
+    expect(existsSync(`${PROFILES}/stopped.yaml`)).toBe(false);
+    expect(existsSync(CONFIG) ? readFileSync(CONFIG, "utf8") : undefined).toBe(config);
   });
 
   it("--yes with no terminal takes the defaults: alice's default account", () => {
