@@ -77,14 +77,14 @@ function offsetOf(script: string | undefined): number | undefined {
 
 /**
  * The where column of a row for these entries (a job's, or an array's):
- * the nodes running them; else why they wait; else, when all have ended
- * (from sacct), the nodes they ran on; "-" when none of that is known.
- * Slurm says "None" for no reason, which is not shown.
+ * the nodes they hold (running, or CONFIGURING); else why they wait; else,
+ * when all have ended (from sacct), the nodes they ran on; "-" when none of
+ * that is known. Slurm says "None" for no reason, which is not shown.
  */
 function whereOf(entries: readonly QueueEntry[]): string {
   const nodes = (of: readonly QueueEntry[]) => [...new Set(of.flatMap((e) => (e.node ? [e.node] : [])))].join(",");
-  const running = nodes(entries.filter((e) => isRunning(e.state)));
-  if (running) return running;
+  const holding = nodes(entries.filter((e) => !isTerminal(e.state)));
+  if (holding) return holding;
   const waiting = entries.find((e) => isPending(e.state) && e.reason && e.reason !== "None");
   if (waiting) return `(${waiting.reason})`;
   return nodes(entries.filter((e) => isTerminal(e.state))) || "-";

@@ -406,6 +406,22 @@ describe("finding runs: attach, logs, cancel", () => {
     expect(cluster.callsOf("squeue")[0]?.argv).toContain("--user=alice");
   });
 
+  it("ps says where each job is: the nodes it holds (CONFIGURING too), why it waits, or - (never Slurm's reason None)", async () => {
+    const cluster = new FakeCluster();
+    cluster.handlers.squeue = () =>
+      ok(
+        squeueRow({ jobId: "4310", state: "CONFIGURING", node: "n3" }) +
+          squeueRow({ jobId: "4311", state: "PENDING", reason: "Resources" }) +
+          squeueRow({ jobId: "4312", state: "PENDING" }),
+      );
+    const done = await ps({ cluster: "loopback" }, fakeContext(cluster));
+    expect(done.data.map((j) => [j.jobId, j.where])).toEqual([
+      ["4310", "n3"],
+      ["4311", "(Resources)"],
+      ["4312", "-"],
+    ]);
+  });
+
   it("ps --all adds hpcjob's ended jobs from sacct that squeue no longer lists; where sacct fails it says so", async () => {
     const cluster = new FakeCluster();
     cluster.jobs.set("4304", { id: "4304", script: `${RUNS}/x/job.sbatch`, state: "RUNNING", node: "gpu-node1" });
