@@ -82,6 +82,21 @@ export async function readCluster(flags: DetectFlags, ctx: Context): Promise<{ f
   return { facts, placement };
 }
 
+/**
+ * Fail with a ProfileError naming each broken key when a profile made from
+ * what the cluster said (`what`: detect's, init's) does not hold the schema,
+ * rather than write a profile that does not load; `fix` says what to do instead.
+ */
+export async function checkMadeProfile(profile: unknown, what: string, fix: string): Promise<void> {
+  const { ProfileSchema } = await import("../profile/files.js");
+  const checked = ProfileSchema.safeParse(profile);
+  if (!checked.success) {
+    throw new ProfileError(
+      `${what} does not hold (${checked.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}); ${fix}`,
+    );
+  }
+}
+
 /** Detect the cluster and make its profile: printed, or written to -o FILE (whole; an existing file only with --force). */
 export async function detect(flags: DetectFlags, ctx: Context): Promise<Done<Detected>> {
   // Bad flags fail before anything touches the cluster.
@@ -93,14 +108,7 @@ export async function detect(flags: DetectFlags, ctx: Context): Promise<Done<Det
   const { profileFromFacts, detectedYaml } = await import("../profile/detected.js");
   const name = profileName(flags, facts) ?? "detected";
   const profile = profileFromFacts(facts, { name, ...reached(placement) });
-  const { ProfileSchema } = await import("../profile/files.js");
-  const checked = ProfileSchema.safeParse(profile);
-  if (!checked.success) {
-    // The cluster said something this profile cannot hold: say what, rather than write a profile that does not load.
-    throw new ProfileError(
-      `the detected profile does not hold (${checked.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}); write one by hand from hpcjob clusters show custom --raw`,
-    );
-  }
+  await checkMadeProfile(profile, "the detected profile", "write one by hand from hpcjob clusters show custom --raw");
   const yaml = detectedYaml(facts, profile);
   if (flags.output !== undefined) writeOutputFile(resolve(ctx.cwd, flags.output), yaml, flags.output, Boolean(flags.force));
   return { data: { facts, yaml, output: flags.output } };

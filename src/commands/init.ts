@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ProfileError, UsageError } from "../core/errors.js";
+import { UsageError } from "../core/errors.js";
 import { isName, parseAccount, parseClusterFolder, parseName } from "../core/values.js";
 import type { InitAnswers } from "../profile/init.js";
 import { configDir, loadProfileFile, profileFiles } from "../profile/load.js";
@@ -18,7 +18,7 @@ import { RUNTIME_NAMES, type RuntimeName } from "../runtime/index.js";
 import { accountsScript, parseAccounts, type UserAccounts } from "../slurm/accounts.js";
 import type { ClusterFacts, DetectedPartition } from "../slurm/detect.js";
 import type { Context, Done } from "./context.js";
-import { type DetectFlags, profileName, reached, readCluster } from "./detect.js";
+import { checkMadeProfile, type DetectFlags, profileName, reached, readCluster } from "./detect.js";
 import { writeOutputFile } from "./outputFile.js";
 
 /** The flags of `init`. */
@@ -177,7 +177,7 @@ export async function init(flags: InitFlags, ctx: Context, q: Questions): Promis
   const accounts = parseAccounts(said.stdout);
   const { defaultAnswers, extendingProfile, imageDirWarning, matchingBuiltin, profileFromAnswers } = await import("../profile/init.js");
   const { detectedYaml } = await import("../profile/detected.js");
-  const { ProfileSchema, yamlLibrary } = await import("../profile/files.js");
+  const { yamlLibrary } = await import("../profile/files.js");
   const { deepMerge } = await import("../profile/load.js");
   const where = reached(placement);
   const builtin = matchingBuiltin(facts, where.loginHost, await builtins(ctx));
@@ -214,12 +214,11 @@ export async function init(flags: InitFlags, ctx: Context, q: Questions): Promis
     notes.push([["container", "imageDir"], "your answer to hpcjob init"]);
     yaml = detectedYaml(facts, full, { by: "hpcjob init", notes });
   }
-  const checked = ProfileSchema.safeParse(builtin ? deepMerge(builtin, { ...profile, extends: undefined }) : profile);
-  if (!checked.success) {
-    throw new ProfileError(
-      `the profile init made does not hold (${checked.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}); write one with hpcjob clusters detect -o FILE and edit it`,
-    );
-  }
+  await checkMadeProfile(
+    builtin ? deepMerge(builtin, { ...profile, extends: undefined }) : profile,
+    "the profile init made",
+    "write one with hpcjob clusters detect -o FILE and edit it",
+  );
 
   const file = join(configDir(ctx), "clusters", `${answers.name}.yaml`);
   let replace = Boolean(flags.force);

@@ -58,6 +58,9 @@ const HISTORY_FIELDS = [
   "Partition",
 ];
 
+/** Where SubmitLine is among HISTORY_FIELDS (queueEntry reads it as squeue's script). */
+const SUBMIT_LINE = HISTORY_FIELDS.indexOf("SubmitLine");
+
 /** sacct for a user's jobs since `since` (a sacct time such as now-7days), array tasks one each, fields split by FIELD_SEP. */
 export function sacctHistoryArgv(user: string, since: string): string[] {
   if (user === "") throw new Error("sacctHistoryArgv needs a user name");
@@ -93,7 +96,7 @@ export function parseSacctHistory(stdout: string): QueueEntry[] {
         ...e,
         state: baseState(e.state),
         node: e.node === "None assigned" ? undefined : e.node,
-        script: submittedScript(f[8] ?? ""),
+        script: submittedScript(f[SUBMIT_LINE] ?? ""),
       };
     });
 }
