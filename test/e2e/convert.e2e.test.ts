@@ -64,7 +64,8 @@ function converted(r: Finished & { result?: Converted }): Converted {
 
 /** The conversion run directories alice has. */
 function convertRuns(): string[] {
-  return existsSync(RUNS) ? readdirSync(RUNS).filter((d) => d.endsWith("-convert")) : [];
+  // NAME-2, NAME-3 ...: the run directories of conversions started in the same second (runs/store.ts).
+  return existsSync(RUNS) ? readdirSync(RUNS).filter((d) => /-convert(-\d+)?$/.test(d)) : [];
 }
 
 /** The files in the image folder (with the records and locks, and anything partial). */
